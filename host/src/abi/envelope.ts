@@ -1,0 +1,83 @@
+/**
+ * @module abi/envelope
+ * The host's side of the ABI envelope: encodes `wafer.v1.Request` for the guest and decodes
+ * the guest's `wafer.v1.Response`, with protobufjs reading the one .proto file in abi/.
+ */
+import protobuf from 'protobufjs';
+import { PROTO_PATH } from '../paths.js';
+import { GuestResultError, type GuestOutput } from '../errors.js';
+
+/** One header as it crosses the ABI: lower-case name, value. */
+export interface Header {
+  name: string;
+  value: string;
+}
+
+/** `wafer.v1.Request`, as the host builds it from an HTTP call. */
+export interface GuestRequest {
+  method: string;
+  path: string;
+  query: string;
+  headers: Header[];
+  body: Uint8Array;
+  invocationId: string;
+  deadlineMs: number;
+}
+
+/** `wafer.v1.Response`, as decoded and checked. */
+export interface GuestResponse {
+  status: number;
+  headers: Header[];
+  body: Uint8Array;
+}
+
+const root = protobuf.loadSync(PROTO_PATH);
+const RequestType = root.lookupType('wafer.v1.Request');
+const ResponseType = root.lookupType('wafer.v1.Response');
+
+/** The ABI version this host speaks. */
+export const ABI_VERSION = '1.0.0';
+
+/** Encodes a request for the guest's `handle`. */
+export function encodeRequest(request: GuestRequest): Uint8Array {
+  return RequestType.encode(request as unknown as Record<string, unknown>).finish();
+}
+
+/** Decodes a request (used by tests and tools; the guest SDKs have their own codecs). */
+export function decodeRequest(bytes: Uint8Array): GuestRequest {
+  const msg = RequestType.toObject(RequestType.decode(bytes), { longs: Number, bytes: Uint8Array, defaults: true });
+  return msg as GuestRequest;
+}
+
+/** Encodes a response (used by tests and tools). */
+export function encodeResponse(response: Partial<GuestResponse>): Uint8Array {
+  return ResponseType.encode(response as Record<string, unknown>).finish();
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/i;
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/**
+ * Decodes the guest's `ok` bytes as a `Response` and checks it can become an HTTP response.
+ * Anything else is the guest's fault: `bad_response`.
+ */
+export function decodeResponse(bytes: Uint8Array, output?: GuestOutput): GuestResponse {
+  let decoded: protobuf.Message;
+  try {
+    decoded = ResponseType.decode(bytes);
+  } catch (err) {
+    throw new GuestResultError('bad_response', `the function's output is not a valid wafer.v1.Response: ${(err as Error).message}`, output);
+  }
+  const msg = decoded as unknown as { status?: number; headers?: Header[]; body?: Uint8Array };
+  const status = msg.status || 200;
+  if (status < 100 || status > 599) {
+    throw new GuestResultError('bad_response', `the function answered HTTP status ${status}, outside 100-599`, output);
+  }
+  const headers = msg.headers ?? [];
+  for (const h of headers) {
+    if (!HEADER_NAME.test(h.name) || !HEADER_VALUE.test(h.value)) {
+      throw new GuestResultError('bad_response', `the function answered an invalid header ${JSON.stringify(h.name)}`, output);
+    }
+  }
+  return { status, headers, body: msg.body ?? new Uint8Array(0) };
+}

@@ -1,0 +1,62 @@
+/**
+ * @module cli/invoke
+ * `wafer invoke <name>`: calls a function over HTTP and prints its response body.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { CLIENT_OPTION_HELP, CliError, Client, describeError, type ClientOptions } from './client.js';
+
+interface InvokeFlags extends ClientOptions {
+  request: string;
+  data?: string;
+  dataFile?: string;
+  header: string[];
+  include?: boolean;
+}
+
+export function registerInvoke(program: Command): void {
+  program
+    .command('invoke')
+    .description('call a function and print its response body (status and headers with -i)')
+    .argument('<name>', 'function name')
+    .argument('[path]', 'path and query after /fn/<name>, e.g. /greet?name=Ada', '')
+    .option('-X, --request <method>', 'HTTP method', '')
+    .option('-d, --data <text>', 'request body (implies POST)')
+    .option('--data-file <file>', 'read the request body from a file ("-" for stdin; implies POST)')
+    .option('-H, --header <header>', 'request header "name: value" (repeatable)', (v: string, all: string[]) => [...all, v], [])
+    .option('-i, --include', 'print the status line and headers before the body')
+    .option('--url <url>', CLIENT_OPTION_HELP.url)
+    .action(async (name: string, path: string, flags: InvokeFlags) => {
+      let body: Uint8Array | undefined;
+      if (flags.data !== undefined) body = Buffer.from(flags.data);
+      else if (flags.dataFile === '-') body = await readStdin();
+      else if (flags.dataFile) body = await readFile(flags.dataFile);
+      const headers: Record<string, string> = {};
+      for (const line of flags.header) {
+        const colon = line.indexOf(':');
+        if (colon < 1) throw new CliError(`bad header ${JSON.stringify(line)}: use "name: value"`);
+        headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
+      }
+      const method = flags.request || (body ? 'POST' : 'GET');
+      const suffix = path && !path.startsWith('/') && !path.startsWith('?') ? `/${path}` : path;
+      const response = await new Client({ ...flags, token: '' }).request(method, `/fn/${encodeURIComponent(name)}${suffix}`, {
+        body,
+        headers,
+        auth: false,
+      });
+      if (flags.include) {
+        process.stdout.write(`HTTP ${response.status} ${response.statusText}\n`);
+        response.headers.forEach((value, key) => process.stdout.write(`${key}: ${value}\n`));
+        process.stdout.write('\n');
+      }
+      if (!response.ok && !response.headers.get('x-wafer-invocation-id')) throw new CliError(await describeError(response));
+      process.stdout.write(Buffer.from(await response.arrayBuffer()));
+      if (!response.ok) process.exitCode = 1;
+    });
+}
+
+async function readStdin(): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}

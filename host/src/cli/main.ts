@@ -1,0 +1,42 @@
+/**
+ * @module cli/main
+ * The `wafer` program: one file per command under cli/, composed here.
+ */
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config.js';
+import { WAFER_VERSION } from '../version.js';
+import { CliError } from './client.js';
+import { registerDeploy } from './deploy.js';
+import { registerInvoke } from './invoke.js';
+import { registerLs } from './ls.js';
+import { registerRm } from './rm.js';
+import { registerServe } from './serve.js';
+
+export function createProgram(): Command {
+  const program = new Command('wafer')
+    .description('wafer: a WebAssembly function host. Upload components over HTTP, call them as functions under quotas.')
+    .version(WAFER_VERSION)
+    .showHelpAfterError()
+    .exitOverride();
+  registerServe(program);
+  registerDeploy(program);
+  registerInvoke(program);
+  registerLs(program);
+  registerRm(program);
+  return program;
+}
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await createProgram().parseAsync(argv);
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof CliError || err instanceof ConfigError) {
+      console.error(`wafer: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * @module cli/serve
+ * `wafer serve`: validates the configuration, starts the host, deploys the built samples,
+ * and runs until SIGINT/SIGTERM.
+ */
+import type { Command } from 'commander';
+import { loadConfig, type ConfigInput } from '../config.js';
+import { createLogger } from '../logger.js';
+import { startHost } from '../server/host.js';
+import { SAMPLES_DIST } from '../paths.js';
+import { WAFER_VERSION } from '../version.js';
+
+interface ServeFlags {
+  port?: string;
+  host?: string;
+  dataDir?: string;
+  cacheDir?: string;
+  engine?: string;
+  config?: string;
+  timeoutMs?: string;
+  memoryMb?: string;
+  maxUploadMb?: string;
+  maxConcurrency?: string;
+  maxQueue?: string;
+  samples: boolean;
+  samplesDir?: string;
+  logLevel?: string;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the host: HTTP API, invoke path, and the built samples deployed as <sample>-<lang>')
+    .option('-p, --port <port>', 'port to listen on (default 8080; 0 picks a free one)')
+    .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+    .option('--data-dir <dir>', 'data directory: functions, blobs, token (default $WAFER_DATA_DIR or ~/.local/share/wafer)')
+    .option('--cache-dir <dir>', 'compiled-artifact cache (default <data-dir>/cache)')
+    .option('--engine <engine>', 'wasmtime (default) or jco')
+    .option('--config <file>', 'JSON config file (flags and WAFER_* variables override it)')
+    .option('--timeout-ms <ms>', 'default time quota per call (default 5000)')
+    .option('--memory-mb <mb>', 'default memory quota per instance (default 256)')
+    .option('--max-upload-mb <mb>', 'largest accepted upload (default 64)')
+    .option('--max-concurrency <n>', 'calls running at once per function (default 8)')
+    .option('--max-queue <n>', 'calls waiting per function before `overloaded` (default 64)')
+    .option('--no-samples', 'do not deploy the built samples at start')
+    .option('--samples-dir <dir>', 'folder of <name>.wasm files to deploy at start (default samples/dist)')
+    .option('--log-level <level>', 'fatal, error, warn, info (default), debug, trace or silent')
+    .action(async (flags: ServeFlags) => {
+      const input: ConfigInput & { config?: string } = {
+        port: flags.port,
+        host: flags.host,
+        dataDir: flags.dataDir,
+        cacheDir: flags.cacheDir,
+        engine: flags.engine,
+        config: flags.config,
+        timeoutMs: flags.timeoutMs,
+        memoryBytes: flags.memoryMb,
+        maxUploadBytes: flags.maxUploadMb === undefined ? undefined : Number(flags.maxUploadMb) * 1024 * 1024,
+        maxConcurrency: flags.maxConcurrency,
+        maxQueue: flags.maxQueue,
+        samplesDir: flags.samples ? (flags.samplesDir ?? SAMPLES_DIST) : null,
+        logLevel: flags.logLevel,
+      };
+      const config = loadConfig(input, process.env);
+      const logger = createLogger(config.logLevel);
+      const say = (line: string) => process.stdout.write(`${line}\n`);
+      say(`wafer ${WAFER_VERSION}: engine ${config.engine}, data dir ${config.dataDir}`);
+      const host = await startHost(config, logger, {
+        onSample: (name, outcome, detail) => say(`  sample ${name}: ${outcome}${detail ? ` (${detail})` : ''}`),
+      });
+      if (host.tokenCreated) say(`management token (saved to ${config.dataDir}/token, shown once): ${host.token}`);
+      say(`listening on ${host.url} with ${host.service.list().length} functions; invoke with ${host.url}/fn/<name>`);
+      const stop = async () => {
+        say('shutting down');
+        await host.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}

@@ -1,0 +1,117 @@
+/**
+ * @module config
+ * The host's configuration, read once at start-up in this order: a JSON file (`--config`),
+ * then `WAFER_*` environment variables, then command-line flags. It is validated before the
+ * server listens and passed down; nothing else reads `process.env`.
+ */
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import * as L from './limits.js';
+import type { EngineName } from './engine/engine.js';
+import { dropUndefined } from './util.js';
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** Compiled artifacts; defaults to `<dataDir>/cache`. Safe to share between hosts of one build. */
+  cacheDir: string;
+  engine: EngineName;
+  /** Bearer token for management routes; when unset, read or generated in the data directory. */
+  token: string | undefined;
+  maxUploadBytes: number;
+  maxRequestBytes: number;
+  timeoutMs: number;
+  memoryBytes: number;
+  maxTimeoutMs: number;
+  maxMemoryBytes: number;
+  maxConcurrency: number;
+  maxQueue: number;
+  moduleCacheBytes: number;
+  /** Folder of built sample components to deploy at start, or null for none. */
+  samplesDir: string | null;
+  logLevel: string;
+}
+
+/** Everything a flag, variable or file may set; strings are parsed and checked. */
+export type ConfigInput = Partial<Record<keyof Config, string | number | null | undefined>>;
+
+const ENGINES: readonly EngineName[] = ['wasmtime', 'jco'];
+const ENGINE_ALIASES: Record<string, EngineName> = { wasmtime: 'wasmtime', native: 'wasmtime', jco: 'jco', v8: 'jco' };
+
+/** The data directory used when none is given: $WAFER_DATA_DIR, else ~/.local/share/wafer. */
+export function defaultDataDir(env: NodeJS.ProcessEnv): string {
+  return env.WAFER_DATA_DIR || join(env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'wafer');
+}
+
+const ENV_KEYS: Record<string, keyof Config> = {
+  WAFER_HOST: 'host',
+  WAFER_PORT: 'port',
+  WAFER_DATA_DIR: 'dataDir',
+  WAFER_CACHE_DIR_COMPILED: 'cacheDir',
+  WAFER_ENGINE: 'engine',
+  WAFER_TOKEN: 'token',
+  WAFER_MAX_UPLOAD_BYTES: 'maxUploadBytes',
+  WAFER_TIMEOUT_MS: 'timeoutMs',
+  WAFER_MEMORY_MB: 'memoryBytes',
+  WAFER_MAX_CONCURRENCY: 'maxConcurrency',
+  WAFER_MAX_QUEUE: 'maxQueue',
+  WAFER_LOG_LEVEL: 'logLevel',
+};
+
+export class ConfigError extends Error {}
+
+/** Builds the configuration from a file, the environment and flags (later wins), and validates it. */
+export function loadConfig(flags: ConfigInput & { config?: string }, env: NodeJS.ProcessEnv): Config {
+  const fromFile: ConfigInput = flags.config ? readConfigFile(flags.config) : {};
+  const fromEnv: ConfigInput = {};
+  for (const [key, field] of Object.entries(ENV_KEYS)) if (env[key] !== undefined && env[key] !== '') fromEnv[field] = env[key];
+  const merged: ConfigInput = { ...fromFile, ...fromEnv, ...dropUndefined(flags) };
+
+  const dataDir = resolve(String(merged.dataDir ?? defaultDataDir(env)));
+  const engineRaw = String(merged.engine ?? 'wasmtime').toLowerCase();
+  const engine = ENGINE_ALIASES[engineRaw];
+  if (!engine) throw new ConfigError(`unknown engine ${JSON.stringify(engineRaw)}: choose one of ${ENGINES.join(', ')}`);
+  const MiB = 1024 * 1024;
+  const config: Config = {
+    host: String(merged.host ?? L.DEFAULT_HOST),
+    port: int('port', merged.port, L.DEFAULT_PORT, 0, 65535),
+    dataDir,
+    cacheDir: resolve(String(merged.cacheDir ?? join(dataDir, 'cache'))),
+    engine,
+    token: merged.token ? String(merged.token) : undefined,
+    maxUploadBytes: int('max upload bytes', merged.maxUploadBytes, L.DEFAULT_MAX_UPLOAD_BYTES, 1, 2 ** 31),
+    maxRequestBytes: int('max request bytes', merged.maxRequestBytes, L.DEFAULT_MAX_REQUEST_BYTES, 1, 2 ** 31),
+    timeoutMs: int('timeout ms', merged.timeoutMs, L.DEFAULT_TIMEOUT_MS, 1, L.MAX_TIMEOUT_MS),
+    memoryBytes: int('memory mb', merged.memoryBytes, L.DEFAULT_MEMORY_BYTES / MiB, 1, L.MAX_MEMORY_BYTES / MiB) * MiB,
+    maxTimeoutMs: L.MAX_TIMEOUT_MS,
+    maxMemoryBytes: L.MAX_MEMORY_BYTES,
+    maxConcurrency: int('max concurrency', merged.maxConcurrency, L.DEFAULT_MAX_CONCURRENCY, 1, 1024),
+    maxQueue: int('max queue', merged.maxQueue, L.DEFAULT_MAX_QUEUE, 0, 100_000),
+    moduleCacheBytes: int('module cache bytes', merged.moduleCacheBytes, L.DEFAULT_MODULE_CACHE_BYTES, 1, 2 ** 40),
+    samplesDir: merged.samplesDir === null ? null : merged.samplesDir ? resolve(String(merged.samplesDir)) : null,
+    logLevel: String(merged.logLevel ?? 'info'),
+  };
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
+    throw new ConfigError(`unknown log level ${JSON.stringify(config.logLevel)}`);
+  }
+  return config;
+}
+
+function int(what: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined || value === null || value === '') return fallback;
+  const n = typeof value === 'number' ? value : Number(String(value).trim());
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`invalid ${what} ${JSON.stringify(value)}: expected an integer from ${min} to ${max}`);
+  }
+  return n;
+}
+
+function readConfigFile(path: string): ConfigInput {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as ConfigInput;
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+}

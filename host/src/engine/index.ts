@@ -1,0 +1,31 @@
+/**
+ * @module engine/index
+ * Chooses an engine backend by name. Backends are imported lazily so the jco engine runs
+ * on a machine where the wasmtime addon was never built.
+ */
+import type { Engine, EngineName } from './engine.js';
+import type { Logger } from '../logger.js';
+
+export interface EngineConfig {
+  cacheDir: string;
+  maxMemoryBytes: number;
+  moduleCacheBytes: number;
+  logger: Logger;
+}
+
+export async function createEngine(name: EngineName, config: EngineConfig): Promise<Engine> {
+  switch (name) {
+    case 'wasmtime': {
+      const { WasmtimeEngine } = await import('./wasmtime/index.js');
+      return new WasmtimeEngine(config);
+    }
+    case 'jco': {
+      const { JcoEngine } = await import('./jco/index.js');
+      return new JcoEngine(config);
+    }
+    default: {
+      const unknown: never = name;
+      throw new Error(`unknown engine ${String(unknown)}`);
+    }
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * @module limits
+ * Every limit and default in one place, each with the reason for its value.
+ * Config (file → WAFER_* env → flags) overrides these once at start-up; nothing else hard-codes them.
+ */
+
+const MiB = 1024 * 1024;
+
+/** A call that runs longer than this is cut off with `timeout`: generous for a function, short for a stuck loop. */
+export const DEFAULT_TIMEOUT_MS = 5_000;
+/** No function may ask for more wall time than this per call. */
+export const MAX_TIMEOUT_MS = 60_000;
+/** Linear memory per instance: JavaScript and Python runtimes need tens of MiB; 256 leaves room. */
+export const DEFAULT_MEMORY_BYTES = 256 * MiB;
+/** No function may ask for more memory than this; the pooling allocator reserves address space for it. */
+export const MAX_MEMORY_BYTES = 1024 * MiB;
+/** Upload size cap: the largest guests (Python) are ~40 MiB. */
+export const DEFAULT_MAX_UPLOAD_BYTES = 64 * MiB;
+/** Request body cap for invocations: 16 MiB keeps a call's envelope comfortably in memory. */
+export const DEFAULT_MAX_REQUEST_BYTES = 16 * MiB;
+/** Guest output cap: a `Response` larger than this is refused with `bad_response`. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 16 * MiB;
+/** Captured stdout/stderr per call; the rest is dropped, never buffered. */
+export const DEFAULT_MAX_LOG_BYTES = 64 * 1024;
+/** Calls running at once per function: two cores run at most two guests usefully; a few more hide I/O. */
+export const DEFAULT_MAX_CONCURRENCY = 8;
+/** Calls waiting per function beyond the running ones; past this the host answers `overloaded`. */
+export const DEFAULT_MAX_QUEUE = 64;
+/** Compiled modules kept in memory (bytes of wasm); the on-disk cache backs the rest. */
+export const DEFAULT_MODULE_CACHE_BYTES = 512 * MiB;
+/** Where `wafer serve` listens with no flags: loopback only, so nothing is exposed by default. */
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_PORT = 8080;

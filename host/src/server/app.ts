@@ -1,0 +1,59 @@
+/**
+ * @module server/app
+ * Composes the Koa application: error handling, health and metrics, the invoke path, and the
+ * token-guarded management API. It only composes; the routes and the service do the work.
+ */
+import Koa from 'koa';
+import type { FunctionService } from '../functions/service.js';
+import type { Metrics } from '../functions/metrics.js';
+import type { Logger } from '../logger.js';
+import { ABI_VERSION } from '../abi/envelope.js';
+import { requireToken } from './auth.js';
+import { errorBody, errorMiddleware } from './errors.js';
+import { functionRoutes } from './routes/functions.js';
+import { invokeRoute } from './routes/invoke.js';
+
+export interface AppOptions {
+  service: FunctionService;
+  metrics: Metrics;
+  logger: Logger;
+  token: string;
+  maxUploadBytes: number;
+  maxRequestBytes: number;
+  waferVersion: string;
+}
+
+export function createApp(options: AppOptions): Koa {
+  const { service, metrics, logger, token } = options;
+  const app = new Koa();
+  app.silent = true;
+  app.use(errorMiddleware(logger));
+  app.use(invokeRoute(service, options.maxRequestBytes));
+  app.use(async (ctx, next) => {
+    if (ctx.path === '/healthz' && ctx.method === 'GET') {
+      ctx.body = {
+        status: 'ok',
+        engine: service.engine.name,
+        versions: { wafer: options.waferVersion, abi: ABI_VERSION, engine: service.engine.version },
+        functions: service.list().length,
+      };
+      return;
+    }
+    if (ctx.path === '/metrics' && ctx.method === 'GET') {
+      ctx.type = 'text/plain; version=0.0.4';
+      ctx.body = await metrics.text();
+      return;
+    }
+    await next();
+  });
+  const functions = functionRoutes(service, options.maxUploadBytes);
+  const guard = requireToken(token);
+  app.use(async (ctx, next) => (ctx.path.startsWith('/v1/') ? guard(ctx, next) : next()));
+  app.use(functions.routes());
+  app.use(functions.allowedMethods());
+  app.use((ctx) => {
+    ctx.status = 404;
+    ctx.body = errorBody('not_found', `no route for ${ctx.method} ${ctx.path}`);
+  });
+  return app;
+}

@@ -1,0 +1,37 @@
+/**
+ * @module server/auth
+ * Bearer-token guard for the management routes, and the token's home: `WAFER_TOKEN`, or a
+ * token generated on first start into `<data>/token` (mode 0600).
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Middleware } from 'koa';
+import { InvalidInputError } from '../errors.js';
+import { writeFileAtomic } from '../registry/fs.js';
+
+/** Reads the data directory's token, creating one if there is none; `created` says which. */
+export async function loadOrCreateToken(dataDir: string): Promise<{ token: string; created: boolean; path: string }> {
+  const path = join(dataDir, 'token');
+  try {
+    const token = (await readFile(path, 'utf8')).trim();
+    if (token.length > 0) return { token, created: false, path };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const token = randomBytes(24).toString('base64url');
+  await writeFileAtomic(path, `${token}\n`, 0o600);
+  return { token, created: true, path };
+}
+
+export function requireToken(token: string): Middleware {
+  const expected = Buffer.from(`Bearer ${token}`);
+  return async (ctx, next) => {
+    const given = Buffer.from(ctx.get('authorization'));
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      ctx.set('WWW-Authenticate', 'Bearer');
+      throw new InvalidInputError('unauthorized', 'this route needs Authorization: Bearer <token> (see WAFER_TOKEN or <data-dir>/token)');
+    }
+    await next();
+  };
+}

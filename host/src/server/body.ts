@@ -1,0 +1,33 @@
+/**
+ * @module server/body
+ * Reads a request body with a size limit checked while it streams, so an oversized body is
+ * refused with `payload_too_large` without ever being buffered whole.
+ */
+import type { IncomingMessage } from 'node:http';
+import { InvalidInputError } from '../errors.js';
+
+/** Refuses at once when the declared Content-Length is over the limit. */
+export function checkDeclaredLength(req: IncomingMessage, maxBytes: number, what: string): void {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    throw new InvalidInputError('payload_too_large', `the ${what} is ${declared} bytes, over the limit of ${maxBytes} bytes`);
+  }
+}
+
+/** Yields the body's chunks, throwing `payload_too_large` as soon as more than `maxBytes` arrive. */
+export async function* limitedBody(req: IncomingMessage, maxBytes: number, what: string): AsyncGenerator<Uint8Array> {
+  checkDeclaredLength(req, maxBytes, what);
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) throw new InvalidInputError('payload_too_large', `the ${what} is over the limit of ${maxBytes} bytes`);
+    yield chunk;
+  }
+}
+
+/** Reads the whole body (under the limit) into one buffer. */
+export async function readBody(req: IncomingMessage, maxBytes: number, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of limitedBody(req, maxBytes, what)) chunks.push(chunk as Buffer);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}

@@ -1,0 +1,34 @@
+/**
+ * @module server/errors
+ * The one place that decides what a client sees of an error: a `WaferError` becomes
+ * `{"error": {"code", "message"}}` with its status; anything else is logged and answered
+ * as a generic 500 `internal`, its details kept out of the response.
+ */
+import type { Middleware } from 'koa';
+import { WaferError } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+export function errorBody(code: string, message: string): { error: { code: string; message: string } } {
+  return { error: { code, message } };
+}
+
+export function errorMiddleware(logger: Logger): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      if (err instanceof WaferError) {
+        ctx.status = err.status;
+        ctx.body = errorBody(err.code, err.expose ? err.message : 'internal error');
+        if (err.status >= 500 && err.code !== 'timeout' && err.code !== 'overloaded') {
+          logger.debug({ code: err.code, err: err.message, path: ctx.path }, 'call failed');
+        }
+      } else {
+        logger.error({ err, path: ctx.path }, 'unexpected error');
+        ctx.status = 500;
+        ctx.body = errorBody('internal', 'internal error');
+      }
+      if (err instanceof WaferError && err.code === 'payload_too_large') ctx.set('Connection', 'close');
+    }
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * @module server/host
+ * Starts a whole host from a validated `Config`: registry, engine, service, samples, and the
+ * Koa server on its port. Used by `wafer serve`, the tests and the bench alike.
+ */
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createReadStream } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type { Config } from '../config.js';
+import { createEngine } from '../engine/index.js';
+import { FunctionService } from '../functions/service.js';
+import { Metrics } from '../functions/metrics.js';
+import type { Logger } from '../logger.js';
+import { FsRegistry } from '../registry/fs.js';
+import { WAFER_VERSION } from '../version.js';
+import { createApp } from './app.js';
+import { loadOrCreateToken } from './auth.js';
+
+export interface RunningHost {
+  url: string;
+  token: string;
+  /** True when this start generated the token (it is printed once). */
+  tokenCreated: boolean;
+  service: FunctionService;
+  server: Server;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Called for each sample deployed at start, for progress output. */
+  onSample?: (name: string, outcome: 'deployed' | 'unchanged' | 'failed', detail?: string) => void;
+}
+
+export async function startHost(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningHost> {
+  const registry = await FsRegistry.open(config.dataDir);
+  const { token, created } = config.token ? { token: config.token, created: false } : await loadOrCreateToken(config.dataDir);
+  const engine = await createEngine(config.engine, {
+    cacheDir: config.cacheDir,
+    maxMemoryBytes: config.maxMemoryBytes,
+    moduleCacheBytes: config.moduleCacheBytes,
+    logger,
+  });
+  const metrics = new Metrics(engine);
+  const service = new FunctionService({
+    registry,
+    engine,
+    logger,
+    metrics,
+    defaults: { timeoutMs: config.timeoutMs, memoryBytes: config.memoryBytes },
+    ceilings: { timeoutMs: config.maxTimeoutMs, memoryBytes: config.maxMemoryBytes },
+    maxUploadBytes: config.maxUploadBytes,
+    maxConcurrency: config.maxConcurrency,
+    maxQueue: config.maxQueue,
+  });
+  await service.init();
+  if (config.samplesDir) await deploySamples(service, config.samplesDir, options.onSample);
+
+  const app = createApp({
+    service,
+    metrics,
+    logger,
+    token,
+    maxUploadBytes: config.maxUploadBytes,
+    maxRequestBytes: config.maxRequestBytes,
+    waferVersion: WAFER_VERSION,
+  });
+  const server = createServer(app.callback());
+  server.keepAliveTimeout = 65_000;
+  server.listen(config.port, config.host);
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return {
+    url: `http://${host}:${port}`,
+    token,
+    tokenCreated: created,
+    service,
+    server,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await engine.close();
+    },
+  };
+}
+
+/** Deploys every `samples/dist/<sample>-<lang>.wasm` whose bytes differ from what is serving. */
+async function deploySamples(service: FunctionService, dir: string, report: StartOptions['onSample']): Promise<void> {
+  let files: string[];
+  try {
+    files = (await readdir(dir)).filter((f) => f.endsWith('.wasm')).sort();
+  } catch {
+    return;
+  }
+  for (const file of files) {
+    const name = file.slice(0, -'.wasm'.length);
+    const path = join(dir, file);
+    const digest = createHash('sha256').update(await readFile(path)).digest('hex');
+    const current = service.list().find((fn) => fn.name === name);
+    if (current?.digest === digest) {
+      report?.(name, 'unchanged');
+      continue;
+    }
+    try {
+      await service.deploy(name, createReadStream(path));
+      report?.(name, 'deployed');
+    } catch (err) {
+      report?.(name, 'failed', (err as Error).message);
+    }
+  }
+}

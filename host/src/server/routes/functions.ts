@@ -1,0 +1,62 @@
+/**
+ * @module server/routes/functions
+ * The management API: PUT/GET/DELETE /v1/functions[/{name}], behind the bearer token.
+ */
+import Router from '@koa/router';
+import { InvalidInputError } from '../../errors.js';
+import type { FunctionVersion } from '../../registry/registry.js';
+import type { FunctionService } from '../../functions/service.js';
+import { checkName } from '../../functions/service.js';
+import { checkDeclaredLength, limitedBody } from '../body.js';
+
+const MiB = 1024 * 1024;
+
+/** The JSON shape of a function version in the API (snake_case, as the query parameters). */
+export function functionView(fn: FunctionVersion): Record<string, unknown> {
+  return {
+    name: fn.name,
+    version: fn.version,
+    digest: `sha256:${fn.digest}`,
+    size: fn.size,
+    limits: { timeout_ms: fn.limits.timeoutMs, memory_mb: fn.limits.memoryBytes / MiB },
+    created_at: fn.createdAt,
+  };
+}
+
+function intParam(value: string | string[] | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const text = Array.isArray(value) ? value[value.length - 1]! : value;
+  if (!/^\d{1,10}$/.test(text)) throw new InvalidInputError('invalid_request', `${name} must be a positive integer, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+export function functionRoutes(service: FunctionService, maxUploadBytes: number): Router {
+  const router = new Router({ prefix: '/v1/functions' });
+
+  router.get('/', (ctx) => {
+    ctx.body = { functions: service.list().map(functionView) };
+  });
+
+  router.put('/:name', async (ctx) => {
+    const name = ctx.params.name!;
+    checkName(name);
+    checkDeclaredLength(ctx.req, maxUploadBytes, 'upload');
+    const timeoutMs = intParam(ctx.query.timeout_ms, 'timeout_ms');
+    const memoryMb = intParam(ctx.query.memory_mb, 'memory_mb');
+    const limits = service.resolveLimits({ timeoutMs, memoryBytes: memoryMb === undefined ? undefined : memoryMb * MiB });
+    const version = await service.deploy(name, limitedBody(ctx.req, maxUploadBytes, 'upload'), limits);
+    ctx.status = 201;
+    ctx.body = functionView(version);
+  });
+
+  router.get('/:name', (ctx) => {
+    ctx.body = functionView(service.get(ctx.params.name!));
+  });
+
+  router.delete('/:name', async (ctx) => {
+    await service.remove(ctx.params.name!);
+    ctx.status = 204;
+  });
+
+  return router;
+}

@@ -1,0 +1,45 @@
+/**
+ * @module server/routes/invoke
+ * ANY /fn/{name}[/{rest}]: turns the HTTP request into a `wafer.v1.Request`, calls the
+ * function, and writes its `Response` back. This is the hot path, so it is a plain
+ * middleware rather than a router lookup.
+ */
+import type { Middleware } from 'koa';
+import type { Header } from '../../abi/envelope.js';
+import type { FunctionService } from '../../functions/service.js';
+import { readBody } from '../body.js';
+
+const PREFIX = '/fn/';
+const EMPTY = new Uint8Array(0);
+
+/** Request headers as the ABI carries them: names lower-cased, in the order received. */
+function headersOf(raw: string[]): Header[] {
+  const headers: Header[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) headers.push({ name: raw[i]!.toLowerCase(), value: raw[i + 1]! });
+  return headers;
+}
+
+export function invokeRoute(service: FunctionService, maxRequestBytes: number): Middleware {
+  return async (ctx, next) => {
+    const url = ctx.req.url ?? '/';
+    if (!url.startsWith(PREFIX)) return next();
+    const q = url.indexOf('?');
+    const pathname = q === -1 ? url : url.slice(0, q);
+    const slash = pathname.indexOf('/', PREFIX.length);
+    const name = slash === -1 ? pathname.slice(PREFIX.length) : pathname.slice(PREFIX.length, slash);
+    const path = slash === -1 ? '/' : pathname.slice(slash);
+    const hasBody = ctx.req.headers['content-length'] !== undefined || ctx.req.headers['transfer-encoding'] !== undefined;
+    const body = hasBody ? await readBody(ctx.req, maxRequestBytes, 'request body') : EMPTY;
+    const { invocationId, response } = await service.invoke(name, {
+      method: ctx.method,
+      path,
+      query: q === -1 ? '' : url.slice(q + 1),
+      headers: headersOf(ctx.req.rawHeaders),
+      body,
+    });
+    ctx.status = response.status;
+    for (const { name: key, value } of response.headers) ctx.append(key, value);
+    ctx.set('x-wafer-invocation-id', invocationId);
+    ctx.body = Buffer.from(response.body.buffer, response.body.byteOffset, response.body.byteLength);
+  };
+}
