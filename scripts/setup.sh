@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Sets up everything wafer needs on a fresh machine, idempotently: npm packages, the compiled
+# host, the wasmtime addon, the test fixtures, and every sample built from source. Each step
+# skips itself when its inputs have not changed, so running it again is cheap.
+#
+#   bash scripts/setup.sh            everything
+#   WAFER_SKIP_SAMPLES=1 ...         skip the guest toolchains and samples
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export WAFER_CACHE_DIR="${WAFER_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/wafer}"
+mkdir -p "$WAFER_CACHE_DIR"
+
+step() { printf '\n==> %s\n' "$*"; }
+fail() { printf 'setup: %s\n' "$*" >&2; exit 1; }
+
+command -v node >/dev/null || fail "node is not installed (Node 20.19+ is required)"
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' \
+  || fail "Node $(node --version) is too old; wafer needs 20.19 or newer"
+
+step "npm packages"
+lock_sum=$(sha256sum package-lock.json package.json | sha256sum | cut -c1-16)
+if [ "$(cat node_modules/.wafer-lock 2>/dev/null)" != "$lock_sum" ]; then
+  npm ci --no-audit --no-fund --ignore-scripts
+  echo "$lock_sum" > node_modules/.wafer-lock
+else
+  echo "up to date"
+fi
+
+step "host (TypeScript)"
+npx tsc -p tsconfig.json
+echo "built dist/"
+
+step "test fixtures"
+node scripts/build-fixtures.mjs
+
+step "wasmtime addon"
+bash scripts/build-native.sh
+
+if [ -z "${WAFER_SKIP_SAMPLES:-}" ]; then
+  for lang in ts rust go python; do
+    if [ -f "samples/$lang/build.sh" ]; then
+      step "samples ($lang)"
+      bash "samples/$lang/build.sh" || fail "building the $lang samples failed (see above)"
+    fi
+  done
+fi
+
+step "ready"
+ls -1 samples/dist/*.wasm 2>/dev/null | sed 's|^|  |' || true
