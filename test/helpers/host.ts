@@ -8,7 +8,7 @@ import { tmpdir, homedir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type ConfigInput } from '../../host/src/config.js';
 import type { EngineName } from '../../host/src/engine/engine.js';
-import { silentLogger } from '../../host/src/logger.js';
+import type { Logger } from '../../host/src/logger.js';
 import { startHost, type RunningHost } from '../../host/src/server/host.js';
 import { ROOT } from '../../host/src/paths.js';
 
@@ -16,8 +16,24 @@ export const ENGINES: EngineName[] = ['wasmtime', 'jco'];
 
 export const SHARED_CACHE = join(process.env.WAFER_CACHE_DIR ?? join(homedir(), '.cache', 'wafer'), 'test-compiled');
 
+/** A log line the host wrote: its fields and message. */
+export interface LogLine {
+  fields: Record<string, unknown>;
+  msg: string;
+}
+
+/** A logger that keeps what it is given, so tests can check guest output reaches the log. */
+function capturingLogger(lines: LogLine[]): Logger {
+  const keep = (fields: unknown, msg?: unknown) => {
+    lines.push({ fields: (typeof fields === 'object' && fields) as Record<string, unknown>, msg: String(msg ?? '') });
+  };
+  return { info: keep, warn: keep, error: keep, debug: keep } as unknown as Logger;
+}
+
 export interface TestHost extends RunningHost {
   dataDir: string;
+  /** Everything the host logged. */
+  logs: LogLine[];
   /** Calls the management API with the token. */
   api(method: string, path: string, body?: Uint8Array | string, headers?: Record<string, string>): Promise<Response>;
   /** Calls a function: ANY /fn/{name}{rest}. */
@@ -36,11 +52,13 @@ export async function startTestHost(engine: EngineName, overrides: ConfigInput =
     { port: 0, dataDir: dir, cacheDir: SHARED_CACHE, engine, samplesDir: null, token: 'test-token', logLevel: 'silent', ...overrides },
     {},
   );
-  const host = await startHost(config, silentLogger);
+  const logs: LogLine[] = [];
+  const host = await startHost(config, capturingLogger(logs));
   const auth = { authorization: `Bearer ${host.token}` };
   const testHost: TestHost = {
     ...host,
     dataDir: dir,
+    logs,
     api: (method, path, body, headers = {}) => fetch(`${host.url}${path}`, { method, body, headers: { ...auth, ...headers } }),
     call: (name, rest = '', init = {}) => fetch(`${host.url}/fn/${name}${rest}`, init),
     async deploy(name, bytes, query = '') {

@@ -8,7 +8,7 @@ import { ENGINES, errorOf, fixture, startTestHost, type TestHost } from '../help
 describe.each(ENGINES)('quotas and guest failures on %s', (engine) => {
   let host: TestHost;
   beforeAll(async () => {
-    host = await startTestHost(engine, { maxConcurrency: 1, maxQueue: 1 });
+    host = await startTestHost(engine);
     await host.deploy('ok', await fixture('respond'));
     await host.deploy('spin', await fixture('loop'), '?timeout_ms=300');
     await host.deploy('spin-long', await fixture('loop'), '?timeout_ms=1500');
@@ -67,15 +67,6 @@ describe.each(ENGINES)('quotas and guest failures on %s', (engine) => {
     expect((await errorOf(res)).code).toBe('bad_response');
   });
 
-  it('answers 503 overloaded past the concurrency limit and its queue', async () => {
-    // One runs, one waits, the third is refused at once.
-    const calls = [host.call('spin'), host.call('spin'), host.call('spin')];
-    const statuses = (await Promise.all(calls)).map((r) => r.status).sort();
-    expect(statuses).toEqual([503, 504, 504]);
-    const overloaded = (await Promise.all(calls)).find((r) => r.status === 503)!;
-    expect((await errorOf(overloaded)).code).toBe('overloaded');
-  });
-
   it('never reuses an instance after a trap', async () => {
     const count = async () => (await host.call('counter')).arrayBuffer().then((b) => new Uint8Array(b)[0]);
     await count();
@@ -95,5 +86,21 @@ describe.each(ENGINES)('quotas and guest failures on %s', (engine) => {
   it('survives all of it: the host still answers health and calls', async () => {
     expect((await fetch(`${host.url}/healthz`)).status).toBe(200);
     expect(await (await host.call('ok')).text()).toBe('ok');
+  });
+
+  describe('with one call at a time and a queue of one', () => {
+    let narrow: TestHost;
+    beforeAll(async () => {
+      narrow = await startTestHost(engine, { maxConcurrency: 1, maxQueue: 1 });
+      await narrow.deploy('spin', await fixture('loop'), '?timeout_ms=300');
+    });
+    afterAll(() => narrow?.destroy());
+
+    it('answers 503 overloaded past the concurrency limit and its queue', async () => {
+      // One runs, one waits, the third is refused at once.
+      const calls = await Promise.all([narrow.call('spin'), narrow.call('spin'), narrow.call('spin')]);
+      expect(calls.map((r) => r.status).sort()).toEqual([503, 504, 504]);
+      expect((await errorOf(calls.find((r) => r.status === 503)!)).code).toBe('overloaded');
+    });
   });
 });

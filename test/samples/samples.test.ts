@@ -68,6 +68,10 @@ describe.each(ENGINES)('samples on %s', (engine) => {
       expect(body.random).toMatch(/^[0-9a-f]{16}$/);
       const again = await (await host.call(`logger-${lang}`, '/x')).json();
       expect(again.random).not.toBe(body.random);
+      const invocation = res.headers.get('x-wafer-invocation-id');
+      const lines = host.logs.filter((l) => l.fields.invocation === invocation);
+      expect(lines).toContainEqual({ fields: expect.objectContaining({ fn: `logger-${lang}`, stream: 'stdout' }), msg: 'logger: GET /x' });
+      expect(lines).toContainEqual({ fields: expect.objectContaining({ stream: 'stderr' }), msg: 'logger: done' });
     });
   });
 });

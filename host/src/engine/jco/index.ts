@@ -1,0 +1,319 @@
+/**
+ * @module engine/jco
+ * The pure-JavaScript engine: components run on V8 through jco. A component is transpiled once
+ * (`store.ts`, cached on disk), its core modules are capped to the call's memory quota
+ * (`memory-cap.ts`) and compiled once per quota (an LRU bounded by wasm bytes), and calls run on
+ * warm instances held by worker threads (`pool.ts`, `worker.js`) so a time quota can stop them.
+ * Instances are reused across calls (V8 instantiation costs milliseconds) and thrown away after a
+ * trap or timeout.
+ */
+import { performance } from 'node:perf_hooks';
+import { LRUCache } from 'lru-cache';
+import type { CallLimits, CallReport, Engine, EngineStats, LoadInfo, LoadUnit } from '../engine.js';
+import { ComponentError, GuestTrapError, NotFoundError, WaferError } from '../../errors.js';
+import { DEFAULT_MAX_LOG_BYTES, DEFAULT_MEMORY_BYTES, DEFAULT_MODULE_CACHE_BYTES } from '../../limits.js';
+import type { Logger } from '../../logger.js';
+import { capMemories } from './memory-cap.js';
+import { FunctionPool, type PoolCounters } from './pool.js';
+import { ArtifactStore, JCO_VERSION, type Artifact } from './store.js';
+import { WorkerSource } from './spare.js';
+import { enableWasmFeatures } from './wasm-features.js';
+import { wasm, type WasmModule } from './wasm.js';
+
+const PAGE = 65536;
+/** Workers (warm instances) per function and quota: two cores run at most two guests usefully. */
+export const DEFAULT_JCO_WORKERS_PER_FUNCTION = 2;
+/** Calls per instance before it is replaced, bounding what a guest can leak across calls. */
+export const DEFAULT_JCO_MAX_CALLS_PER_INSTANCE = 10_000;
+/** Wasm memory never shrinks: past this (and twice its start size) an instance is replaced. */
+export const DEFAULT_JCO_RECYCLE_MEMORY_BYTES = 64 * 1024 * 1024;
+/** Starting a worker and instantiating a 12 MB JS guest takes ~0.1 s; a stuck start is cut off here. */
+export const DEFAULT_JCO_INSTANTIATE_TIMEOUT_MS = 30_000;
+/** An idle worker (~20 MB of RSS: a thread, preview2-shim's I/O thread, the instance) stops after this long unused. */
+export const DEFAULT_JCO_IDLE_WORKER_MS = 5 * 60_000;
+
+export interface JcoEngineOptions {
+  /** Data-directory cache; transpiled components go under `<cacheDir>/jco/<digest>/`. */
+  cacheDir: string;
+  /** Ceiling on any call's memory quota, in bytes (the host's MAX_MEMORY_BYTES). */
+  maxMemoryBytes: number;
+  /** Memory quota `prepare` compiles for, so a function's first call finds its modules compiled. */
+  defaultMemoryBytes?: number;
+  /** Bytes of capped core wasm kept compiled in memory (LRU); default DEFAULT_MODULE_CACHE_BYTES. */
+  moduleCacheBytes?: number;
+  /** Worker threads (each one warm instance) per function and memory quota; default 2. */
+  workersPerFunction?: number;
+  /** Calls an instance serves before it is replaced; default 10,000. */
+  maxCallsPerInstance?: number;
+  /** Soft memory limit after which an instance is replaced; default 64 MiB. */
+  recycleMemoryBytes?: number;
+  /** Budget for starting a worker and instantiating (start functions run here); default 30 s. */
+  instantiateTimeoutMs?: number;
+  /** Idle workers are stopped after this many ms; default 5 min. 0 keeps them forever. */
+  idleWorkerMs?: number;
+  /** Captured stdout and stderr per call, each; default DEFAULT_MAX_LOG_BYTES (64 KiB). */
+  maxLogBytes?: number;
+  /** Keep one booted worker spare, so a cold start or a timeout's replacement skips the boot; default true. */
+  spareWorker?: boolean;
+  logger?: Pick<Logger, 'info' | 'warn'>;
+}
+
+/** Everything `stats()` counts; the pools bump their share. */
+interface EngineCounters extends PoolCounters {
+  /** Components transpiled by jco in this process. */
+  compiled: number;
+  loadedFromDisk: number;
+  loadedFromMemory: number;
+  /** Core modules compiled by V8 (once per component and memory quota while cached). */
+  modulesCompiled: number;
+  moduleCacheHits: number;
+}
+
+/** Core modules of one component compiled under one memory quota. */
+interface CompiledSet {
+  modules: Record<string, WasmModule>;
+  /** Bytes of capped wasm: the LRU's measure (a Module cannot tell its own size). */
+  wasmBytes: number;
+  /** Bytes the memories need at instantiation, when that alone exceeds the quota. */
+  tooSmallFor?: number;
+}
+
+export class JcoEngine implements Engine {
+  readonly name = 'jco' as const;
+  readonly version = JCO_VERSION;
+
+  private readonly store: ArtifactStore;
+  private readonly artifacts = new Map<string, Artifact>();
+  private readonly loading = new Map<string, Promise<{ artifact: Artifact; source: LoadInfo['source'] }>>();
+  private readonly compiled: LRUCache<string, CompiledSet>;
+  private readonly compiling = new Map<string, Promise<CompiledSet>>();
+  /** digest → memory quota (bytes) → pool. */
+  private readonly pools = new Map<string, Map<number, FunctionPool>>();
+  private readonly workers: WorkerSource;
+  private readonly reaper?: NodeJS.Timeout;
+  private closed = false;
+  private readonly counters: EngineCounters = {
+    compiled: 0,
+    loadedFromDisk: 0,
+    loadedFromMemory: 0,
+    modulesCompiled: 0,
+    moduleCacheHits: 0,
+    instancesCreated: 0,
+    instantiateFailures: 0,
+    workersStarted: 0,
+    workersTerminated: 0,
+    recycled: 0,
+    timeouts: 0,
+    traps: 0,
+    memoryLimits: 0,
+    functionErrors: 0,
+    calls: 0,
+  };
+  private readonly settings: Required<Omit<JcoEngineOptions, 'logger' | 'cacheDir'>>;
+  private readonly logger?: Pick<Logger, 'info' | 'warn'>;
+
+  constructor(options: JcoEngineOptions) {
+    const { logger, cacheDir: _cacheDir, ...rest } = options;
+    this.logger = logger;
+    this.settings = {
+      defaultMemoryBytes: Math.min(DEFAULT_MEMORY_BYTES, options.maxMemoryBytes),
+      moduleCacheBytes: DEFAULT_MODULE_CACHE_BYTES,
+      workersPerFunction: DEFAULT_JCO_WORKERS_PER_FUNCTION,
+      maxCallsPerInstance: DEFAULT_JCO_MAX_CALLS_PER_INSTANCE,
+      recycleMemoryBytes: DEFAULT_JCO_RECYCLE_MEMORY_BYTES,
+      instantiateTimeoutMs: DEFAULT_JCO_INSTANTIATE_TIMEOUT_MS,
+      idleWorkerMs: DEFAULT_JCO_IDLE_WORKER_MS,
+      maxLogBytes: DEFAULT_MAX_LOG_BYTES,
+      spareWorker: true,
+      ...dropUndefined(rest),
+      maxMemoryBytes: options.maxMemoryBytes,
+    };
+    if (this.settings.workersPerFunction < 1) throw new RangeError('workersPerFunction must be at least 1');
+    enableWasmFeatures();
+    this.store = new ArtifactStore(options.cacheDir);
+    this.workers = new WorkerSource(this.settings.spareWorker);
+    this.compiled = new LRUCache<string, CompiledSet>({
+      maxSize: this.settings.moduleCacheBytes,
+      sizeCalculation: (set) => Math.max(1, set.wasmBytes),
+    });
+    if (this.settings.idleWorkerMs > 0) {
+      this.reaper = setInterval(() => this.reapIdle(), Math.max(1000, this.settings.idleWorkerMs / 2));
+      this.reaper.unref();
+    }
+  }
+
+  async prepare(unit: LoadUnit): Promise<LoadInfo> {
+    const started = performance.now();
+    const { artifact, source } = await this.loadArtifact(unit);
+    // Compiling proves V8 accepts every core module, and warms the cache for the first call.
+    await this.modulesFor(artifact, this.settings.defaultMemoryBytes);
+    return { source, ms: performance.now() - started };
+  }
+
+  async load(unit: LoadUnit): Promise<LoadInfo> {
+    const started = performance.now();
+    const { source } = await this.loadArtifact(unit);
+    return { source, ms: performance.now() - started };
+  }
+
+  async call(digest: string, input: Uint8Array, limits: CallLimits): Promise<CallReport> {
+    if (this.closed) throw new WaferError('not_ready', 503, 'the engine is closed');
+    const artifact = this.artifacts.get(digest) ?? (await this.fromDisk(digest));
+    if (limits.memoryBytes > this.settings.maxMemoryBytes) {
+      throw new WaferError('invalid_request', 400, `memory quota ${limits.memoryBytes} exceeds the engine's ceiling ${this.settings.maxMemoryBytes}`);
+    }
+    const capBytes = Math.floor(limits.memoryBytes / PAGE) * PAGE;
+    const pool = this.pools.get(digest)?.get(capBytes) ?? (await this.newPool(artifact, capBytes));
+    return pool.call(input, limits.timeoutMs);
+  }
+
+  unload(digest: string): void {
+    this.artifacts.delete(digest);
+    for (const key of [...this.compiled.keys()]) if (key.startsWith(`${digest}:`)) this.compiled.delete(key);
+    const pools = this.pools.get(digest);
+    this.pools.delete(digest);
+    for (const pool of pools?.values() ?? []) void pool.close(new NotFoundError('the function was unloaded'));
+  }
+
+  stats(): EngineStats {
+    let workers = 0;
+    let queued = 0;
+    for (const pools of this.pools.values()) {
+      for (const pool of pools.values()) {
+        workers += pool.workers;
+        queued += pool.queued;
+      }
+    }
+    return { ...this.counters, loaded: this.artifacts.size, moduleCacheBytes: this.compiled.calculatedSize, workers, queued };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.reaper);
+    const closing: Promise<void>[] = [];
+    for (const pools of this.pools.values()) {
+      for (const pool of pools.values()) closing.push(pool.close(new WaferError('not_ready', 503, 'the engine is shutting down')));
+    }
+    this.pools.clear();
+    closing.push(this.workers.close());
+    await Promise.all(closing);
+  }
+
+  /** Finds the transpiled component in memory or on disk, or transpiles it; deduplicates concurrent loads. */
+  private loadArtifact(unit: LoadUnit): Promise<{ artifact: Artifact; source: LoadInfo['source'] }> {
+    const known = this.artifacts.get(unit.digest);
+    if (known) {
+      this.counters.loadedFromMemory++;
+      return Promise.resolve({ artifact: known, source: 'memory' });
+    }
+    let pending = this.loading.get(unit.digest);
+    if (!pending) {
+      pending = (async () => {
+        let artifact = await this.store.read(unit.digest);
+        let source: LoadInfo['source'] = 'disk';
+        if (artifact) {
+          this.counters.loadedFromDisk++;
+        } else {
+          artifact = await this.store.transpileAndStore(unit.digest, await unit.bytes());
+          source = 'compiled';
+          this.counters.compiled++;
+          this.logger?.info({ digest: unit.digest }, 'jco: transpiled component');
+        }
+        this.artifacts.set(unit.digest, artifact);
+        return { artifact, source };
+      })().finally(() => this.loading.delete(unit.digest));
+      this.loading.set(unit.digest, pending);
+    }
+    return pending;
+  }
+
+  /** For a call on a digest that was never loaded in this process: only the disk cache can serve it. */
+  private async fromDisk(digest: string): Promise<Artifact> {
+    const artifact = await this.store.read(digest);
+    if (!artifact) throw new NotFoundError(`component ${digest} is not loaded`);
+    this.counters.loadedFromDisk++;
+    this.artifacts.set(digest, artifact);
+    return artifact;
+  }
+
+  /** The artifact's core modules capped to `capBytes` and compiled, from the LRU or compiled now. */
+  private modulesFor(artifact: Artifact, capBytes: number): Promise<CompiledSet> {
+    const key = `${artifact.digest}:${capBytes}`;
+    const cached = this.compiled.get(key);
+    if (cached) {
+      this.counters.moduleCacheHits++;
+      return Promise.resolve(cached);
+    }
+    let pending = this.compiling.get(key);
+    if (!pending) {
+      pending = this.compile(artifact, capBytes, key).finally(() => this.compiling.delete(key));
+      this.compiling.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async compile(artifact: Artifact, capBytes: number, key: string): Promise<CompiledSet> {
+    const modules: Record<string, WasmModule> = {};
+    let bytes = 0;
+    let initial = 0;
+    let tooSmall = false;
+    for (const name of artifact.modules) {
+      const raw = await this.store.readModule(artifact, name);
+      let capped;
+      try {
+        capped = capMemories(raw, capBytes);
+        modules[name] = await wasm.compile(capped.bytes);
+      } catch (err) {
+        throw new ComponentError('invalid_component', `core module ${name} does not compile on V8: ${(err as Error).message}`, err);
+      }
+      this.counters.modulesCompiled++;
+      bytes += capped.bytes.length;
+      initial = Math.max(initial, capped.initialBytes);
+      tooSmall ||= capped.minExceedsCap;
+    }
+    const set: CompiledSet = { modules, wasmBytes: bytes, tooSmallFor: tooSmall ? initial : undefined };
+    this.compiled.set(key, set);
+    return set;
+  }
+
+  /** The pool of a function under one memory quota, once its modules compile and fit the quota. */
+  private async newPool(artifact: Artifact, capBytes: number): Promise<FunctionPool> {
+    const set = await this.modulesFor(artifact, capBytes);
+    if (set.tooSmallFor !== undefined) {
+      const mib = (n: number) => (n / 1048576).toFixed(1);
+      throw new GuestTrapError('memory_limit', `the component needs ${mib(set.tooSmallFor)} MiB of memory to start, more than its ${mib(capBytes)} MiB quota`);
+    }
+    if (this.closed) throw new WaferError('not_ready', 503, 'the engine is closed');
+    let pools = this.pools.get(artifact.digest);
+    if (!pools) {
+      pools = new Map();
+      this.pools.set(artifact.digest, pools);
+    }
+    let pool = pools.get(capBytes);
+    if (!pool) {
+      pool = new FunctionPool({
+        artifact,
+        capBytes,
+        modules: async () => (await this.modulesFor(artifact, capBytes)).modules,
+        size: this.settings.workersPerFunction,
+        maxLogBytes: this.settings.maxLogBytes,
+        maxCallsPerInstance: this.settings.maxCallsPerInstance,
+        recycleMemoryBytes: this.settings.recycleMemoryBytes,
+        instantiateTimeoutMs: this.settings.instantiateTimeoutMs,
+        counters: this.counters,
+        startWorker: () => this.workers.take(),
+        logger: this.logger,
+      });
+      pools.set(capBytes, pool);
+    }
+    return pool;
+  }
+
+  private reapIdle(): void {
+    for (const pools of this.pools.values()) for (const pool of pools.values()) pool.reapIdle(this.settings.idleWorkerMs);
+  }
+}
+
+function dropUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

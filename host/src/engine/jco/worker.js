@@ -1,0 +1,283 @@
+/**
+ * @module engine/jco/worker
+ * The worker thread that holds one instance of one transpiled component and runs its `handle`
+ * calls one at a time. Plain JavaScript (JSDoc-typed) because Node 20 cannot run TypeScript in a
+ * worker. The pool (`pool.ts`) owns the life cycle: it sends `instantiate` with the compiled,
+ * memory-capped core modules, then `call`s; it terminates the thread on a timeout.
+ *
+ * WASI comes from preview2-shim's `WASIShim`, sandboxed (no preopens, no network, empty
+ * environment and arguments), with wasi:cli's stdin, stdout, stderr, exit and terminal
+ * interfaces replaced: stdout/stderr are captured per call up to a cap, stdin is empty, and
+ * `exit` traps instead of ending the thread.
+ */
+import { parentPort } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import { WASIShim } from '@bytecodealliance/preview2-shim/instantiation';
+import { cli, clocks, io } from '@bytecodealliance/preview2-shim';
+
+const { InputStream, OutputStream } = io.streams;
+
+/** One wasm page: the least headroom under the quota that still counts as "at the quota". */
+const PAGE = 65536;
+
+if (!parentPort) throw new Error('engine/jco/worker.js must run in a worker thread');
+const port = parentPort;
+
+/** A per-call capture buffer for one of stdout/stderr; bytes past the cap are dropped. */
+class Sink {
+  /** @param {number} cap */
+  constructor(cap) {
+    this.cap = cap;
+    /** @type {Uint8Array[]} */
+    this.chunks = [];
+    this.size = 0;
+  }
+
+  /** @param {Uint8Array} bytes */
+  append(bytes) {
+    const room = this.cap - this.size;
+    if (room <= 0 || bytes.length === 0) return;
+    const part = bytes.length <= room ? bytes.slice() : bytes.slice(0, room);
+    this.chunks.push(part);
+    this.size += part.length;
+  }
+
+  /** Returns what was captured since the last take, and empties the sink. */
+  take() {
+    const out = new Uint8Array(this.size);
+    let at = 0;
+    for (const c of this.chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    this.chunks = [];
+    this.size = 0;
+    return out;
+  }
+}
+
+/** An immediately ready pollable, for guests that poll stdio before writing or reading. */
+const readyPollable = () => clocks.monotonicClock.subscribeDuration(0n);
+
+/** wasi:io output-stream writing into a Sink. Subclassed so jco's `instanceof` checks pass. */
+class CaptureStream extends OutputStream {
+  /** @param {Sink} sink */
+  constructor(sink) {
+    super();
+    this.sink = sink;
+  }
+  checkWrite() {
+    return 1048576n;
+  }
+  /** @param {Uint8Array} buf */
+  write(buf) {
+    this.sink.append(buf);
+  }
+  /** @param {Uint8Array} buf */
+  blockingWriteAndFlush(buf) {
+    this.sink.append(buf);
+  }
+  flush() {}
+  blockingFlush() {}
+  /** @param {bigint} len */
+  writeZeroes(len) {
+    this.sink.append(new Uint8Array(Math.min(Number(len), this.sink.cap)));
+  }
+  /** @param {bigint} len */
+  blockingWriteZeroesAndFlush(len) {
+    this.writeZeroes(len);
+  }
+  splice() {
+    throw { tag: 'closed' };
+  }
+  blockingSplice() {
+    throw { tag: 'closed' };
+  }
+  subscribe() {
+    return readyPollable();
+  }
+  [Symbol.dispose]() {}
+}
+
+/** wasi:io input-stream that is always at end of stream: the guest has no stdin. */
+class EmptyInput extends InputStream {
+  read() {
+    throw { tag: 'closed' };
+  }
+  blockingRead() {
+    throw { tag: 'closed' };
+  }
+  skip() {
+    throw { tag: 'closed' };
+  }
+  blockingSkip() {
+    throw { tag: 'closed' };
+  }
+  subscribe() {
+    return readyPollable();
+  }
+  [Symbol.dispose]() {}
+}
+
+/** Thrown through the guest when it calls wasi:cli/exit; reported as a trap. */
+class GuestExit extends Error {}
+
+/** @type {Sink} */
+let stdout = new Sink(65536);
+/** @type {Sink} */
+let stderr = new Sink(65536);
+
+const sandboxedCli = {
+  ...cli,
+  environment: { getEnvironment: () => [], getArguments: () => [], initialCwd: () => undefined },
+  exit: {
+    /** @param {{tag: string}} status */
+    exit(status) {
+      throw new GuestExit(`the guest called exit (${status?.tag === 'err' ? 'error' : 'success'})`);
+    },
+    /** @param {number} code */
+    exitWithCode(code) {
+      throw new GuestExit(`the guest called exit(${code})`);
+    },
+  },
+  stdin: { getStdin: () => new EmptyInput() },
+  stdout: { getStdout: () => new CaptureStream(stdout) },
+  stderr: { getStderr: () => new CaptureStream(stderr) },
+  terminalStdin: { getTerminalStdin: () => undefined },
+  terminalStdout: { getTerminalStdout: () => undefined },
+  terminalStderr: { getTerminalStderr: () => undefined },
+};
+
+/**
+ * The live instance, or null when there is none (before `instantiate`, after a trap).
+ * @type {{ handle: (input: Uint8Array) => Uint8Array, memories: WebAssembly.Memory[], capBytes: number } | null}
+ */
+let instance = null;
+
+/** @param {WebAssembly.Memory[]} memories */
+function memoryBytes(memories) {
+  let total = 0;
+  for (const m of memories) total += m.buffer.byteLength;
+  return total;
+}
+
+/**
+ * @param {{ jsUrl: string, modules: Record<string, WebAssembly.Module>, capBytes: number, maxLogBytes: number }} msg
+ */
+async function instantiate(msg) {
+  instance = null;
+  stdout = new Sink(msg.maxLogBytes);
+  stderr = new Sink(msg.maxLogBytes);
+  const started = performance.now();
+  /** @type {WebAssembly.Memory[]} */
+  const memories = [];
+  try {
+    const { instantiate: instantiateComponent } = await import(msg.jsUrl);
+    const wasi = new WASIShim({
+      cli: sandboxedCli,
+      sandbox: { preopens: {}, env: {}, args: [], enableNetwork: false },
+    });
+    /** @param {WebAssembly.Module} module @param {WebAssembly.Imports} [imports] */
+    const instantiateCore = (module, imports) => {
+      const core = new WebAssembly.Instance(module, imports);
+      for (const value of Object.values(core.exports)) {
+        if (value instanceof WebAssembly.Memory && !memories.includes(value)) memories.push(value);
+      }
+      return core;
+    };
+    /** @param {string} name */
+    const getCoreModule = (name) => {
+      const module = msg.modules[name];
+      if (!module) throw new Error(`the transpiled component asks for an unknown core module ${name}`);
+      return module;
+    };
+    const exports = await instantiateComponent(getCoreModule, wasi.getImportObject(), instantiateCore);
+    if (typeof exports?.handle !== 'function') throw new Error('the component does not export handle');
+    instance = { handle: exports.handle, memories, capBytes: msg.capBytes };
+    port.postMessage({
+      type: 'ready',
+      memoryBytes: memoryBytes(memories),
+      ms: performance.now() - started,
+      stdout: stdout.take(),
+      stderr: stderr.take(),
+    });
+  } catch (err) {
+    const failure = classify(err, memories, msg.capBytes);
+    port.postMessage({ type: 'failed', ...failure, stdout: stdout.take(), stderr: stderr.take() });
+  }
+}
+
+/** @param {{ id: number, input: Uint8Array }} msg */
+function call(msg) {
+  const live = instance;
+  if (!live) {
+    const empty = new Uint8Array(0);
+    port.postMessage({ type: 'result', id: msg.id, ok: false, code: 'trap', message: 'no instance (internal error)', stdout: empty, stderr: empty });
+    return;
+  }
+  const started = performance.now();
+  try {
+    const result = live.handle(msg.input);
+    const durationUs = Math.round((performance.now() - started) * 1000);
+    if (!(result instanceof Uint8Array)) throw new TypeError('handle returned something other than list<u8>');
+    // jco copies the result out of linear memory; copy again only if it ever returns a view.
+    const output = result.byteOffset === 0 && result.byteLength === result.buffer.byteLength ? result : result.slice();
+    const reply = {
+      type: 'result',
+      id: msg.id,
+      ok: true,
+      output,
+      durationUs,
+      memoryBytes: memoryBytes(live.memories),
+      stdout: stdout.take(),
+      stderr: stderr.take(),
+    };
+    port.postMessage(reply, [output.buffer, reply.stdout.buffer, reply.stderr.buffer]);
+  } catch (err) {
+    const durationUs = Math.round((performance.now() - started) * 1000);
+    const failure = classify(err, live.memories, live.capBytes);
+    // A trapped instance is never reused; a guest's `err(...)` leaves it healthy.
+    if (failure.code !== 'function_error') instance = null;
+    port.postMessage({
+      type: 'result',
+      id: msg.id,
+      ok: false,
+      ...failure,
+      durationUs,
+      memoryBytes: memoryBytes(live.memories),
+      stdout: stdout.take(),
+      stderr: stderr.take(),
+    });
+  }
+}
+
+/**
+ * Sorts a failure into the host's codes. jco throws its `ComponentError` (with `payload`) for a
+ * guest's `err(message)`; anything else thrown through the guest is a trap. A trap while a memory
+ * sits at the quota (within 1/8 of it, at least one page) is reported as `memory_limit`: V8 gives no
+ * other signal that a `memory.grow` failed, and allocators trap right after one does.
+ * @param {unknown} err @param {WebAssembly.Memory[]} memories @param {number} capBytes
+ * @returns {{ code: 'function_error' | 'trap' | 'memory_limit', message: string }}
+ */
+function classify(err, memories, capBytes) {
+  const e = /** @type {any} */ (err);
+  if (e && e.constructor?.name === 'ComponentError' && 'payload' in e && !(e instanceof WebAssembly.RuntimeError)) {
+    return { code: 'function_error', message: typeof e.payload === 'string' ? e.payload : String(e.payload) };
+  }
+  const message = e instanceof GuestExit ? e.message : `${e?.name ?? 'Error'}: ${e?.message ?? String(e)}`;
+  const slack = Math.max(PAGE, Math.floor(capBytes / 8));
+  const largest = memories.reduce((max, m) => Math.max(max, m.buffer.byteLength), 0);
+  if (!(e instanceof GuestExit) && largest > 0 && largest > capBytes - slack) {
+    const mib = (n) => (n / 1048576).toFixed(1);
+    return {
+      code: 'memory_limit',
+      message: `the guest ran out of memory: its linear memory is at ${mib(largest)} MiB of its ${mib(capBytes)} MiB quota (${message})`,
+    };
+  }
+  return { code: 'trap', message };
+}
+
+port.on('message', (msg) => {
+  if (msg.type === 'call') call(msg);
+  else if (msg.type === 'instantiate') void instantiate(msg);
+});
