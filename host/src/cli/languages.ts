@@ -1,0 +1,66 @@
+/**
+ * @module cli/languages
+ * The guest languages `wafer new` and `wafer build` know: how to recognise a function's
+ * folder, where its SDK and template live, and which build script makes its component.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from '../paths.js';
+import { CliError } from './client.js';
+
+export type Language = 'ts' | 'rust' | 'go' | 'python';
+
+const ALIASES: Record<string, Language> = {
+  ts: 'ts',
+  typescript: 'ts',
+  js: 'ts',
+  rust: 'rust',
+  rs: 'rust',
+  go: 'go',
+  golang: 'go',
+  python: 'python',
+  py: 'python',
+};
+
+/** The SDK folder of a language. */
+export function sdkDir(lang: Language): string {
+  return join(ROOT, 'sdk', lang === 'ts' ? 'typescript' : lang);
+}
+
+/** Normalises a language name or alias; throws a CliError naming the choices. */
+export function parseLanguage(name: string): Language {
+  const lang = ALIASES[name.toLowerCase()];
+  if (!lang) throw new CliError(`unknown language ${JSON.stringify(name)}: choose ts, rust, go or python`);
+  return lang;
+}
+
+/** Recognises a function folder by its marker file. */
+export function detectLanguage(dir: string): Language {
+  if (existsSync(join(dir, 'Cargo.toml'))) return 'rust';
+  if (existsSync(join(dir, 'go.mod'))) return 'go';
+  if (existsSync(join(dir, 'app.py'))) return 'python';
+  if (existsSync(join(dir, 'handler.ts')) || existsSync(join(dir, 'handler.js'))) return 'ts';
+  throw new CliError(
+    `cannot tell the language of ${dir}: expected Cargo.toml (Rust), go.mod (Go), app.py (Python) or handler.ts (TypeScript)`,
+  );
+}
+
+/** The command that builds the function in `dir` into `out`. */
+export function buildCommand(lang: Language, dir: string, out: string): { command: string; args: string[] } {
+  switch (lang) {
+    case 'ts': {
+      const entry = existsSync(join(dir, 'handler.ts')) ? join(dir, 'handler.ts') : join(dir, 'handler.js');
+      return { command: process.execPath, args: [join(sdkDir('ts'), 'build.mjs'), entry, out] };
+    }
+    case 'rust':
+      return { command: 'bash', args: [join(sdkDir('rust'), 'build.sh'), dir, out] };
+    case 'go':
+      return { command: process.execPath, args: [join(sdkDir('go'), 'build.mjs'), dir, out] };
+    case 'python':
+      return { command: 'bash', args: [join(sdkDir('python'), 'build.sh'), dir, out] };
+    default: {
+      const unknown: never = lang;
+      throw new CliError(`unknown language ${String(unknown)}`);
+    }
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * @module cli/new
+ * `wafer new <lang> <name>`: scaffolds a function folder from the SDK's template.
+ */
+import { cp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { NAME_PATTERN } from '../functions/service.js';
+import { CliError } from './client.js';
+import { parseLanguage, sdkDir } from './languages.js';
+
+export function registerNew(program: Command): void {
+  program
+    .command('new')
+    .description('scaffold a function from an SDK template')
+    .argument('<lang>', 'ts, rust, go or python')
+    .argument('<name>', 'function name (also the folder name): a-z, then up to 62 of a-z, 0-9, -')
+    .option('--dir <dir>', 'where to create it (default ./<name>)')
+    .action(async (langArg: string, name: string, flags: { dir?: string }) => {
+      const lang = parseLanguage(langArg);
+      if (!NAME_PATTERN.test(name)) {
+        throw new CliError(`invalid function name ${JSON.stringify(name)}: use a lower-case letter then up to 62 of a-z, 0-9 and -`);
+      }
+      const target = resolve(flags.dir ?? name);
+      if (existsSync(target)) throw new CliError(`${target} already exists; pick another name or --dir`);
+      const sdk = sdkDir(lang);
+      await cp(join(sdk, 'template'), target, { recursive: true, errorOnExist: true });
+      const files = await fill(target, { name, sdk_path: sdk });
+      console.log(`created ${target} (${lang}, ${files} files)`);
+      console.log(`next: npx wafer build ${flags.dir ?? name} && npx wafer deploy ${name} ${join(flags.dir ?? name, `${name}.wasm`)}`);
+    });
+}
+
+/** Replaces {{key}} placeholders in every file under `dir`; returns the number of files. */
+async function fill(dir: string, values: Record<string, string>): Promise<number> {
+  let count = 0;
+  for (const entry of await readdir(dir, { recursive: true })) {
+    const path = join(dir, entry);
+    if (!(await stat(path)).isFile()) continue;
+    count += 1;
+    const text = await readFile(path, 'utf8');
+    const filled = text.replace(/\{\{(\w+)\}\}/g, (match, key: string) => values[key] ?? match);
+    if (filled !== text) await writeFile(path, filled);
+  }
+  return count;
+}
