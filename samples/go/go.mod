@@ -1,0 +1,7 @@
+module github.com/wafer-dev/wafer/samples/go
+
+go 1.24
+
+require github.com/wafer-dev/wafer/sdk/go v0.0.0
+
+replace github.com/wafer-dev/wafer/sdk/go => ../../sdk/go

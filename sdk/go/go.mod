@@ -1,0 +1,3 @@
+module github.com/wafer-dev/wafer/sdk/go
+
+go 1.24
