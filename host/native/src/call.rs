@@ -1,0 +1,228 @@
+//! One call of `handle`: a fresh `Store` from the cached `InstancePre`, WASI sandboxed, limits
+//! applied, and the outcome sorted into wafer's closed set of reasons.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use wasmtime::component::{ComponentExportIndex, InstancePre, ResourceTable};
+use wasmtime::{Engine, ResourceLimiter, Store, Trap};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::engines::Engines;
+use crate::pipe::CappedPipe;
+use crate::world::{HandleParams, HandleResults};
+
+/// Captured stdout/stderr per call; the rest is dropped (limits.ts `DEFAULT_MAX_LOG_BYTES`).
+pub const LOG_CAP: usize = 64 * 1024;
+/// Table growth ceiling per table; the pool's `table_elements` bounds pooled tables anyway.
+const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+
+/// Per-store data: WASI state plus the memory accountant.
+pub struct State {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: Limiter,
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// Raised by the limiter so the outcome is `memory_limit`, not a generic trap.
+#[derive(Debug)]
+pub struct MemoryLimitExceeded {
+    pub quota: usize,
+    pub requested: usize,
+}
+
+impl fmt::Display for MemoryLimitExceeded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "guest memory would grow to {} bytes, over its quota of {} bytes",
+            self.requested, self.quota
+        )
+    }
+}
+
+impl std::error::Error for MemoryLimitExceeded {}
+
+/// Enforces one quota over the sum of all linear memories and records the peak.
+struct Limiter {
+    quota: usize,
+    total: usize,
+    peak: usize,
+    /// The last growth allowed, undone if wasmtime then fails to perform it.
+    pending: usize,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if maximum.is_some_and(|m| desired > m) {
+            // Beyond the memory's own declared maximum: `memory.grow` fails normally (-1).
+            return Ok(false);
+        }
+        let total = self.total.saturating_sub(current).saturating_add(desired);
+        if total > self.quota {
+            return Err(wasmtime::Error::new(MemoryLimitExceeded { quota: self.quota, requested: total }));
+        }
+        self.pending = desired.saturating_sub(current);
+        self.total = total;
+        self.peak = self.peak.max(total);
+        Ok(true)
+    }
+
+    fn memory_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.total = self.total.saturating_sub(self.pending);
+        self.pending = 0;
+        Ok(())
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= maximum.unwrap_or(usize::MAX).min(MAX_TABLE_ELEMENTS))
+    }
+}
+
+/// What a call asks for.
+pub struct Limits {
+    pub timeout_ms: u64,
+    pub memory_bytes: usize,
+    pub fuel: Option<u64>,
+}
+
+/// The closed set of ways a call can fail, as the TS side names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    Timeout,
+    MemoryLimit,
+    OutOfFuel,
+    Trap,
+    FunctionError,
+    /// The key is not loaded (never loaded, unloaded, or the engine was closed).
+    NotLoaded,
+    /// The host could not run the call at all (e.g. the instance pool is exhausted).
+    Internal,
+}
+
+impl Failure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Failure::Timeout => "timeout",
+            Failure::MemoryLimit => "memory_limit",
+            Failure::OutOfFuel => "out_of_fuel",
+            Failure::Trap => "trap",
+            Failure::FunctionError => "function_error",
+            Failure::NotLoaded => "not_loaded",
+            Failure::Internal => "internal",
+        }
+    }
+}
+
+pub struct Outcome {
+    pub result: Result<Vec<u8>, (Failure, String)>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub duration_us: f64,
+    pub fuel_used: Option<u64>,
+    pub peak_memory_bytes: usize,
+}
+
+/// A loaded component, ready to instantiate.
+pub struct Loaded {
+    /// Keeps the epoch ticker alive while any call of this component is in flight.
+    pub engines: Arc<Engines>,
+    pub engine: Engine,
+    pub pre: InstancePre<State>,
+    pub handle: ComponentExportIndex,
+    pub fuel_enabled: bool,
+    /// Set when the on-demand engine had to take a component too large for the pool.
+    pub pooled: bool,
+}
+
+fn classify(err: &wasmtime::Error, limits: &Limits) -> (Failure, String) {
+    if let Some(m) = err.downcast_ref::<MemoryLimitExceeded>() {
+        return (Failure::MemoryLimit, m.to_string());
+    }
+    match err.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => (
+            Failure::Timeout,
+            format!("guest ran past its time limit of {} ms", limits.timeout_ms),
+        ),
+        Some(Trap::OutOfFuel) => (Failure::OutOfFuel, "guest ran out of fuel".to_string()),
+        Some(trap) => (Failure::Trap, trap.to_string()),
+        None => (Failure::Trap, format!("{err:#}")),
+    }
+}
+
+/// Runs one call in a fresh store. Never panics on guest behaviour; every failure is an `Outcome`.
+pub fn run(loaded: &Loaded, input: &[u8], limits: &Limits) -> Outcome {
+    let ticks = loaded.engines.deadline_ticks(limits.timeout_ms);
+    let stdout = CappedPipe::new(LOG_CAP);
+    let stderr = CappedPipe::new(LOG_CAP);
+    let mut wasi = WasiCtx::builder();
+    wasi.stdout(stdout.clone())
+        .stderr(stderr.clone())
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false);
+    let state = State {
+        wasi: wasi.build(),
+        table: ResourceTable::new(),
+        limiter: Limiter { quota: limits.memory_bytes, total: 0, peak: 0, pending: 0 },
+    };
+    let mut store = Store::new(&loaded.engine, state);
+    store.limiter(|s| &mut s.limiter);
+    store.set_epoch_deadline(ticks);
+    let fuel_budget = limits.fuel.unwrap_or(u64::MAX);
+    let mut internal = None;
+    if loaded.fuel_enabled {
+        if let Err(e) = store.set_fuel(fuel_budget) {
+            internal = Some(format!("cannot set fuel: {e:#}"));
+        }
+    }
+
+    let started = Instant::now();
+    let result = match internal {
+        Some(msg) => Err((Failure::Internal, msg)),
+        None => invoke(&mut store, loaded, input, limits),
+    };
+    let duration_us = started.elapsed().as_secs_f64() * 1e6;
+
+    let fuel_used = match (loaded.fuel_enabled, limits.fuel) {
+        (true, Some(_)) => store.get_fuel().ok().map(|left| fuel_budget.saturating_sub(left)),
+        _ => None,
+    };
+    let peak_memory_bytes = store.data().limiter.peak;
+    drop(store);
+    Outcome {
+        result,
+        stdout: stdout.take(),
+        stderr: stderr.take(),
+        duration_us,
+        fuel_used,
+        peak_memory_bytes,
+    }
+}
+
+fn invoke(store: &mut Store<State>, loaded: &Loaded, input: &[u8], limits: &Limits) -> Result<Vec<u8>, (Failure, String)> {
+    let instance = loaded.pre.instantiate(&mut *store).map_err(|e| {
+        let (kind, msg) = classify(&e, limits);
+        // A plain error out of instantiation (not a trap, not the quota) is the host's problem.
+        if kind == Failure::Trap && e.downcast_ref::<Trap>().is_none() {
+            (Failure::Internal, format!("cannot instantiate: {msg}"))
+        } else {
+            (kind, msg)
+        }
+    })?;
+    let func = instance
+        .get_typed_func::<HandleParams<'_>, HandleResults>(&mut *store, &loaded.handle)
+        .map_err(|e| (Failure::Internal, format!("cannot find `handle`: {e:#}")))?;
+    match func.call(&mut *store, (input,)) {
+        Ok((Ok(output),)) => Ok(output),
+        Ok((Err(message),)) => Err((Failure::FunctionError, message)),
+        Err(e) => Err(classify(&e, limits)),
+    }
+}

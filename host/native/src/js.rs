@@ -1,0 +1,75 @@
+//! The objects that cross the napi boundary, in the shapes `host/src/engine/wasmtime/native.ts`
+//! declares. napi-rs turns the snake_case fields into camelCase properties; `None` fields are
+//! left out.
+
+use napi::bindgen_prelude::Buffer;
+use napi_derive::napi;
+
+/// Options of `new NativeEngine(…)`. Only `maxMemoryBytes` is required.
+#[napi(object)]
+pub struct EngineOptions {
+    /// Ceiling on any one linear memory; each pool slot reserves this much address space.
+    pub max_memory_bytes: f64,
+    /// Compile fuel metering in (slower calls); needed for per-call `fuel` limits.
+    pub fuel: Option<bool>,
+    pub epoch_tick_ms: Option<u32>,
+    /// `false`: on-demand allocation only (no pool).
+    pub pooling: Option<bool>,
+    pub pool_component_instances: Option<u32>,
+    pub pool_core_instances: Option<u32>,
+    pub pool_memories: Option<u32>,
+    pub pool_tables: Option<u32>,
+    pub pool_table_elements: Option<u32>,
+    pub max_wasm_stack_bytes: Option<u32>,
+    /// Leave wasmtime's signal handlers on (default); `false` traps by explicit checks only.
+    pub signals_based_traps: Option<bool>,
+}
+
+/// Limits of one call.
+#[napi(object)]
+pub struct NativeCallLimits {
+    pub timeout_ms: f64,
+    pub memory_bytes: f64,
+    pub fuel: Option<f64>,
+}
+
+#[napi(object)]
+pub struct NativeLoadResult {
+    pub ok: bool,
+    /// `memory` | `disk` | `compiled` when ok.
+    pub source: Option<String>,
+    pub ms: f64,
+    /// `invalid_component` | `abi_mismatch` | `needs_bytes` | `internal` when not ok.
+    pub error_kind: Option<String>,
+    pub message: Option<String>,
+    /// Set when a corrupt or incompatible cache file was deleted on the way.
+    pub discarded: Option<String>,
+    /// Set when the compiled artifact could not be written to disk (the load still succeeded).
+    pub cache_error: Option<String>,
+    /// False when the component was too large for the pool and runs with on-demand allocation.
+    pub pooled: bool,
+}
+
+#[napi(object)]
+pub struct NativeCallResult {
+    pub ok: bool,
+    pub output: Option<Buffer>,
+    /// `timeout` | `memory_limit` | `out_of_fuel` | `trap` | `function_error` | `internal`.
+    pub error_kind: Option<String>,
+    pub message: Option<String>,
+    /// Absent when the guest wrote nothing (saves two buffer allocations per call).
+    pub stdout: Option<Buffer>,
+    pub stderr: Option<Buffer>,
+    pub duration_us: f64,
+    pub fuel_used: Option<f64>,
+    pub peak_memory_bytes: f64,
+}
+
+#[napi(object)]
+pub struct NativeStats {
+    pub compiled: f64,
+    pub loaded_from_disk: f64,
+    pub loaded_from_memory: f64,
+    pub instances_created: f64,
+    pub loaded: f64,
+}

@@ -1,0 +1,318 @@
+//! wafer's wasmtime engine as a Node addon. `NativeEngine` loads components (memory → disk
+//! artifact → compile) and calls `handle` in a fresh store per call. Both run on the libuv
+//! threadpool as napi `AsyncTask`s, never on the JS thread and never inside a tokio context
+//! (wasmtime-wasi's sync bindings start their own runtime and must not be nested in one).
+//! Guest failures are results, not exceptions: every call resolves with `{ ok, errorKind, … }`.
+
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
+mod cache;
+mod call;
+mod engines;
+mod js;
+mod load;
+mod pipe;
+mod world;
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use napi::bindgen_prelude::{AsyncTask, Buffer, BufferSlice};
+use napi::{Env, Error, Result, Status, Task};
+use napi_derive::napi;
+
+use call::{Failure, Limits, Loaded, Outcome};
+use engines::{EngineSettings, Engines};
+use js::{EngineOptions, NativeCallLimits, NativeCallResult, NativeLoadResult, NativeStats};
+use load::{LoadError, Source};
+
+#[derive(Default)]
+struct Counters {
+    compiled: AtomicU64,
+    loaded_from_disk: AtomicU64,
+    loaded_from_memory: AtomicU64,
+    instances_created: AtomicU64,
+}
+
+struct Inner {
+    /// `None` once closed; loaded components keep their own reference while calls run.
+    engines: RwLock<Option<Arc<Engines>>>,
+    loaded: RwLock<HashMap<String, Arc<Loaded>>>,
+    counters: Counters,
+}
+
+impl Inner {
+    fn engines(&self) -> Option<Arc<Engines>> {
+        self.engines.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn get(&self, key: &str) -> Option<Arc<Loaded>> {
+        self.loaded.read().unwrap_or_else(|p| p.into_inner()).get(key).cloned()
+    }
+}
+
+/// A wasmtime engine configuration and the components loaded into it.
+#[napi]
+pub struct NativeEngine {
+    inner: Arc<Inner>,
+}
+
+fn to_u64(v: f64) -> u64 {
+    if v.is_finite() && v > 0.0 { v.min(u64::MAX as f64) as u64 } else { 0 }
+}
+
+fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+#[napi]
+impl NativeEngine {
+    #[napi(constructor)]
+    pub fn new(options: EngineOptions) -> Result<Self> {
+        let ceiling = to_u64(options.max_memory_bytes);
+        if ceiling < 65_536 {
+            return Err(Error::new(Status::InvalidArg, "maxMemoryBytes must be at least 64 KiB"));
+        }
+        let mut s = EngineSettings::with_ceiling(ceiling);
+        s.fuel = options.fuel.unwrap_or(false);
+        s.pooling = options.pooling.unwrap_or(true);
+        s.signals_based_traps = options.signals_based_traps.unwrap_or(true);
+        if let Some(v) = options.epoch_tick_ms { s.epoch_tick_ms = v.max(1); }
+        if let Some(v) = options.pool_component_instances { s.pool_component_instances = v; }
+        if let Some(v) = options.pool_core_instances { s.pool_core_instances = v; }
+        if let Some(v) = options.pool_memories { s.pool_memories = v; }
+        if let Some(v) = options.pool_tables { s.pool_tables = v; }
+        if let Some(v) = options.pool_table_elements { s.pool_table_elements = v; }
+        if let Some(v) = options.max_wasm_stack_bytes { s.max_wasm_stack_bytes = u64::from(v); }
+        let engines = engines::shared(&s)
+            .map_err(|e| Error::new(Status::GenericFailure, format!("cannot create wasmtime engine: {e:#}")))?;
+        Ok(NativeEngine {
+            inner: Arc::new(Inner { engines: RwLock::new(Some(engines)), loaded: RwLock::new(HashMap::new()), counters: Counters::default() }),
+        })
+    }
+
+    /// Loads `key` from memory, the artifact at `cachePath`, or by compiling `bytes`.
+    #[napi(ts_return_type = "Promise<NativeLoadResult>")]
+    pub fn load(&self, key: String, bytes: Option<Buffer>, cache_path: String) -> AsyncTask<LoadTask> {
+        AsyncTask::new(LoadTask { inner: self.inner.clone(), key, bytes, cache_path: PathBuf::from(cache_path) })
+    }
+
+    /// Calls `handle(input)` of a loaded component in a fresh store.
+    #[napi(ts_return_type = "Promise<NativeCallResult>")]
+    pub fn call(&self, key: String, input: Buffer, limits: NativeCallLimits) -> AsyncTask<CallTask> {
+        AsyncTask::new(CallTask { inner: self.inner.clone(), key, input, limits })
+    }
+
+    /// Calls `handle(input)` on the JS thread. Blocks the event loop for the whole call, so
+    /// it is only for callers that bound `timeoutMs` to a small budget (see index.ts `inline`).
+    #[napi]
+    pub fn call_sync(&self, key: String, input: BufferSlice, limits: NativeCallLimits) -> NativeCallResult {
+        let outcome = catch_unwind(AssertUnwindSafe(|| run_call(&self.inner, &key, &input, &limits)))
+            .unwrap_or_else(|p| failed(Failure::Internal, format!("call panicked: {}", panic_message(p))));
+        to_js(outcome)
+    }
+
+    /// Whether `key` is loaded.
+    #[napi]
+    pub fn has(&self, key: String) -> bool {
+        self.inner.get(&key).is_some()
+    }
+
+    /// Drops `key` from memory; calls in flight finish on their own reference.
+    #[napi]
+    pub fn unload(&self, key: String) -> bool {
+        self.inner.loaded.write().unwrap_or_else(|p| p.into_inner()).remove(&key).is_some()
+    }
+
+    /// Hex of the engine's `precompile_compatibility_hash`; part of artifact file names.
+    #[napi]
+    pub fn compatibility_hash(&self) -> Result<String> {
+        self.inner
+            .engines()
+            .map(|e| e.compat_hash.clone())
+            .ok_or_else(|| Error::new(Status::GenericFailure, "engine is closed"))
+    }
+
+    /// Drops every loaded component and this object's hold on the engines; the epoch ticker
+    /// stops once calls still in flight have finished.
+    #[napi]
+    pub fn close(&self) {
+        self.inner.loaded.write().unwrap_or_else(|p| p.into_inner()).clear();
+        self.inner.engines.write().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
+    #[napi]
+    pub fn stats(&self) -> NativeStats {
+        let c = &self.inner.counters;
+        NativeStats {
+            compiled: c.compiled.load(Ordering::Relaxed) as f64,
+            loaded_from_disk: c.loaded_from_disk.load(Ordering::Relaxed) as f64,
+            loaded_from_memory: c.loaded_from_memory.load(Ordering::Relaxed) as f64,
+            instances_created: c.instances_created.load(Ordering::Relaxed) as f64,
+            loaded: self.inner.loaded.read().unwrap_or_else(|p| p.into_inner()).len() as f64,
+        }
+    }
+}
+
+/// The wasmtime crate version this addon embeds.
+#[napi]
+pub fn version() -> String {
+    env!("WASMTIME_VERSION").to_string()
+}
+
+pub struct LoadTask {
+    inner: Arc<Inner>,
+    key: String,
+    bytes: Option<Buffer>,
+    cache_path: PathBuf,
+}
+
+pub enum LoadOutput {
+    Ok { source: Source, ms: f64, discarded: Option<String>, cache_error: Option<String>, pooled: bool },
+    Err(LoadError),
+}
+
+impl LoadTask {
+    fn run(&self) -> LoadOutput {
+        if let Some(l) = self.inner.get(&self.key) {
+            self.inner.counters.loaded_from_memory.fetch_add(1, Ordering::Relaxed);
+            return LoadOutput::Ok { source: Source::Memory, ms: 0.0, discarded: None, cache_error: None, pooled: l.pooled };
+        }
+        let Some(engines) = self.inner.engines() else {
+            return LoadOutput::Err(LoadError::Internal("engine is closed".into()));
+        };
+        match load::load(&engines, self.bytes.as_deref(), &self.cache_path) {
+            Ok(report) => {
+                let counter = match report.source {
+                    Source::Compiled => &self.inner.counters.compiled,
+                    _ => &self.inner.counters.loaded_from_disk,
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                let pooled = report.loaded.pooled;
+                self.inner
+                    .loaded
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(self.key.clone(), report.loaded);
+                LoadOutput::Ok {
+                    source: report.source,
+                    ms: report.ms,
+                    discarded: report.discarded,
+                    cache_error: report.cache_error,
+                    pooled,
+                }
+            }
+            Err(e) => LoadOutput::Err(e),
+        }
+    }
+}
+
+impl Task for LoadTask {
+    type Output = LoadOutput;
+    type JsValue = NativeLoadResult;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        catch_unwind(AssertUnwindSafe(|| self.run()))
+            .or_else(|p| Ok(LoadOutput::Err(LoadError::Internal(format!("load panicked: {}", panic_message(p))))))
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(match output {
+            LoadOutput::Ok { source, ms, discarded, cache_error, pooled } => NativeLoadResult {
+                ok: true,
+                source: Some(source.as_str().into()),
+                ms,
+                error_kind: None,
+                message: None,
+                discarded,
+                cache_error,
+                pooled,
+            },
+            LoadOutput::Err(e) => NativeLoadResult {
+                ok: false,
+                source: None,
+                ms: 0.0,
+                error_kind: Some(e.kind().into()),
+                message: Some(e.message().into()),
+                discarded: match e {
+                    LoadError::NeedsBytes(d) => d,
+                    _ => None,
+                },
+                cache_error: None,
+                pooled: false,
+            },
+        })
+    }
+}
+
+pub struct CallTask {
+    inner: Arc<Inner>,
+    key: String,
+    input: Buffer,
+    limits: NativeCallLimits,
+}
+
+fn failed(kind: Failure, message: String) -> Outcome {
+    Outcome {
+        result: Err((kind, message)),
+        stdout: Vec::new(),
+        stderr: Vec::new(),
+        duration_us: 0.0,
+        fuel_used: None,
+        peak_memory_bytes: 0,
+    }
+}
+
+fn run_call(inner: &Inner, key: &str, input: &[u8], js: &NativeCallLimits) -> Outcome {
+    let Some(loaded) = inner.get(key) else {
+        return failed(Failure::NotLoaded, format!("component {key} is not loaded"));
+    };
+    let limits = Limits {
+        timeout_ms: to_u64(js.timeout_ms),
+        memory_bytes: usize::try_from(to_u64(js.memory_bytes)).unwrap_or(usize::MAX),
+        fuel: js.fuel.map(to_u64),
+    };
+    if limits.fuel.is_some() && !loaded.fuel_enabled {
+        return failed(Failure::Internal, "fuel limit given but the engine was created without fuel".into());
+    }
+    inner.counters.instances_created.fetch_add(1, Ordering::Relaxed);
+    call::run(&loaded, input, &limits)
+}
+
+fn to_js(out: Outcome) -> NativeCallResult {
+    let (ok, output, error_kind, message) = match out.result {
+        Ok(bytes) => (true, Some(Buffer::from(bytes)), None, None),
+        Err((kind, msg)) => (false, None, Some(kind.as_str().to_string()), Some(msg)),
+    };
+    NativeCallResult {
+        ok,
+        output,
+        error_kind,
+        message,
+        stdout: (!out.stdout.is_empty()).then(|| Buffer::from(out.stdout)),
+        stderr: (!out.stderr.is_empty()).then(|| Buffer::from(out.stderr)),
+        duration_us: out.duration_us,
+        fuel_used: out.fuel_used.map(|f| f as f64),
+        peak_memory_bytes: out.peak_memory_bytes as f64,
+    }
+}
+
+impl Task for CallTask {
+    type Output = Outcome;
+    type JsValue = NativeCallResult;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        catch_unwind(AssertUnwindSafe(|| run_call(&self.inner, &self.key, &self.input, &self.limits)))
+            .or_else(|p| Ok(failed(Failure::Internal, format!("call panicked: {}", panic_message(p)))))
+    }
+
+    fn resolve(&mut self, _env: Env, out: Self::Output) -> Result<Self::JsValue> {
+        Ok(to_js(out))
+    }
+}

@@ -1,0 +1,167 @@
+//! Making a component callable: from memory, from the on-disk artifact, or by compiling it.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use wasmtime::component::{Component, Linker};
+use wasmtime::Engine;
+
+use crate::cache::{self, Invalid};
+use crate::call::{Loaded, State};
+use crate::engines::Engines;
+use crate::world;
+
+/// Where a loaded component came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Memory,
+    Disk,
+    Compiled,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Memory => "memory",
+            Source::Disk => "disk",
+            Source::Compiled => "compiled",
+        }
+    }
+}
+
+/// Why a load failed, as the TS side maps it to `ComponentError` codes.
+#[derive(Debug)]
+pub enum LoadError {
+    /// Not a valid component (parse/validation/compile failure).
+    InvalidComponent(String),
+    /// A valid component, but not of wafer's world (wrong `handle`, unsatisfiable import).
+    AbiMismatch(String),
+    /// The on-disk artifact is absent or unusable and no bytes were given: retry with bytes.
+    /// Carries why a cache file was discarded, if one was.
+    NeedsBytes(Option<String>),
+    /// Anything else: I/O, a pool that cannot hold the component even on demand.
+    Internal(String),
+}
+
+impl LoadError {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LoadError::InvalidComponent(_) => "invalid_component",
+            LoadError::AbiMismatch(_) => "abi_mismatch",
+            LoadError::NeedsBytes(_) => "needs_bytes",
+            LoadError::Internal(_) => "internal",
+        }
+    }
+    pub fn message(&self) -> &str {
+        match self {
+            LoadError::InvalidComponent(m) | LoadError::AbiMismatch(m) | LoadError::Internal(m) => m,
+            LoadError::NeedsBytes(_) => "no usable compiled artifact; component bytes needed",
+        }
+    }
+}
+
+pub struct LoadReport {
+    pub loaded: Arc<Loaded>,
+    pub source: Source,
+    pub ms: f64,
+    /// Set when the cache file was found invalid (and deleted) on the way.
+    pub discarded: Option<String>,
+    /// Set when the compiled artifact could not be written (the load itself succeeded).
+    pub cache_error: Option<String>,
+}
+
+/// Compiles to a serialized artifact. The on-demand engine compiles exactly as the pooled one
+/// (same compatibility hash), so errors here are always the component's own.
+fn compile(engines: &Engines, bytes: &[u8]) -> Result<Vec<u8>, LoadError> {
+    engines
+        .on_demand
+        .precompile_component(bytes)
+        .map_err(|e| LoadError::InvalidComponent(format!("{e:#}")))
+}
+
+/// Loads an artifact into the pooled engine, or the on-demand one when the pool refuses it
+/// (its `validate_component` rejects components whose instances exceed a slot).
+fn deserialize(engines: &Engines, artifact: Artifact<'_>) -> wasmtime::Result<(Component, Engine, bool)> {
+    let load = |engine: &Engine| match artifact {
+        // SAFETY: the bytes are fresh from `precompile_component` of an engine with the same
+        // compatibility hash, or the file passed `cache::verify`'s hash and checksum checks and
+        // is only ever replaced by rename, never modified in place.
+        Artifact::Bytes(b) => unsafe { Component::deserialize(engine, b) },
+        Artifact::File(p) => unsafe { Component::deserialize_file(engine, p) },
+    };
+    if let Some(pooled) = &engines.pooled {
+        if let Ok(c) = load(pooled) {
+            return Ok((c, pooled.clone(), true));
+        }
+    }
+    let c = load(&engines.on_demand)?;
+    Ok((c, engines.on_demand.clone(), false))
+}
+
+#[derive(Clone, Copy)]
+enum Artifact<'a> {
+    Bytes(&'a [u8]),
+    /// Mapped straight from the file: no copy, and memory images stay file-backed.
+    File(&'a Path),
+}
+
+fn link(engines: &Arc<Engines>, engine: Engine, component: &Component, pooled: bool) -> Result<Loaded, LoadError> {
+    world::check_handle(&engine, component).map_err(LoadError::AbiMismatch)?;
+    let mut linker = Linker::<State>::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+        .map_err(|e| LoadError::Internal(format!("cannot set up WASI: {e:#}")))?;
+    let pre = linker
+        .instantiate_pre(component)
+        .map_err(|e| LoadError::AbiMismatch(format!("unsupported import: {e:#}")))?;
+    let handle = component
+        .get_export_index(None, "handle")
+        .ok_or_else(|| LoadError::AbiMismatch("component does not export `handle`".into()))?;
+    Ok(Loaded { engines: engines.clone(), engine, pre, handle, fuel_enabled: engines.settings.fuel, pooled })
+}
+
+/// Loads from `cache_path` if it holds a valid artifact, else compiles `bytes` and writes one.
+pub fn load(engines: &Arc<Engines>, bytes: Option<&[u8]>, cache_path: &Path) -> Result<LoadReport, LoadError> {
+    let started = Instant::now();
+    let mut discarded = None;
+    match cache::verify(cache_path, &engines.compat_hash) {
+        Ok(()) => match deserialize(engines, Artifact::File(cache_path)) {
+            Ok((component, engine, pooled)) => {
+                let loaded = link(engines, engine, &component, pooled)?;
+                let ms = started.elapsed().as_secs_f64() * 1e3;
+                return Ok(LoadReport { loaded: Arc::new(loaded), source: Source::Disk, ms, discarded, cache_error: None });
+            }
+            Err(e) => {
+                cache::discard(cache_path);
+                discarded = Some(format!("cached artifact rejected by wasmtime: {e:#}"));
+            }
+        },
+        Err(Invalid::Missing) => {}
+        Err(Invalid::Corrupt(why)) => {
+            cache::discard(cache_path);
+            discarded = Some(format!("cached artifact {}: {why}", cache_path.display()));
+        }
+    }
+
+    let Some(bytes) = bytes else {
+        return Err(LoadError::NeedsBytes(discarded));
+    };
+    let payload = compile(engines, bytes)?;
+    // Check the world before writing anything: only a component wafer can run is worth caching.
+    let (component, engine, pooled) = deserialize(engines, Artifact::Bytes(&payload))
+        .map_err(|e| LoadError::Internal(format!("cannot load the freshly compiled component: {e:#}")))?;
+    let mut loaded = link(engines, engine, &component, pooled)?;
+    let cache_error = match cache::write(cache_path, &engines.compat_hash, &payload) {
+        Ok(()) => {
+            // Re-map from the file so this process shares the page cache with later ones.
+            if let Ok((c, e, p)) = deserialize(engines, Artifact::File(cache_path)) {
+                loaded = link(engines, e, &c, p)?;
+            }
+            None
+        }
+        // A full or read-only disk costs the next restart a compile, not this load.
+        Err(e) => Some(format!("cannot write {}: {e}", cache_path.display())),
+    };
+    let ms = started.elapsed().as_secs_f64() * 1e3;
+    Ok(LoadReport { loaded: Arc::new(loaded), source: Source::Compiled, ms, discarded, cache_error })
+}

@@ -1,0 +1,267 @@
+/**
+ * @module engine/wasmtime
+ * The default engine: wasmtime 48 embedded through the Rust addon in `host/native/`.
+ * Components are compiled once (Cranelift), kept as `InstancePre`s, and serialized to
+ * `<cacheDir>/wasmtime/<digest>-<compatHash>.cwasm` (plus a `.sum` header beside it) so a
+ * restart maps the artifact instead of compiling. Every call gets a fresh store from the pooling allocator (strong isolation at
+ * microsecond cost) with an epoch deadline, a memory quota and optional fuel.
+ *
+ * Loads and calls run on libuv's threadpool, never on the JS thread. That pool has 4 threads
+ * unless `UV_THREADPOOL_SIZE` is set before it is first used; the CLI sets it (file reads and
+ * DNS share the same pool), and the host layer above bounds concurrency per function.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+import {
+  ComponentError,
+  GuestResultError,
+  GuestTrapError,
+  WaferError,
+  type GuestOutput,
+} from '../../errors.js';
+import type { CallLimits, CallReport, Engine, EngineStats, LoadInfo, LoadUnit } from '../engine.js';
+import { loadAddon, type NativeCallResult, type NativeEngine, type NativeEngineOptions } from './native.js';
+
+/** Structured logger the engine reports compiles and discarded cache files to (pino-compatible). */
+export interface EngineLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface WasmtimeEngineOptions extends Omit<NativeEngineOptions, 'maxMemoryBytes'> {
+  /** Root of wafer's caches; artifacts go under `<cacheDir>/wasmtime/`. */
+  cacheDir: string;
+  /** Ceiling on a guest's linear memory; calls may ask for less, never more. */
+  maxMemoryBytes: number;
+  logger?: EngineLogger;
+  /** Where the built addon is; defaults to `host/native/wafer_native.node` in this checkout. */
+  addonPath?: string;
+  /**
+   * Opt-in fast path. A component whose calls typically take under a quarter of this budget is
+   * called on the JS thread, cut off after the budget (plus up to one epoch tick); a call that
+   * overruns is re-run on the threadpool with its full timeout. Saves the threadpool round trip
+   * (~25-35 µs) on short calls at the cost of blocking the event loop up to the budget.
+   * Re-running is invisible to the guest: every call is a fresh instance with no state to keep.
+   * 0 (default) = always the threadpool.
+   */
+  inlineBudgetMs?: number;
+}
+
+/** Weight of the newest call in a component's moving average of call durations. */
+const EWMA_WEIGHT = 0.2;
+
+/** Digests become file names: refuse anything that could leave the cache directory. */
+const SAFE_KEY = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+
+function checkKey(digest: string): void {
+  if (!SAFE_KEY.test(digest)) throw new WaferError('internal', 500, `not a usable digest: ${digest}`, { expose: false });
+}
+
+const NOTHING = new Uint8Array(0);
+
+function outputOf(r: NativeCallResult): GuestOutput {
+  return { stdout: r.stdout ?? NOTHING, stderr: r.stderr ?? NOTHING };
+}
+
+function toError(digest: string, r: NativeCallResult): WaferError {
+  const message = r.message ?? r.errorKind ?? 'call failed';
+  switch (r.errorKind) {
+    case 'timeout':
+    case 'memory_limit':
+    case 'out_of_fuel':
+    case 'trap':
+      return new GuestTrapError(r.errorKind, message, outputOf(r));
+    case 'function_error':
+      return new GuestResultError('function_error', message, outputOf(r));
+    case 'not_loaded':
+      return new WaferError('not_ready', 503, `component ${digest} is not loaded`);
+    default:
+      return new WaferError('internal', 500, message, { expose: false });
+  }
+}
+
+export class WasmtimeEngine implements Engine {
+  readonly name = 'wasmtime' as const;
+  readonly version: string;
+  private readonly native: NativeEngine;
+  private readonly artifactDir: string;
+  private readonly compatHash: string;
+  private readonly maxMemoryBytes: number;
+  private readonly fuelEnabled: boolean;
+  private readonly logger: EngineLogger | undefined;
+  private readonly loading = new Map<string, Promise<LoadInfo>>();
+  private readonly pending = new Set<(err: Error) => void>();
+  private readonly inlineBudgetMs: number;
+  /** Moving average of each component's call duration (µs), fed only when inlining is on. */
+  private readonly typicalUs = new Map<string, number>();
+  /** Memory hits answered on the JS thread without a trip to the addon. */
+  private memoryHits = 0;
+  private inlineCalls = 0;
+  private inlineOverruns = 0;
+  private closed = false;
+
+  constructor(options: WasmtimeEngineOptions) {
+    const addon = loadAddon(options.addonPath);
+    // Picked one by one: callers may hand over a wider config object than the addon's options.
+    const nativeOptions: NativeEngineOptions = {
+      maxMemoryBytes: options.maxMemoryBytes,
+      fuel: options.fuel,
+      epochTickMs: options.epochTickMs,
+      pooling: options.pooling,
+      poolComponentInstances: options.poolComponentInstances,
+      poolCoreInstances: options.poolCoreInstances,
+      poolMemories: options.poolMemories,
+      poolTables: options.poolTables,
+      poolTableElements: options.poolTableElements,
+      maxWasmStackBytes: options.maxWasmStackBytes,
+      signalsBasedTraps: options.signalsBasedTraps,
+    };
+    this.native = new addon.NativeEngine(nativeOptions);
+    this.version = `wasmtime ${addon.version()}`;
+    this.compatHash = this.native.compatibilityHash();
+    this.artifactDir = join(options.cacheDir, 'wasmtime');
+    mkdirSync(this.artifactDir, { recursive: true });
+    this.maxMemoryBytes = options.maxMemoryBytes;
+    this.fuelEnabled = options.fuel ?? false;
+    this.logger = options.logger;
+    this.inlineBudgetMs = options.inlineBudgetMs ?? 0;
+  }
+
+  /** Where the compiled artifact of `digest` lives for this engine build and configuration. */
+  artifactPath(digest: string): string {
+    checkKey(digest);
+    return join(this.artifactDir, `${digest}-${this.compatHash}.cwasm`);
+  }
+
+  prepare(unit: LoadUnit): Promise<LoadInfo> {
+    return this.load(unit);
+  }
+
+  load(unit: LoadUnit): Promise<LoadInfo> {
+    if (this.closed) return Promise.reject(new WaferError('internal', 500, 'engine is closed', { expose: false }));
+    if (this.native.has(unit.digest)) {
+      this.memoryHits++;
+      return Promise.resolve({ source: 'memory', ms: 0 });
+    }
+    let p = this.loading.get(unit.digest);
+    if (p === undefined) {
+      p = this.loadUncached(unit).finally(() => this.loading.delete(unit.digest));
+      this.loading.set(unit.digest, p);
+    }
+    return p;
+  }
+
+  private async loadUncached(unit: LoadUnit): Promise<LoadInfo> {
+    const path = this.artifactPath(unit.digest);
+    const started = performance.now();
+    // Try the on-disk artifact first: when it is valid the component bytes are never read.
+    let r = await this.native.load(unit.digest, null, path);
+    if (r.discarded !== undefined) this.logger?.warn({ digest: unit.digest, reason: r.discarded }, 'discarded cached artifact');
+    if (!r.ok && r.errorKind === 'needs_bytes') {
+      const bytes = await unit.bytes();
+      r = await this.native.load(unit.digest, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
+    }
+    if (r.ok && r.source !== undefined) {
+      const ms = performance.now() - started;
+      if (r.cacheError !== undefined) this.logger?.warn({ digest: unit.digest, reason: r.cacheError }, 'cannot cache compiled artifact');
+      if (r.source === 'compiled') this.logger?.info({ digest: unit.digest, ms: Math.round(ms), pooled: r.pooled }, 'compiled component');
+      if (!r.pooled) this.logger?.warn({ digest: unit.digest }, 'component too large for the instance pool; allocating on demand');
+      return { source: r.source, ms };
+    }
+    const message = r.message ?? 'load failed';
+    switch (r.errorKind) {
+      case 'invalid_component':
+      case 'abi_mismatch':
+        throw new ComponentError(r.errorKind, message);
+      default:
+        throw new WaferError('internal', 500, message, { expose: false });
+    }
+  }
+
+  async call(digest: string, input: Uint8Array, limits: CallLimits): Promise<CallReport> {
+    if (this.closed) throw new WaferError('internal', 500, 'engine is closed', { expose: false });
+    if (limits.fuel !== undefined && !this.fuelEnabled) {
+      throw new WaferError('internal', 500, 'a fuel limit needs the wasmtime engine started with fuel: true', { expose: false });
+    }
+    const buf = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+    const nativeLimits = {
+      timeoutMs: limits.timeoutMs,
+      memoryBytes: Math.min(limits.memoryBytes, this.maxMemoryBytes),
+      fuel: limits.fuel,
+    };
+    const r = this.inlineFirst(digest, buf, nativeLimits) ?? (await this.untilClosed(this.native.call(digest, buf, nativeLimits)));
+    if (this.inlineBudgetMs > 0) this.observe(digest, r.durationUs);
+    if (!r.ok || r.output === undefined) throw toError(digest, r);
+    const report: CallReport = {
+      output: r.output,
+      ...outputOf(r),
+      durationUs: r.durationUs,
+      peakMemoryBytes: r.peakMemoryBytes,
+    };
+    if (r.fuelUsed !== undefined) report.fuelUsed = r.fuelUsed;
+    return report;
+  }
+
+  /** The inline fast path (see `inlineBudgetMs`); undefined when the call must go to the pool. */
+  private inlineFirst(
+    digest: string,
+    input: Buffer,
+    limits: { timeoutMs: number; memoryBytes: number; fuel?: number },
+  ): NativeCallResult | undefined {
+    const budgetMs = this.inlineBudgetMs;
+    const typical = this.typicalUs.get(digest);
+    // Unknown components go to the pool first: their first call teaches what they cost.
+    if (budgetMs <= 0 || typical === undefined || typical > (budgetMs * 1000) / 4) return undefined;
+    this.inlineCalls++;
+    if (limits.timeoutMs <= budgetMs) return this.native.callSync(digest, input, limits);
+    const r = this.native.callSync(digest, input, { ...limits, timeoutMs: budgetMs });
+    if (r.errorKind !== 'timeout') return r;
+    // A single overrun (say, the thread was descheduled) only nudges the average; a component
+    // that keeps overrunning soon stays on the pool, until its pool calls show it is fast again.
+    this.inlineOverruns++;
+    this.observe(digest, budgetMs * 1000);
+    return undefined;
+  }
+
+  private observe(digest: string, us: number): void {
+    const prev = this.typicalUs.get(digest);
+    this.typicalUs.set(digest, prev === undefined ? us : prev + (us - prev) * EWMA_WEIGHT);
+  }
+
+  /** Races a native promise against `close()`, so pending calls reject when the engine closes. */
+  private untilClosed<T>(p: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.add(reject);
+      p.then(resolve, reject).finally(() => this.pending.delete(reject));
+    });
+  }
+
+  unload(digest: string): void {
+    this.native.unload(digest);
+    this.typicalUs.delete(digest);
+  }
+
+  stats(): EngineStats {
+    const s = this.native.stats();
+    return {
+      compiled: s.compiled,
+      loadedFromDisk: s.loadedFromDisk,
+      loadedFromMemory: s.loadedFromMemory + this.memoryHits,
+      instancesCreated: s.instancesCreated,
+      loaded: s.loaded,
+      inlineCalls: this.inlineCalls,
+      inlineOverruns: this.inlineOverruns,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const err = new WaferError('internal', 500, 'engine closed', { expose: false });
+    for (const reject of this.pending) reject(err);
+    this.pending.clear();
+    // Calls already on the threadpool finish on their own (bounded by their deadlines).
+    this.native.close();
+  }
+}

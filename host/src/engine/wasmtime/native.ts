@@ -1,0 +1,127 @@
+/**
+ * @module engine/wasmtime/native
+ * Loads the Rust addon (`host/native/wafer_native.node`, built by `scripts/build-native.sh`) and
+ * declares its types. The path is found by walking up from this file to the repository root,
+ * so it works from `host/src/…` under vitest and from the compiled `dist/host/src/…` alike.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Options of `new NativeEngine(…)`; see host/native/src/lib.rs `EngineOptions`. */
+export interface NativeEngineOptions {
+  maxMemoryBytes: number;
+  fuel?: boolean;
+  epochTickMs?: number;
+  pooling?: boolean;
+  poolComponentInstances?: number;
+  poolCoreInstances?: number;
+  poolMemories?: number;
+  poolTables?: number;
+  poolTableElements?: number;
+  maxWasmStackBytes?: number;
+  signalsBasedTraps?: boolean;
+}
+
+export interface NativeLoadResult {
+  ok: boolean;
+  source?: 'memory' | 'disk' | 'compiled';
+  ms: number;
+  errorKind?: 'invalid_component' | 'abi_mismatch' | 'needs_bytes' | 'internal';
+  message?: string;
+  /** Why a cached artifact was deleted on the way, if one was. */
+  discarded?: string;
+  /** Why the compiled artifact could not be written (the load itself succeeded). */
+  cacheError?: string;
+  /** False when the component was too large for the pool and runs on demand. */
+  pooled: boolean;
+}
+
+export type NativeErrorKind =
+  | 'timeout'
+  | 'memory_limit'
+  | 'out_of_fuel'
+  | 'trap'
+  | 'function_error'
+  | 'not_loaded'
+  | 'internal';
+
+export interface NativeCallResult {
+  ok: boolean;
+  output?: Buffer;
+  errorKind?: NativeErrorKind;
+  message?: string;
+  /** Absent when the guest wrote nothing. */
+  stdout?: Buffer;
+  stderr?: Buffer;
+  durationUs: number;
+  fuelUsed?: number;
+  peakMemoryBytes: number;
+}
+
+export interface NativeStats {
+  compiled: number;
+  loadedFromDisk: number;
+  loadedFromMemory: number;
+  instancesCreated: number;
+  loaded: number;
+}
+
+export interface NativeEngine {
+  load(key: string, bytes: Buffer | null, cachePath: string): Promise<NativeLoadResult>;
+  call(
+    key: string,
+    input: Buffer,
+    limits: { timeoutMs: number; memoryBytes: number; fuel?: number },
+  ): Promise<NativeCallResult>;
+  /** Same as `call`, on the JS thread: blocks the event loop for the whole call. */
+  callSync(key: string, input: Buffer, limits: { timeoutMs: number; memoryBytes: number; fuel?: number }): NativeCallResult;
+  has(key: string): boolean;
+  unload(key: string): boolean;
+  compatibilityHash(): string;
+  close(): void;
+  stats(): NativeStats;
+}
+
+export interface NativeAddon {
+  NativeEngine: new (options: NativeEngineOptions) => NativeEngine;
+  /** The embedded wasmtime crate version, e.g. `48.0.8`. */
+  version(): string;
+}
+
+const ADDON_FILE = join('host', 'native', 'wafer_native.node');
+
+/** The repository root: the nearest ancestor holding `host/native/Cargo.toml`. */
+function repoRoot(from: string): string | undefined {
+  let dir = from;
+  for (;;) {
+    if (existsSync(join(dir, 'host', 'native', 'Cargo.toml'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+/** The default addon path, or undefined when no repository root is found above this file. */
+export function defaultAddonPath(): string | undefined {
+  const root = repoRoot(dirname(fileURLToPath(import.meta.url)));
+  return root === undefined ? undefined : join(root, ADDON_FILE);
+}
+
+const loaded = new Map<string, NativeAddon>();
+
+/** Loads the addon once per path; throws a clear error when it has not been built. */
+export function loadAddon(path: string | undefined = defaultAddonPath()): NativeAddon {
+  if (path === undefined || !existsSync(path)) {
+    throw new Error(
+      `wasmtime addon not built: run scripts/build-native.sh (looked for ${path ?? ADDON_FILE})`,
+    );
+  }
+  let addon = loaded.get(path);
+  if (addon === undefined) {
+    addon = createRequire(import.meta.url)(path) as NativeAddon;
+    loaded.set(path, addon);
+  }
+  return addon;
+}
