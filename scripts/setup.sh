@@ -24,7 +24,7 @@ if [ "$(cat node_modules/.wafer-lock 2>/dev/null)" != "$lock_sum" ]; then
   # npm install, not npm ci: npm 11 leaves other platforms' optional binaries out of the lock
   # file and npm ci then refuses it; install honours the committed lock all the same.
   npm install --no-audit --no-fund --ignore-scripts
-  echo "$lock_sum" > node_modules/.wafer-lock
+  sha256sum package-lock.json package.json | sha256sum | cut -c1-16 > node_modules/.wafer-lock
 else
   echo "up to date"
 fi

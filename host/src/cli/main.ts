@@ -6,7 +6,9 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { WAFER_VERSION } from '../version.js';
 import { CliError } from './client.js';
+import { registerBuild } from './build.js';
 import { registerDeploy } from './deploy.js';
+import { registerNew } from './new.js';
 import { registerInvoke } from './invoke.js';
 import { registerLs } from './ls.js';
 import { registerRm } from './rm.js';
@@ -23,6 +25,8 @@ export function createProgram(): Command {
   registerInvoke(program);
   registerLs(program);
   registerRm(program);
+  registerBuild(program);
+  registerNew(program);
   return program;
 }
 
