@@ -66,7 +66,12 @@ export function registerServe(program: Command): void {
       const say = (line: string) => process.stdout.write(`${line}\n`);
       say(`wafer ${WAFER_VERSION}: engine ${config.engine}, data dir ${config.dataDir}`);
       const host = await startHost(config, logger, {
-        onSample: (name, outcome, detail) => say(`  sample ${name}: ${outcome}${detail ? ` (${detail})` : ''}`),
+        onSample: (name, outcome, detail) =>
+          say(
+            outcome === 'deploying'
+              ? `  sample ${name}: compiling (the first start compiles each sample once; later starts load the cache)`
+              : `  sample ${name}: ${outcome}${detail ? ` (${detail})` : ''}`,
+          ),
       });
       if (host.tokenCreated) say(`management token (saved to ${config.dataDir}/token, shown once): ${host.token}`);
       say(`listening on ${host.url} with ${host.service.list().length} functions; invoke with ${host.url}/fn/<name>`);

@@ -32,7 +32,7 @@ export interface RunningHost {
 
 export interface StartOptions {
   /** Called for each sample deployed at start, for progress output. */
-  onSample?: (name: string, outcome: 'deployed' | 'unchanged' | 'failed', detail?: string) => void;
+  onSample?: (name: string, outcome: 'deploying' | 'deployed' | 'unchanged' | 'failed', detail?: string) => void;
 }
 
 export async function startHost(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningHost> {
@@ -105,9 +105,11 @@ async function deploySamples(service: FunctionService, dir: string, report: Star
       report?.(name, 'unchanged');
       continue;
     }
+    report?.(name, 'deploying');
+    const started = Date.now();
     try {
       await service.deploy(name, createReadStream(path));
-      report?.(name, 'deployed');
+      report?.(name, 'deployed', `${((Date.now() - started) / 1000).toFixed(1)} s`);
     } catch (err) {
       report?.(name, 'failed', (err as Error).message);
     }
