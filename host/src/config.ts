@@ -29,6 +29,12 @@ export interface Config {
   maxConcurrency: number;
   maxQueue: number;
   moduleCacheBytes: number;
+  /**
+   * wasmtime only: run calls of components that usually finish well within this many ms on the
+   * JS thread instead of the thread pool (a call that overruns is cut off and re-run on the
+   * pool). 0, the default, keeps every call off the JS thread.
+   */
+  inlineBudgetMs: number;
   /** Folder of built sample components to deploy at start, or null for none. */
   samplesDir: string | null;
   logLevel: string;
@@ -58,6 +64,7 @@ const ENV_KEYS: Record<string, keyof Config> = {
   WAFER_MAX_CONCURRENCY: 'maxConcurrency',
   WAFER_MAX_QUEUE: 'maxQueue',
   WAFER_LOG_LEVEL: 'logLevel',
+  WAFER_INLINE_BUDGET_MS: 'inlineBudgetMs',
 };
 
 export class ConfigError extends Error {}
@@ -90,6 +97,7 @@ export function loadConfig(flags: ConfigInput & { config?: string }, env: NodeJS
     maxConcurrency: int('max concurrency', merged.maxConcurrency, L.DEFAULT_MAX_CONCURRENCY, 1, 1024),
     maxQueue: int('max queue', merged.maxQueue, L.DEFAULT_MAX_QUEUE, 0, 100_000),
     moduleCacheBytes: int('module cache bytes', merged.moduleCacheBytes, L.DEFAULT_MODULE_CACHE_BYTES, 1, 2 ** 40),
+    inlineBudgetMs: int('inline budget ms', merged.inlineBudgetMs, 0, 0, 10),
     samplesDir: merged.samplesDir === null ? null : merged.samplesDir ? resolve(String(merged.samplesDir)) : null,
     logLevel: String(merged.logLevel ?? 'info'),
   };

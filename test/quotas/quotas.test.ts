@@ -104,3 +104,30 @@ describe.each(ENGINES)('quotas and guest failures on %s', (engine) => {
     });
   });
 });
+
+describe('wasmtime with short calls inlined on the JS thread (--inline-budget-ms 1)', () => {
+  let host: TestHost;
+  beforeAll(async () => {
+    host = await startTestHost('wasmtime', { inlineBudgetMs: 1 });
+    await host.deploy('ok', await fixture('respond'));
+    await host.deploy('spin', await fixture('loop'), '?timeout_ms=400');
+    await host.deploy('counter', await fixture('counter'));
+  });
+  afterAll(() => host?.destroy());
+
+  it('answers short calls with a fresh instance each time', async () => {
+    for (let i = 0; i < 20; i++) expect(await (await host.call('ok')).text()).toBe('ok');
+    const counts = [];
+    for (let i = 0; i < 3; i++) counts.push(new Uint8Array(await (await host.call('counter')).arrayBuffer())[0]);
+    expect(counts).toEqual([1, 1, 1]);
+  });
+
+  it('still stops a looping guest at its own time quota, not the inline budget', async () => {
+    const started = Date.now();
+    const res = await host.call('spin');
+    expect(res.status).toBe(504);
+    expect((await errorOf(res)).code).toBe('timeout');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    expect((await host.call('ok')).status).toBe(200);
+  });
+});

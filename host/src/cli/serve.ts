@@ -25,6 +25,7 @@ interface ServeFlags {
   samples: boolean;
   samplesDir?: string;
   logLevel?: string;
+  inlineBudgetMs?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -44,6 +45,7 @@ export function registerServe(program: Command): void {
     .option('--max-queue <n>', 'calls waiting per function before `overloaded` (default 64)')
     .option('--no-samples', 'do not deploy the built samples at start')
     .option('--samples-dir <dir>', 'folder of <name>.wasm files to deploy at start (default samples/dist)')
+    .option('--inline-budget-ms <ms>', 'wasmtime: run calls that usually take well under this on the JS thread (default 0: never)')
     .option('--log-level <level>', 'fatal, error, warn, info (default), debug, trace or silent')
     .action(async (flags: ServeFlags) => {
       const input: ConfigInput & { config?: string } = {
@@ -60,6 +62,7 @@ export function registerServe(program: Command): void {
         maxQueue: flags.maxQueue,
         samplesDir: flags.samples ? (flags.samplesDir ?? SAMPLES_DIST) : null,
         logLevel: flags.logLevel,
+        inlineBudgetMs: flags.inlineBudgetMs,
       };
       const config = loadConfig(input, process.env);
       const logger = createLogger(config.logLevel);

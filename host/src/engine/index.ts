@@ -10,6 +10,8 @@ export interface EngineConfig {
   cacheDir: string;
   maxMemoryBytes: number;
   moduleCacheBytes: number;
+  /** wasmtime only; see Config.inlineBudgetMs. */
+  inlineBudgetMs?: number;
   logger: Logger;
 }
 

@@ -42,6 +42,7 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
     cacheDir: config.cacheDir,
     maxMemoryBytes: config.maxMemoryBytes,
     moduleCacheBytes: config.moduleCacheBytes,
+    inlineBudgetMs: config.inlineBudgetMs,
     logger,
   });
   const metrics = new Metrics(engine);
