@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { WAFER_VERSION } from '../version.js';
 import { CliError } from './client.js';
+import { registerBench } from './bench.js';
 import { registerBuild } from './build.js';
 import { registerDeploy } from './deploy.js';
 import { registerNew } from './new.js';
@@ -27,6 +28,7 @@ export function createProgram(): Command {
   registerRm(program);
   registerBuild(program);
   registerNew(program);
+  registerBench(program);
   return program;
 }
 

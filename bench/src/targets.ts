@@ -1,0 +1,82 @@
+/**
+ * @module bench/targets
+ * Reads the five performance targets of DESIGN.md off a run's results. This only reports;
+ * nothing fails on a missed target (no speed thresholds anywhere).
+ */
+import type { ResultRow } from './context.js';
+
+export interface TargetCheck {
+  target: string;
+  row: string;
+  measured: string;
+  goal: string;
+  /** null when the run cannot tell (e.g. a quick run with fewer functions). */
+  met: boolean | null;
+}
+
+const label = (r: ResultRow) => [r.function ?? r.language, r.engine, r.variant, r.connections === undefined ? undefined : `${r.connections}c`].filter(Boolean).join(' · ');
+
+export function checkTargets(results: readonly ResultRow[]): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const koa = (variant: string, connections?: number) =>
+    results.find((r) => r.scenario === 'koa-baseline' && r.variant === variant && r.connections === connections);
+
+  for (const r of results.filter((r) => r.scenario === 'instantiate' && r.engine === 'wasmtime' && r.language === 'wat')) {
+    const engineUs = typeof r.engine_us_p50 === 'number' ? `; addon-measured instantiate+call p50 ${r.engine_us_p50} µs` : '';
+    checks.push({
+      target: '1. fresh instance + call, 100 B echo, wasmtime, in process',
+      row: label(r),
+      measured: `p50 ${r.p50} µs (round trip${r.variant === 'inline' ? ' on the JS thread' : ' via the threadpool'})${engineUs}`,
+      goal: 'p50 ≤ 20 µs',
+      met: r.p50 <= 20,
+    });
+  }
+
+  const warmKoa = koa('warm-http');
+  for (const r of results.filter((r) => r.scenario === 'warm-http')) {
+    const ratio = warmKoa ? r.p50 / warmKoa.p50 : undefined;
+    checks.push({
+      target: '2. warm HTTP call, one keep-alive connection',
+      row: label(r),
+      measured: `p50 ${r.p50} µs (${ratio === undefined ? 'no baseline' : `${ratio.toFixed(2)} × Koa's ${warmKoa!.p50} µs`}), p99 ${r.p99} µs`,
+      goal: 'p50 ≤ 1.2 × Koa, p99 ≤ 1000 µs',
+      met: ratio === undefined ? null : ratio <= 1.2 && r.p99 <= 1000,
+    });
+  }
+
+  for (const r of results.filter((r) => r.scenario === 'throughput' && r.connections === 64)) {
+    const base = koa('throughput', 64);
+    const ratio = base?.rps && r.rps !== undefined ? r.rps / base.rps : undefined;
+    checks.push({
+      target: '3. throughput at 64 connections',
+      row: label(r),
+      measured: `${r.rps} req/s (${ratio === undefined ? 'no baseline' : `${ratio.toFixed(2)} × Koa's ${base!.rps}`})`,
+      goal: '≥ 0.9 × Koa',
+      met: ratio === undefined ? null : ratio >= 0.9,
+    });
+  }
+
+  const floor = koa('restart');
+  for (const r of results.filter((r) => r.scenario === 'restart' && r.engine === 'wasmtime' && r.language !== 'wat')) {
+    const limit = r.language === 'python' ? 20 : 5;
+    checks.push({
+      target: '4. first call after a restart, from the disk cache, wasmtime',
+      row: label(r),
+      measured: `p50 ${r.p50} ms, p99 ${r.p99} ms (n=${r.n})${floor ? `; a fresh bare Koa's first response: p50 ${floor.p50} ms` : ''}`,
+      goal: `≤ ${limit} ms`,
+      met: r.p50 <= limit,
+    });
+  }
+
+  for (const r of results.filter((r) => r.scenario === 'deployed-rss')) {
+    const n = Number(r.functions);
+    checks.push({
+      target: '5. 1,000 deployed idle functions: host RSS',
+      row: label(r),
+      measured: `${r.p50} MiB with ${n} functions`,
+      goal: '≤ 1024 MiB with 1,000',
+      met: n >= 1000 ? r.p50 <= 1024 : null,
+    });
+  }
+  return checks;
+}
