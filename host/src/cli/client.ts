@@ -27,7 +27,7 @@ export class Client {
 
   constructor(options: ClientOptions, env: NodeJS.ProcessEnv = process.env) {
     this.url = (options.url ?? env.WAFER_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
-    this.token = options.token ?? env.WAFER_TOKEN ?? readToken(options.dataDir ?? defaultDataDir(env));
+    this.token = options.token || env.WAFER_TOKEN || readToken(options.dataDir ?? defaultDataDir(env));
   }
 
   /** Calls the host; a non-2xx answer with wafer's JSON error body becomes a `CliError`. */
