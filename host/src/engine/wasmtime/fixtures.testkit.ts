@@ -8,46 +8,23 @@ import { createHash } from 'node:crypto';
 import { parse } from '@bytecodealliance/jco';
 
 import type { LoadUnit } from '../engine.js';
+import { ALLOC, LIFT, LIFT_HANDLE } from '../../../../test/fixtures/kit.mjs';
 
-// A memory, a bump allocator reset after each call, and `$ok`/`$err` writers of the result area.
-const CORE = `
-    (memory (export "memory") 1)
+// The shared allocator, `$ok` and lift (test/fixtures/kit.mjs), plus an `$err` writer and a call counter.
+const CORE = `${ALLOC}
     (data (i32.const 64) "boom")
-    (global $bump (mut i32) (i32.const 4096))
     (global $calls (mut i32) (i32.const 0))
-    (func (export "cabi_realloc") (param i32 i32) (param $align i32) (param $size i32) (result i32)
-      (local $p i32) (local $end i32)
-      (local.set $p (i32.and (i32.add (global.get $bump) (i32.sub (local.get $align) (i32.const 1)))
-                             (i32.sub (i32.const 0) (local.get $align))))
-      (local.set $end (i32.add (local.get $p) (local.get $size)))
-      (if (i32.gt_u (local.get $end) (i32.mul (memory.size) (i32.const 65536)))
-        (then (if (i32.eq (memory.grow (i32.add (i32.shr_u (local.get $end) (i32.const 16)) (i32.const 1))) (i32.const -1))
-          (then (unreachable)))))
-      (global.set $bump (local.get $end))
-      (local.get $p))
-    (func (export "cabi_post_handle") (param i32) (global.set $bump (i32.const 4096)))
-    (func $ok (param $ptr i32) (param $len i32) (result i32)
-      (i32.store8 (i32.const 16) (i32.const 0))
-      (i32.store (i32.const 20) (local.get $ptr))
-      (i32.store (i32.const 24) (local.get $len))
-      (i32.const 16))
     (func $err (result i32)
       (i32.store8 (i32.const 16) (i32.const 1))
       (i32.store (i32.const 20) (i32.const 64))
       (i32.store (i32.const 24) (i32.const 4))
       (i32.const 16))`;
 
-const LIFT = `
-  (func (export "handle") (param "request" (list u8)) (result (result (list u8) (error string)))
-    (canon lift (core func $i "handle") (memory (core memory $i "memory"))
-      (realloc (core func $i "cabi_realloc")) (post-return (core func $i "cabi_post_handle"))))`;
-
 /** A component of wafer's world whose `handle` body is `body` (params: ptr, len; result: i32). */
 function handler(body: string, extraCore = ''): string {
   return `(component
   (core module $m ${CORE} ${extraCore}
     (func (export "handle") (param $ptr i32) (param $len i32) (result i32) ${body}))
-  (core instance $i (instantiate $m))
   ${LIFT})`;
 }
 
@@ -98,7 +75,7 @@ export const SOURCES = {
     (func (export "handle") (param $ptr i32) (param $len i32) (result i32)
       (call $f) (call $ok (local.get $ptr) (local.get $len))))
   (core instance $i (instantiate $m (with "host" (instance $h))))
-  ${LIFT})`,
+  ${LIFT_HANDLE})`,
   coreModule: '(module (func (export "handle")))',
   /** A core module for V8 itself: an out-of-bounds load its own trap handler must catch. */
   v8oob: '(module (memory 1) (func (export "f") (result i32) (i32.load (i32.const 70000))))',
