@@ -18,6 +18,7 @@ import type { Logger } from '../logger.js';
 import { FsRegistry } from '../registry/fs.js';
 import { WAFER_VERSION } from '../version.js';
 import { createApp } from './app.js';
+import { decodeResponse, encodeRequest, encodeResponse } from '../abi/envelope.js';
 import { loadOrCreateToken } from './auth.js';
 
 export interface RunningHost {
@@ -75,8 +76,10 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
+  await warmUp(url);
   return {
-    url: `http://${host}:${port}`,
+    url,
     token,
     tokenCreated: created,
     service,
@@ -87,6 +90,20 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
       await engine.close();
     },
   };
+}
+
+/**
+ * Sends the host a few requests of its own before it reports itself ready, so the first
+ * client does not pay for Node compiling the HTTP, Koa and envelope paths on first use.
+ */
+async function warmUp(url: string): Promise<void> {
+  const local = url.replace('://0.0.0.0:', '://127.0.0.1:').replace('://[::]:', '://[::1]:');
+  for (let i = 0; i < 3; i++) {
+    await fetch(`${local}/healthz`).then((r) => r.arrayBuffer(), () => undefined);
+    await fetch(`${local}/fn/-warm-up`, { method: 'POST', body: 'x' }).then((r) => r.arrayBuffer(), () => undefined);
+  }
+  decodeResponse(encodeResponse({ status: 200, headers: [{ name: 'a', value: 'b' }], body: new Uint8Array(1) }));
+  encodeRequest({ method: 'GET', path: '/', query: '', headers: [], body: new Uint8Array(0), invocationId: '', deadlineMs: 0 });
 }
 
 /** Deploys every `samples/dist/<sample>-<lang>.wasm` whose bytes differ from what is serving. */
