@@ -34,17 +34,11 @@ common="$( {
   node -p "require('$root/node_modules/@bytecodealliance/jco/package.json').version"
 } | sha256sum | cut -c1-64)"
 
+# shellcheck source=../stamp.sh
+. "$here/../stamp.sh"
 for sample in "${samples[@]}"; do
   [ -f "$here/$sample/main.go" ] || { echo "error: no sample $here/$sample/main.go" >&2; exit 1; }
   out="$dist/$sample-go.wasm"
-  stamp="$dist/.$sample-go.stamp"
   want="$( { echo "$common"; hash_files "samples/go/$sample"; } | sha256sum | cut -c1-64)"
-  if [ -f "$out" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-    echo "go: $sample-go.wasm is up to date"
-    continue
-  fi
-  echo "go: building $sample-go.wasm"
-  rm -f "$stamp"
-  node "$root/sdk/go/build.mjs" "$here/$sample" "$out"
-  echo "$want" > "$stamp"
+  stamped_build go "$out" "$want" node "$root/sdk/go/build.mjs" "$here/$sample" "$out"
 done

@@ -27,17 +27,11 @@ common="$( {
   node -p "require('$root/node_modules/rolldown/package.json').version"
 } | sha256sum | cut -c1-64)"
 
+# shellcheck source=../stamp.sh
+. "$here/../stamp.sh"
 for sample in "${samples[@]}"; do
   [ -f "$here/$sample/handler.ts" ] || { echo "error: no sample $here/$sample/handler.ts" >&2; exit 1; }
   out="$dist/$sample-ts.wasm"
-  stamp="$dist/.$sample-ts.stamp"
   want="$( { echo "$common"; hash_files "samples/ts/$sample"; } | sha256sum | cut -c1-64)"
-  if [ -f "$out" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-    echo "ts: $sample-ts.wasm is up to date"
-    continue
-  fi
-  echo "ts: building $sample-ts.wasm"
-  rm -f "$stamp"
-  node "$root/sdk/typescript/build.mjs" "$here/$sample/handler.ts" "$out"
-  echo "$want" > "$stamp"
+  stamped_build ts "$out" "$want" node "$root/sdk/typescript/build.mjs" "$here/$sample/handler.ts" "$out"
 done
