@@ -35,6 +35,24 @@ export interface Config {
    * pool). 0, the default, keeps every call off the JS thread.
    */
   inlineBudgetMs: number;
+  /** Largest `ok` output a guest may return; more answers `bad_response`. */
+  maxResponseBytes: number;
+  /** Request headers must arrive within this (slowloris). */
+  headersTimeoutMs: number;
+  /** A whole request, body included, must arrive within this. */
+  requestTimeoutMs: number;
+  /** Idle keep-alive connections are closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Client connections held at once. */
+  maxConnections: number;
+  /** Versions kept per function; older blobs and artifacts are collected. */
+  keepVersions: number;
+  /** Time budget of one compile or transpile. */
+  compileTimeoutMs: number;
+  /** Compiles and transpiles running at once, host-wide. */
+  compileConcurrency: number;
+  /** Memory one compile or transpile may use. */
+  compileMemoryBytes: number;
   /** Folder of built sample components to deploy at start, or null for none. */
   samplesDir: string | null;
   logLevel: string;
@@ -65,6 +83,16 @@ const ENV_KEYS: Record<string, keyof Config> = {
   WAFER_MAX_QUEUE: 'maxQueue',
   WAFER_LOG_LEVEL: 'logLevel',
   WAFER_INLINE_BUDGET_MS: 'inlineBudgetMs',
+  WAFER_MAX_REQUEST_BYTES: 'maxRequestBytes',
+  WAFER_MAX_RESPONSE_BYTES: 'maxResponseBytes',
+  WAFER_HEADERS_TIMEOUT_MS: 'headersTimeoutMs',
+  WAFER_REQUEST_TIMEOUT_MS: 'requestTimeoutMs',
+  WAFER_KEEP_ALIVE_TIMEOUT_MS: 'keepAliveTimeoutMs',
+  WAFER_MAX_CONNECTIONS: 'maxConnections',
+  WAFER_KEEP_VERSIONS: 'keepVersions',
+  WAFER_COMPILE_TIMEOUT_MS: 'compileTimeoutMs',
+  WAFER_COMPILE_CONCURRENCY: 'compileConcurrency',
+  WAFER_COMPILE_MEMORY_MB: 'compileMemoryBytes',
 };
 
 export class ConfigError extends Error {}
@@ -98,6 +126,15 @@ export function loadConfig(flags: ConfigInput & { config?: string }, env: NodeJS
     maxQueue: int('max queue', merged.maxQueue, L.DEFAULT_MAX_QUEUE, 0, 100_000),
     moduleCacheBytes: int('module cache bytes', merged.moduleCacheBytes, L.DEFAULT_MODULE_CACHE_BYTES, 1, 2 ** 40),
     inlineBudgetMs: int('inline budget ms', merged.inlineBudgetMs, 0, 0, 10),
+    maxResponseBytes: int('max response bytes', merged.maxResponseBytes, L.DEFAULT_MAX_RESPONSE_BYTES, 1, 2 ** 31),
+    headersTimeoutMs: int('headers timeout ms', merged.headersTimeoutMs, L.DEFAULT_HEADERS_TIMEOUT_MS, 100, 3_600_000),
+    requestTimeoutMs: int('request timeout ms', merged.requestTimeoutMs, L.DEFAULT_REQUEST_TIMEOUT_MS, 100, 3_600_000),
+    keepAliveTimeoutMs: int('keep-alive timeout ms', merged.keepAliveTimeoutMs, L.DEFAULT_KEEP_ALIVE_TIMEOUT_MS, 100, 3_600_000),
+    maxConnections: int('max connections', merged.maxConnections, L.DEFAULT_MAX_CONNECTIONS, 1, 1_000_000),
+    keepVersions: int('keep versions', merged.keepVersions, L.DEFAULT_KEEP_VERSIONS, 1, 100_000),
+    compileTimeoutMs: int('compile timeout ms', merged.compileTimeoutMs, L.DEFAULT_COMPILE_TIMEOUT_MS, 100, 3_600_000),
+    compileConcurrency: int('compile concurrency', merged.compileConcurrency, L.DEFAULT_COMPILE_CONCURRENCY, 1, 64),
+    compileMemoryBytes: int('compile memory mb', merged.compileMemoryBytes, L.DEFAULT_COMPILE_MEMORY_BYTES / MiB, 64, 1 << 20) * MiB,
     samplesDir: merged.samplesDir === null ? null : merged.samplesDir ? resolve(String(merged.samplesDir)) : null,
     logLevel: String(merged.logLevel ?? 'info'),
   };

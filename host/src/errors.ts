@@ -60,10 +60,14 @@ export class NotFoundError extends WaferError {
   }
 }
 
-/** Too many calls in flight and queued for one function. */
+/** Too many calls in flight and queued (for one function, or for the host's instance pool). */
 export class OverloadedError extends WaferError {
-  constructor(message: string) {
+  /** Seconds the client should wait before retrying; sent as `Retry-After`. */
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, retryAfterSeconds = 1) {
     super('overloaded', 503, message);
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 

@@ -31,3 +31,26 @@ export const DEFAULT_MODULE_CACHE_BYTES = 512 * MiB;
 /** Where `wafer serve` listens with no flags: loopback only, so nothing is exposed by default. */
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 8080;
+
+// ---- Hardening (issue 8): every size and time at the edge is bounded. ----
+
+/** Request headers must arrive whole within this: a slowloris client is cut off, a real one needs milliseconds. */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+/** A whole request (headers and body, uploads included) must arrive within this: 64 MiB at ~1 MiB/s. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
+/** An idle keep-alive connection is closed after this (longer than common proxies' 60 s). */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/** Open client connections the host holds at once; past this new ones are refused by the OS backlog. */
+export const DEFAULT_MAX_CONNECTIONS = 1024;
+/** Versions of a function kept (blobs and compiled artifacts); older ones are collected. */
+export const DEFAULT_KEEP_VERSIONS = 10;
+/** A compile or transpile taking longer than this is stopped and the upload refused (Cranelift takes ~10 s for 18 MB). */
+export const DEFAULT_COMPILE_TIMEOUT_MS = 120_000;
+/** Compiles and transpiles running at once, host-wide; the rest wait, so a burst cannot start one per function. */
+export const DEFAULT_COMPILE_CONCURRENCY = 1;
+/** Memory a compile or transpile may use before it is stopped. */
+export const DEFAULT_COMPILE_MEMORY_BYTES = 2048 * MiB;
+/** Validating an upload's types takes milliseconds; anything slower is hostile. */
+export const DEFAULT_VALIDATE_TIMEOUT_MS = 15_000;
+/** Seconds a client is told to wait (`Retry-After`) after `overloaded`. */
+export const DEFAULT_RETRY_AFTER_S = 1;

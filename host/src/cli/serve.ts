@@ -26,7 +26,18 @@ interface ServeFlags {
   samplesDir?: string;
   logLevel?: string;
   inlineBudgetMs?: string;
+  maxRequestMb?: string;
+  maxResponseMb?: string;
+  headersTimeoutMs?: string;
+  requestTimeoutMs?: string;
+  maxConnections?: string;
+  keepVersions?: string;
+  compileTimeoutMs?: string;
+  compileConcurrency?: string;
+  compileMemoryMb?: string;
 }
+
+const mib = (value: string | undefined): number | undefined => (value === undefined ? undefined : Number(value) * 1024 * 1024);
 
 export function registerServe(program: Command): void {
   program
@@ -41,6 +52,15 @@ export function registerServe(program: Command): void {
     .option('--timeout-ms <ms>', 'default time quota per call (default 5000)')
     .option('--memory-mb <mb>', 'default memory quota per instance (default 256)')
     .option('--max-upload-mb <mb>', 'largest accepted upload (default 64)')
+    .option('--max-request-mb <mb>', 'largest request body a function is called with (default 16)')
+    .option('--max-response-mb <mb>', 'largest response a function may answer; more is `bad_response` (default 16)')
+    .option('--headers-timeout-ms <ms>', 'request headers must arrive within this (default 10000)')
+    .option('--request-timeout-ms <ms>', 'a whole request, body included, must arrive within this (default 120000)')
+    .option('--max-connections <n>', 'client connections held at once (default 1024)')
+    .option('--keep-versions <n>', 'versions kept per function; older ones are garbage-collected (default 10)')
+    .option('--compile-timeout-ms <ms>', 'time budget of one compile or transpile (default 120000)')
+    .option('--compile-concurrency <n>', 'compiles running at once, host-wide (default 1)')
+    .option('--compile-memory-mb <mb>', 'memory one compile may use (default 2048)')
     .option('--max-concurrency <n>', 'calls running at once per function (default 8)')
     .option('--max-queue <n>', 'calls waiting per function before `overloaded` (default 64)')
     .option('--no-samples', 'do not deploy the built samples at start')
@@ -57,7 +77,16 @@ export function registerServe(program: Command): void {
         config: flags.config,
         timeoutMs: flags.timeoutMs,
         memoryBytes: flags.memoryMb,
-        maxUploadBytes: flags.maxUploadMb === undefined ? undefined : Number(flags.maxUploadMb) * 1024 * 1024,
+        maxUploadBytes: mib(flags.maxUploadMb),
+        maxRequestBytes: mib(flags.maxRequestMb),
+        maxResponseBytes: mib(flags.maxResponseMb),
+        headersTimeoutMs: flags.headersTimeoutMs,
+        requestTimeoutMs: flags.requestTimeoutMs,
+        maxConnections: flags.maxConnections,
+        keepVersions: flags.keepVersions,
+        compileTimeoutMs: flags.compileTimeoutMs,
+        compileConcurrency: flags.compileConcurrency,
+        compileMemoryBytes: flags.compileMemoryMb,
         maxConcurrency: flags.maxConcurrency,
         maxQueue: flags.maxQueue,
         samplesDir: flags.samples ? (flags.samplesDir ?? SAMPLES_DIST) : null,

@@ -17,6 +17,11 @@ export interface CallLimits {
   memoryBytes: number;
   /** Optional fuel budget (wasmtime only); undefined means unmetered. */
   fuel?: number;
+  /**
+   * Largest `ok` output the guest may return, in bytes. Longer output fails the call with
+   * `bad_response` before it is copied out of the guest. Undefined means no limit.
+   */
+  maxOutputBytes?: number;
 }
 
 /** A component to make callable. `bytes` is read lazily: a cached artifact may make it unnecessary. */
@@ -74,6 +79,11 @@ export interface Engine {
   call(digest: string, input: Uint8Array, limits: CallLimits): Promise<CallReport>;
   /** Drops a component and its instances from memory (the on-disk cache stays). */
   unload(digest: string): void;
+  /**
+   * Forgets a component entirely: unloads it and removes its compiled artifacts from the
+   * on-disk cache (garbage collection after the last version using it is gone).
+   */
+  discard(digest: string): Promise<void>;
   stats(): EngineStats;
   /** Stops workers and threads; pending calls reject. */
   close(): Promise<void>;

@@ -175,6 +175,11 @@ export class JcoEngine implements Engine {
     for (const pool of pools?.values() ?? []) void pool.close(new NotFoundError('the function was unloaded'));
   }
 
+  async discard(digest: string): Promise<void> {
+    this.unload(digest);
+    await this.store.remove(digest);
+  }
+
   stats(): EngineStats {
     let workers = 0;
     let queued = 0;

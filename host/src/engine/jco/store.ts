@@ -77,6 +77,11 @@ export class ArtifactStore {
     return this.artifact(digest, manifest.modules);
   }
 
+  /** Removes the cached artifact of `digest`, if any. */
+  async remove(digest: string): Promise<void> {
+    await rm(this.dirOf(digest), { recursive: true, force: true });
+  }
+
   /** Reads one core module of an artifact. */
   async readModule(artifact: Artifact, name: string): Promise<Uint8Array> {
     return new Uint8Array(await readFile(join(artifact.dir, name)));

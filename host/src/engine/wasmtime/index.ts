@@ -11,6 +11,7 @@
  * DNS share the same pool), and the host layer above bounds concurrency per function.
  */
 import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import {
@@ -240,6 +241,12 @@ export class WasmtimeEngine implements Engine {
   unload(digest: string): void {
     this.native.unload(digest);
     this.typicalUs.delete(digest);
+  }
+
+  async discard(digest: string): Promise<void> {
+    this.unload(digest);
+    const path = this.artifactPath(digest);
+    await Promise.all([rm(path, { force: true }), rm(`${path}.sum`, { force: true })]);
   }
 
   stats(): EngineStats {
