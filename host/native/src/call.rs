@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use wasmtime::component::{ComponentExportIndex, InstancePre, ResourceTable};
-use wasmtime::{Engine, ResourceLimiter, Store, Trap};
+use wasmtime::{Engine, PoolConcurrencyLimitError, ResourceLimiter, Store, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::engines::Engines;
@@ -17,6 +17,11 @@ use crate::world::{HandleParams, HandleResults};
 pub const LOG_CAP: usize = 64 * 1024;
 /// Table growth ceiling per table; the pool's `table_elements` bounds pooled tables anyway.
 const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+/// Bytes one table element costs the host: a funcref slot is one pointer. Table growth is
+/// charged at this rate against the same quota as linear memory.
+pub const TABLE_ELEMENT_BYTES: usize = std::mem::size_of::<usize>();
+/// A guest's `err(message)` is cut to this many bytes (the rest is never copied out).
+pub const ERROR_MESSAGE_CAP: usize = 64 * 1024;
 
 /// Per-store data: WASI state plus the memory accountant.
 pub struct State {
@@ -50,7 +55,8 @@ impl fmt::Display for MemoryLimitExceeded {
 
 impl std::error::Error for MemoryLimitExceeded {}
 
-/// Enforces one quota over the sum of all linear memories and records the peak.
+/// Enforces one quota over everything a guest can grow, the sum of all linear memories and all
+/// tables (elements x `TABLE_ELEMENT_BYTES`), and records the peak.
 struct Limiter {
     quota: usize,
     total: usize,
@@ -81,8 +87,26 @@ impl ResourceLimiter for Limiter {
         Ok(())
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
-        Ok(desired <= maximum.unwrap_or(usize::MAX).min(MAX_TABLE_ELEMENTS))
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > maximum.unwrap_or(usize::MAX).min(MAX_TABLE_ELEMENTS) {
+            // Beyond the table's own maximum (or the pool slot's): `table.grow` fails normally (-1).
+            return Ok(false);
+        }
+        let grown = desired.saturating_sub(current).saturating_mul(TABLE_ELEMENT_BYTES);
+        let total = self.total.saturating_add(grown);
+        if total > self.quota {
+            return Err(wasmtime::Error::new(MemoryLimitExceeded { quota: self.quota, requested: total }));
+        }
+        self.pending = grown;
+        self.total = total;
+        self.peak = self.peak.max(total);
+        Ok(true)
+    }
+
+    fn table_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.total = self.total.saturating_sub(self.pending);
+        self.pending = 0;
+        Ok(())
     }
 }
 
@@ -91,6 +115,8 @@ pub struct Limits {
     pub timeout_ms: u64,
     pub memory_bytes: usize,
     pub fuel: Option<u64>,
+    /// Largest `ok` output accepted; longer output is refused before it leaves guest memory.
+    pub max_output_bytes: usize,
 }
 
 /// The closed set of ways a call can fail, as the TS side names them.
@@ -103,7 +129,11 @@ pub enum Failure {
     FunctionError,
     /// The key is not loaded (never loaded, unloaded, or the engine was closed).
     NotLoaded,
-    /// The host could not run the call at all (e.g. the instance pool is exhausted).
+    /// Every instance slot of the pooling allocator is taken: retry later.
+    Overloaded,
+    /// The guest's output is over the call's `max_output_bytes`.
+    BadResponse,
+    /// The host could not run the call at all.
     Internal,
 }
 
@@ -116,6 +146,8 @@ impl Failure {
             Failure::Trap => "trap",
             Failure::FunctionError => "function_error",
             Failure::NotLoaded => "not_loaded",
+            Failure::Overloaded => "overloaded",
+            Failure::BadResponse => "bad_response",
             Failure::Internal => "internal",
         }
     }
@@ -209,6 +241,9 @@ pub fn run(loaded: &Loaded, input: &[u8], limits: &Limits) -> Outcome {
 
 fn invoke(store: &mut Store<State>, loaded: &Loaded, input: &[u8], limits: &Limits) -> Result<Vec<u8>, (Failure, String)> {
     let instance = loaded.pre.instantiate(&mut *store).map_err(|e| {
+        if e.downcast_ref::<PoolConcurrencyLimitError>().is_some() {
+            return (Failure::Overloaded, format!("no free instance slot: {e}"));
+        }
         let (kind, msg) = classify(&e, limits);
         // A plain error out of instantiation (not a trap, not the quota) is the host's problem.
         if kind == Failure::Trap && e.downcast_ref::<Trap>().is_none() {
@@ -221,8 +256,33 @@ fn invoke(store: &mut Store<State>, loaded: &Loaded, input: &[u8], limits: &Limi
         .get_typed_func::<HandleParams<'_>, HandleResults>(&mut *store, &loaded.handle)
         .map_err(|e| (Failure::Internal, format!("cannot find `handle`: {e:#}")))?;
     match func.call(&mut *store, (input,)) {
-        Ok((Ok(output),)) => Ok(output),
-        Ok((Err(message),)) => Err((Failure::FunctionError, message)),
+        Ok((Ok(output),)) => {
+            if output.len() > limits.max_output_bytes {
+                return Err((
+                    Failure::BadResponse,
+                    format!("the guest's output is {} bytes, over the limit of {} bytes", output.len(), limits.max_output_bytes),
+                ));
+            }
+            Ok(output.as_le_slice(&*store).to_vec())
+        }
+        Ok((Err(message),)) => {
+            let text = message
+                .to_str(&*store)
+                .map_err(|e| (Failure::Trap, format!("the guest's error message is not valid: {e:#}")))?;
+            Err((Failure::FunctionError, truncate(&text, ERROR_MESSAGE_CAP)))
+        }
         Err(e) => Err(classify(&e, limits)),
     }
+}
+
+/// `text` cut to at most `cap` bytes, on a character boundary.
+fn truncate(text: &str, cap: usize) -> String {
+    if text.len() <= cap {
+        return text.to_string();
+    }
+    let mut end = cap;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes cut)", &text[..end], text.len() - end)
 }

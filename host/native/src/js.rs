@@ -31,6 +31,8 @@ pub struct NativeCallLimits {
     pub timeout_ms: f64,
     pub memory_bytes: f64,
     pub fuel: Option<f64>,
+    /// Largest `ok` output accepted; absent means no limit.
+    pub max_output_bytes: Option<f64>,
 }
 
 #[napi(object)]
@@ -54,7 +56,8 @@ pub struct NativeLoadResult {
 pub struct NativeCallResult {
     pub ok: bool,
     pub output: Option<Buffer>,
-    /// `timeout` | `memory_limit` | `out_of_fuel` | `trap` | `function_error` | `internal`.
+    /// `timeout` | `memory_limit` | `out_of_fuel` | `trap` | `function_error` | `overloaded` |
+    /// `bad_response` | `not_loaded` | `internal`.
     pub error_kind: Option<String>,
     pub message: Option<String>,
     /// Absent when the guest wrote nothing (saves two buffer allocations per call).

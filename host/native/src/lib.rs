@@ -187,7 +187,7 @@ impl LoadTask {
         let Some(engines) = self.inner.engines() else {
             return LoadOutput::Err(LoadError::Internal("engine is closed".into()));
         };
-        match load::load(&engines, self.bytes.as_deref(), &self.cache_path) {
+        match load::load(&engines, &self.key, self.bytes.as_deref(), &self.cache_path) {
             Ok(report) => {
                 let counter = match report.source {
                     Source::Compiled => &self.inner.counters.compiled,
@@ -277,6 +277,7 @@ fn run_call(inner: &Inner, key: &str, input: &[u8], js: &NativeCallLimits) -> Ou
         timeout_ms: to_u64(js.timeout_ms),
         memory_bytes: usize::try_from(to_u64(js.memory_bytes)).unwrap_or(usize::MAX),
         fuel: js.fuel.map(to_u64),
+        max_output_bytes: js.max_output_bytes.map_or(usize::MAX, |v| usize::try_from(to_u64(v)).unwrap_or(usize::MAX)),
     };
     if limits.fuel.is_some() && !loaded.fuel_enabled {
         return failed(Failure::Internal, "fuel limit given but the engine was created without fuel".into());

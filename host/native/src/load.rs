@@ -85,8 +85,8 @@ fn compile(engines: &Engines, bytes: &[u8]) -> Result<Vec<u8>, LoadError> {
 fn deserialize(engines: &Engines, artifact: Artifact<'_>) -> wasmtime::Result<(Component, Engine, bool)> {
     let load = |engine: &Engine| match artifact {
         // SAFETY: the bytes are fresh from `precompile_component` of an engine with the same
-        // compatibility hash, or the file passed `cache::verify`'s hash and checksum checks and
-        // is only ever replaced by rename, never modified in place.
+        // compatibility hash, or they passed `cache::open_verified`'s binding and checksum checks;
+        // files are only ever replaced by rename, never modified in place.
         Artifact::Bytes(b) => unsafe { Component::deserialize(engine, b) },
         Artifact::File(p) => unsafe { Component::deserialize_file(engine, p) },
     };
@@ -102,8 +102,17 @@ fn deserialize(engines: &Engines, artifact: Artifact<'_>) -> wasmtime::Result<(C
 #[derive(Clone, Copy)]
 enum Artifact<'a> {
     Bytes(&'a [u8]),
-    /// Mapped straight from the file: no copy, and memory images stay file-backed.
+    /// Mapped straight from the file: no copy, and memory images stay file-backed. Always a
+    /// `/proc/self/fd/N` path of a descriptor that was checked (or written) by this process.
     File(&'a Path),
+}
+
+/// Deserializes a checked artifact from the descriptor it was checked on.
+fn deserialize_verified(engines: &Engines, verified: &cache::Verified) -> wasmtime::Result<(Component, Engine, bool)> {
+    match verified.fd_path() {
+        Some(p) => deserialize(engines, Artifact::File(&p)),
+        None => deserialize(engines, Artifact::Bytes(verified.bytes())),
+    }
 }
 
 fn link(engines: &Arc<Engines>, engine: Engine, component: &Component, pooled: bool) -> Result<Loaded, LoadError> {
@@ -120,12 +129,14 @@ fn link(engines: &Arc<Engines>, engine: Engine, component: &Component, pooled: b
     Ok(Loaded { engines: engines.clone(), engine, pre, handle, fuel_enabled: engines.settings.fuel, pooled })
 }
 
-/// Loads from `cache_path` if it holds a valid artifact, else compiles `bytes` and writes one.
-pub fn load(engines: &Arc<Engines>, bytes: Option<&[u8]>, cache_path: &Path) -> Result<LoadReport, LoadError> {
+/// Loads `key`'s artifact from `cache_path` if it holds a valid one bound to `key` and this
+/// engine, else compiles `bytes` and writes one.
+pub fn load(engines: &Arc<Engines>, key: &str, bytes: Option<&[u8]>, cache_path: &Path) -> Result<LoadReport, LoadError> {
     let started = Instant::now();
     let mut discarded = None;
-    match cache::verify(cache_path, &engines.compat_hash) {
-        Ok(()) => match deserialize(engines, Artifact::File(cache_path)) {
+    let binding = cache::Binding { key, compat_hash: &engines.compat_hash };
+    match cache::open_verified(cache_path, binding) {
+        Ok(verified) => match deserialize_verified(engines, &verified) {
             Ok((component, engine, pooled)) => {
                 let loaded = link(engines, engine, &component, pooled)?;
                 let ms = started.elapsed().as_secs_f64() * 1e3;
@@ -151,11 +162,14 @@ pub fn load(engines: &Arc<Engines>, bytes: Option<&[u8]>, cache_path: &Path) -> 
     let (component, engine, pooled) = deserialize(engines, Artifact::Bytes(&payload))
         .map_err(|e| LoadError::Internal(format!("cannot load the freshly compiled component: {e:#}")))?;
     let mut loaded = link(engines, engine, &component, pooled)?;
-    let cache_error = match cache::write(cache_path, &engines.compat_hash, &payload) {
-        Ok(()) => {
-            // Re-map from the file so this process shares the page cache with later ones.
-            if let Ok((c, e, p)) = deserialize(engines, Artifact::File(cache_path)) {
-                loaded = link(engines, e, &c, p)?;
+    let cache_error = match cache::write(cache_path, binding, &payload) {
+        Ok(file) => {
+            // Re-map from the file just written (its descriptor, not the path, which another
+            // writer may have replaced since) so this process shares the page cache with later ones.
+            if let Some(fd) = cache::fd_path(&file) {
+                if let Ok((c, e, p)) = deserialize(engines, Artifact::File(&fd)) {
+                    loaded = link(engines, e, &c, p)?;
+                }
             }
             None
         }

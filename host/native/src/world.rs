@@ -1,12 +1,14 @@
 //! The one world wafer 1.x accepts: an exported `handle: func(list<u8>) -> result<list<u8>, string>`.
 
 use wasmtime::component::types::{ComponentItem, Type};
-use wasmtime::component::Component;
+use wasmtime::component::{Component, WasmList, WasmStr};
 use wasmtime::Engine;
 
-/// The Rust types `handle` is called with; `world.wit` and this must agree.
+/// The Rust types `handle` is called with; `world.wit` and this must agree. The results stay
+/// in guest memory (`WasmList`, `WasmStr`) until their size is checked: output past the call's
+/// limit is refused without being copied out.
 pub type HandleParams<'a> = (&'a [u8],);
-pub type HandleResults = (Result<Vec<u8>, String>,);
+pub type HandleResults = (Result<WasmList<u8>, WasmStr>,);
 
 fn describe(ty: &Type) -> String {
     match ty {

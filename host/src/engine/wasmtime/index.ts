@@ -18,11 +18,18 @@ import {
   ComponentError,
   GuestResultError,
   GuestTrapError,
+  OverloadedError,
   WaferError,
   type GuestOutput,
 } from '../../errors.js';
 import type { CallLimits, CallReport, Engine, EngineStats, LoadInfo, LoadUnit } from '../engine.js';
-import { loadAddon, type NativeCallResult, type NativeEngine, type NativeEngineOptions } from './native.js';
+import {
+  loadAddon,
+  type NativeCallLimits,
+  type NativeCallResult,
+  type NativeEngine,
+  type NativeEngineOptions,
+} from './native.js';
 
 /** Structured logger the engine reports compiles and discarded cache files to (pino-compatible). */
 export interface EngineLogger {
@@ -75,6 +82,11 @@ function toError(digest: string, r: NativeCallResult): WaferError {
       return new GuestTrapError(r.errorKind, message, outputOf(r));
     case 'function_error':
       return new GuestResultError('function_error', message, outputOf(r));
+    case 'bad_response':
+      return new GuestResultError('bad_response', message, outputOf(r));
+    case 'overloaded':
+      // Every slot of the pooling allocator is taken by calls in flight: a moment's wait fixes it.
+      return new OverloadedError(`no free instance for ${digest.slice(0, 12)}: the instance pool is full`);
     case 'not_loaded':
       return new WaferError('not_ready', 503, `component ${digest} is not loaded`);
     default:
@@ -186,10 +198,11 @@ export class WasmtimeEngine implements Engine {
       throw new WaferError('internal', 500, 'a fuel limit needs the wasmtime engine started with fuel: true', { expose: false });
     }
     const buf = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-    const nativeLimits = {
+    const nativeLimits: NativeCallLimits = {
       timeoutMs: limits.timeoutMs,
       memoryBytes: Math.min(limits.memoryBytes, this.maxMemoryBytes),
       fuel: limits.fuel,
+      maxOutputBytes: limits.maxOutputBytes,
     };
     const r = this.inlineFirst(digest, buf, nativeLimits) ?? (await this.untilClosed(this.native.call(digest, buf, nativeLimits)));
     if (this.inlineBudgetMs > 0) this.observe(digest, r.durationUs);
@@ -208,7 +221,7 @@ export class WasmtimeEngine implements Engine {
   private inlineFirst(
     digest: string,
     input: Buffer,
-    limits: { timeoutMs: number; memoryBytes: number; fuel?: number },
+    limits: NativeCallLimits,
   ): NativeCallResult | undefined {
     const budgetMs = this.inlineBudgetMs;
     const typical = this.typicalUs.get(digest);

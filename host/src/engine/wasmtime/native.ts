@@ -44,6 +44,8 @@ export type NativeErrorKind =
   | 'out_of_fuel'
   | 'trap'
   | 'function_error'
+  | 'overloaded'
+  | 'bad_response'
   | 'not_loaded'
   | 'internal';
 
@@ -60,6 +62,14 @@ export interface NativeCallResult {
   peakMemoryBytes: number;
 }
 
+/** Limits of one native call; `maxOutputBytes` absent means no limit. */
+export interface NativeCallLimits {
+  timeoutMs: number;
+  memoryBytes: number;
+  fuel?: number;
+  maxOutputBytes?: number;
+}
+
 export interface NativeStats {
   compiled: number;
   loadedFromDisk: number;
@@ -70,13 +80,9 @@ export interface NativeStats {
 
 export interface NativeEngine {
   load(key: string, bytes: Buffer | null, cachePath: string): Promise<NativeLoadResult>;
-  call(
-    key: string,
-    input: Buffer,
-    limits: { timeoutMs: number; memoryBytes: number; fuel?: number },
-  ): Promise<NativeCallResult>;
+  call(key: string, input: Buffer, limits: NativeCallLimits): Promise<NativeCallResult>;
   /** Same as `call`, on the JS thread: blocks the event loop for the whole call. */
-  callSync(key: string, input: Buffer, limits: { timeoutMs: number; memoryBytes: number; fuel?: number }): NativeCallResult;
+  callSync(key: string, input: Buffer, limits: NativeCallLimits): NativeCallResult;
   has(key: string): boolean;
   unload(key: string): boolean;
   compatibilityHash(): string;
