@@ -13,9 +13,9 @@ import type { CallLimits, CallReport, Engine, EngineStats, LoadInfo, LoadUnit } 
 import { ComponentError, GuestTrapError, NotFoundError, WaferError } from '../../errors.js';
 import { DEFAULT_MAX_LOG_BYTES, DEFAULT_MEMORY_BYTES, DEFAULT_MODULE_CACHE_BYTES } from '../../limits.js';
 import type { Logger } from '../../logger.js';
-import { capMemories } from './memory-cap.js';
+import { capMemories, definedMemories, splitQuota, type DefinedMemory } from './memory-cap.js';
 import { FunctionPool, type PoolCounters } from './pool.js';
-import { ArtifactStore, JCO_VERSION, type Artifact } from './store.js';
+import { ArtifactStore, JCO_VERSION, TamperedArtifactError, type Artifact } from './store.js';
 import { WorkerSource } from './spare.js';
 import { enableWasmFeatures } from './wasm-features.js';
 import { wasm, type WasmModule } from './wasm.js';
@@ -74,6 +74,8 @@ interface CompiledSet {
   modules: Record<string, WasmModule>;
   /** Bytes of capped wasm: the LRU's measure (a Module cannot tell its own size). */
   wasmBytes: number;
+  /** Per module, what one instance's memories may grow to; the worker sums it over instances. */
+  memoryBudget: Record<string, number>;
   /** Bytes the memories need at instantiation, when that alone exceeds the quota. */
   tooSmallFor?: number;
 }
@@ -164,7 +166,7 @@ export class JcoEngine implements Engine {
     }
     const capBytes = Math.floor(limits.memoryBytes / PAGE) * PAGE;
     const pool = this.pools.get(digest)?.get(capBytes) ?? (await this.newPool(artifact, capBytes));
-    return pool.call(input, limits.timeoutMs);
+    return pool.call(input, limits.timeoutMs, limits.maxOutputBytes ?? Infinity);
   }
 
   unload(digest: string): void {
@@ -175,8 +177,14 @@ export class JcoEngine implements Engine {
     for (const pool of pools?.values() ?? []) void pool.close(new NotFoundError('the function was unloaded'));
   }
 
+  /**
+   * Unloads `digest` and removes its transpiled directory. Safe while a call still uses it: the
+   * pools are closed (their calls reject, their workers stop) and every worker already holds
+   * the verified JS text and compiled modules, so nothing reads the removed files again.
+   */
   async discard(digest: string): Promise<void> {
     this.unload(digest);
+    this.loading.delete(digest);
     await this.store.remove(digest);
   }
 
@@ -214,7 +222,7 @@ export class JcoEngine implements Engine {
     let pending = this.loading.get(unit.digest);
     if (!pending) {
       pending = (async () => {
-        let artifact = await this.store.read(unit.digest);
+        let artifact = await this.store.read(unit.digest, (why) => this.logger?.warn({ digest: unit.digest, reason: why }, 'jco: discarded cached transpile'));
         let source: LoadInfo['source'] = 'disk';
         if (artifact) {
           this.counters.loadedFromDisk++;
@@ -234,7 +242,7 @@ export class JcoEngine implements Engine {
 
   /** For a call on a digest that was never loaded in this process: only the disk cache can serve it. */
   private async fromDisk(digest: string): Promise<Artifact> {
-    const artifact = await this.store.read(digest);
+    const artifact = await this.store.read(digest, (why) => this.logger?.warn({ digest, reason: why }, 'jco: discarded cached transpile'));
     if (!artifact) throw new NotFoundError(`component ${digest} is not loaded`);
     this.counters.loadedFromDisk++;
     this.artifacts.set(digest, artifact);
@@ -258,25 +266,44 @@ export class JcoEngine implements Engine {
   }
 
   private async compile(artifact: Artifact, capBytes: number, key: string): Promise<CompiledSet> {
+    const raw = new Map<string, Uint8Array>();
+    const defined = new Map<string, DefinedMemory[]>();
+    for (const name of artifact.modules) {
+      let bytes: Uint8Array;
+      try {
+        bytes = await this.store.readModule(artifact, name);
+      } catch (err) {
+        if (!(err instanceof TamperedArtifactError)) throw err;
+        // The file changed since it was verified: forget it, so the next load transpiles again.
+        this.logger?.warn({ digest: artifact.digest, reason: err.message }, 'jco: discarded cached transpile');
+        this.artifacts.delete(artifact.digest);
+        await this.store.remove(artifact.digest);
+        throw new WaferError('internal', 500, err.message, { cause: err, expose: false });
+      }
+      raw.set(name, bytes);
+      try {
+        defined.set(name, definedMemories(bytes));
+      } catch (err) {
+        throw new ComponentError('invalid_component', `core module ${name} does not parse: ${(err as Error).message}`, err);
+      }
+    }
+    // One quota for all memories together, not one per memory.
+    const split = splitQuota(defined, capBytes);
     const modules: Record<string, WasmModule> = {};
     let bytes = 0;
-    let initial = 0;
-    let tooSmall = false;
-    for (const name of artifact.modules) {
-      const raw = await this.store.readModule(artifact, name);
+    for (const [name, module] of raw) {
       let capped;
       try {
-        capped = capMemories(raw, capBytes);
+        capped = capMemories(module, capBytes, split.caps.get(name));
         modules[name] = await wasm.compile(capped.bytes);
       } catch (err) {
         throw new ComponentError('invalid_component', `core module ${name} does not compile on V8: ${(err as Error).message}`, err);
       }
       this.counters.modulesCompiled++;
       bytes += capped.bytes.length;
-      initial = Math.max(initial, capped.initialBytes);
-      tooSmall ||= capped.minExceedsCap;
     }
-    const set: CompiledSet = { modules, wasmBytes: bytes, tooSmallFor: tooSmall ? initial : undefined };
+    const tooSmall = split.initialBytes > capBytes;
+    const set: CompiledSet = { modules, wasmBytes: bytes, memoryBudget: split.budget, tooSmallFor: tooSmall ? split.initialBytes : undefined };
     this.compiled.set(key, set);
     return set;
   }
@@ -299,7 +326,7 @@ export class JcoEngine implements Engine {
       pool = new FunctionPool({
         artifact,
         capBytes,
-        modules: async () => (await this.modulesFor(artifact, capBytes)).modules,
+        modules: () => this.modulesFor(artifact, capBytes),
         size: this.settings.workersPerFunction,
         maxLogBytes: this.settings.maxLogBytes,
         maxCallsPerInstance: this.settings.maxCallsPerInstance,

@@ -33,8 +33,8 @@ export interface PoolOptions {
   artifact: Artifact;
   /** The memory quota every instance of this pool was capped to. */
   capBytes: number;
-  /** The compiled, capped core modules (from the engine's module cache). */
-  modules: () => Promise<Record<string, WasmModule>>;
+  /** The compiled, capped core modules (from the engine's module cache) and their memory budget. */
+  modules: () => Promise<{ modules: Record<string, WasmModule>; memoryBudget: Record<string, number> }>;
   /** Most workers (instances) running at once. */
   size: number;
   maxLogBytes: number;
@@ -52,6 +52,7 @@ interface Pending {
   id: number;
   input: Uint8Array;
   timeoutMs: number;
+  maxOutputBytes: number;
   resolve: (report: CallReport) => void;
   reject: (err: Error) => void;
 }
@@ -68,7 +69,7 @@ interface Slot {
   lastUsed: number;
 }
 
-type FailureCode = 'trap' | 'memory_limit' | 'function_error';
+type FailureCode = 'trap' | 'memory_limit' | 'function_error' | 'bad_response';
 
 /** Messages from worker.js. */
 type WorkerMessage =
@@ -86,10 +87,10 @@ export class FunctionPool {
   constructor(private readonly options: PoolOptions) {}
 
   /** Runs `handle(input)` on an instance; rejects with the engine's errors. */
-  call(input: Uint8Array, timeoutMs: number): Promise<CallReport> {
+  call(input: Uint8Array, timeoutMs: number, maxOutputBytes = Infinity): Promise<CallReport> {
     if (this.closed) return Promise.reject(new WaferError('not_ready', 503, 'the function is being unloaded'));
     return new Promise<CallReport>((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, input, timeoutMs, resolve, reject });
+      this.queue.push({ id: this.nextId++, input, timeoutMs, maxOutputBytes, resolve, reject });
       this.pump();
     });
   }
@@ -163,8 +164,10 @@ export class FunctionPool {
     }, this.options.instantiateTimeoutMs);
     const { artifact, capBytes, maxLogBytes } = this.options;
     this.options.modules().then(
-      (modules) => {
-        if (slot.state === 'starting') slot.worker.postMessage({ type: 'instantiate', jsUrl: artifact.jsUrl, modules, capBytes, maxLogBytes });
+      ({ modules, memoryBudget }) => {
+        if (slot.state === 'starting') {
+          slot.worker.postMessage({ type: 'instantiate', jsUrl: artifact.jsUrl, modules, memoryBudget, capBytes, maxLogBytes });
+        }
       },
       (err: Error) => {
         this.failQueue(err);
@@ -181,7 +184,9 @@ export class FunctionPool {
     slot.timer = setTimeout(() => this.onTimeout(slot), pending.timeoutMs);
     // Cloning a view clones its whole buffer: send a pooled or sliced view as a compact copy.
     const input = pending.input.byteLength === pending.input.buffer.byteLength ? pending.input : pending.input.slice();
-    slot.worker.postMessage({ type: 'call', id: pending.id, input });
+    // The worker checks the output's size before posting it back (Infinity does not clone: -1).
+    const maxOutputBytes = Number.isFinite(pending.maxOutputBytes) ? pending.maxOutputBytes : -1;
+    slot.worker.postMessage({ type: 'call', id: pending.id, input, maxOutputBytes });
   }
 
   private onMessage(slot: Slot, msg: WorkerMessage): void {
@@ -206,15 +211,15 @@ export class FunctionPool {
       const output: GuestOutput = { stdout: msg.stdout, stderr: msg.stderr };
       if (msg.ok) {
         pending.resolve({ ...output, output: msg.output, durationUs: msg.durationUs, peakMemoryBytes: msg.memoryBytes });
-      } else if (msg.code === 'function_error') {
+      } else if (msg.code === 'function_error' || msg.code === 'bad_response') {
         counters.functionErrors++;
-        pending.reject(new GuestResultError('function_error', msg.message, output));
+        pending.reject(new GuestResultError(msg.code, msg.message, output));
       } else {
         counters[msg.code === 'memory_limit' ? 'memoryLimits' : 'traps']++;
         pending.reject(new GuestTrapError(msg.code, msg.message, output));
       }
       slot.calls++;
-      if (!msg.ok && msg.code !== 'function_error') {
+      if (!msg.ok && msg.code !== 'function_error' && msg.code !== 'bad_response') {
         this.instantiate(slot); // the worker already dropped the trapped instance
       } else if (slot.calls >= this.options.maxCallsPerInstance || this.overSoftLimit(slot, msg.memoryBytes)) {
         counters.recycled++;

@@ -3,15 +3,22 @@
  * The jco engine's on-disk cache: a component transpiled once by jco's `transpile` lives under
  * `<cacheDir>/jco/<digest>/` as `fn.mjs` (exposing `instantiate(getCoreModule, imports)`), its
  * core `.wasm` files and a `manifest.json`, so a restart never transpiles it again. A directory
- * appears whole or not at all: it is written into a temporary directory, every file fsynced,
- * then renamed into place.
+ * appears whole or not at all: it is written into a temporary directory (named after this host,
+ * this process and random bytes), every file fsynced, then renamed into place; no file is ever
+ * rewritten in place.
+ *
+ * The manifest binds the directory to one component digest, one jco version and this format,
+ * and records the sha256 of every file. The bytes that are used are the bytes that are checked:
+ * `fn.mjs` is read and verified once, then imported by the workers from that verified text (a
+ * `data:` URL), never from the file; each core module is verified as it is read, right before it
+ * is compiled. A directory whose manifest or files do not match is refused (and re-transpiled).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ComponentError } from '../../errors.js';
 
@@ -31,7 +38,7 @@ export const JCO_VERSION: string = (() => {
 })();
 
 /** Bumped when the layout or the transpile options change, so old entries are redone. */
-const FORMAT = 1;
+const FORMAT = 2;
 const JS_FILE = 'fn.mjs';
 const MANIFEST = 'manifest.json';
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -42,10 +49,12 @@ const STALE_TMP_MS = 10 * 60_000;
 export interface Artifact {
   digest: string;
   dir: string;
-  /** file: URL of the transpiled JS module, for `import()` in a worker. */
+  /** `data:` URL of the verified transpiled JS module, for `import()` in a worker. */
   jsUrl: string;
   /** Core module file names, exactly as the JS asks `getCoreModule` for them. */
   modules: string[];
+  /** sha256 hex of every file, from the manifest; `readModule` checks against it. */
+  sha256: Record<string, string>;
 }
 
 interface Manifest {
@@ -54,6 +63,20 @@ interface Manifest {
   digest: string;
   modules: string[];
   imports: string[];
+  /** sha256 hex of `fn.mjs` and of each core module. */
+  sha256: Record<string, string>;
+}
+
+/** A cached file whose bytes are not the ones its manifest recorded. */
+export class TamperedArtifactError extends Error {}
+
+function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** The worker imports the verified text itself, so a file swapped after the check is never run. */
+function dataUrl(js: Uint8Array): string {
+  return `data:text/javascript;base64,${Buffer.from(js.buffer, js.byteOffset, js.byteLength).toString('base64')}`;
 }
 
 export class ArtifactStore {
@@ -64,27 +87,56 @@ export class ArtifactStore {
     this.root = join(cacheDir, 'jco');
   }
 
-  /** The cached artifact of `digest`, or undefined when there is none usable (absent, other jco version). */
-  async read(digest: string): Promise<Artifact | undefined> {
+  /**
+   * The cached artifact of `digest`, or undefined when there is none usable: absent, another jco
+   * version or format, bound to another digest, or a file whose bytes are not its manifest's.
+   * `rejected` hears why a directory that exists was refused.
+   */
+  async read(digest: string, rejected?: (why: string) => void): Promise<Artifact | undefined> {
     const dir = this.dirOf(digest);
     let manifest: Manifest;
     try {
       manifest = JSON.parse(await readFile(join(dir, MANIFEST), 'utf8')) as Manifest;
-    } catch {
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') rejected?.(`unreadable manifest: ${(err as Error).message}`);
       return undefined;
     }
-    if (manifest.format !== FORMAT || manifest.jcoVersion !== JCO_VERSION || manifest.digest !== digest) return undefined;
-    return this.artifact(digest, manifest.modules);
+    const refuse = (why: string) => {
+      rejected?.(why);
+      return undefined;
+    };
+    if (manifest.format !== FORMAT || manifest.jcoVersion !== JCO_VERSION) return refuse('another format or jco version');
+    if (manifest.digest !== digest) return refuse(`bound to another component (${String(manifest.digest).slice(0, 12)})`);
+    const hashes = manifest.sha256;
+    if (typeof hashes !== 'object' || hashes === null || !Array.isArray(manifest.modules)) return refuse('malformed manifest');
+    if (manifest.modules.some((name) => typeof name !== 'string' || !SAFE_NAME.test(name) || typeof hashes[name] !== 'string')) {
+      return refuse('malformed manifest');
+    }
+    let js: Uint8Array;
+    try {
+      js = await readFile(join(dir, JS_FILE));
+      for (const name of manifest.modules) {
+        if (sha256(await readFile(join(dir, name))) !== hashes[name]) return refuse(`${name} does not match its manifest`);
+      }
+    } catch (err) {
+      return refuse(`unreadable file: ${(err as Error).message}`);
+    }
+    if (sha256(js) !== hashes[JS_FILE]) return refuse(`${JS_FILE} does not match its manifest`);
+    return this.artifact(digest, manifest.modules, js, hashes);
   }
 
-  /** Removes the cached artifact of `digest`, if any. */
+  /** Removes the cached artifact of `digest`, if any (workers already hold their verified copies). */
   async remove(digest: string): Promise<void> {
     await rm(this.dirOf(digest), { recursive: true, force: true });
   }
 
-  /** Reads one core module of an artifact. */
+  /** Reads one core module of an artifact and checks it against the manifest's sha256. */
   async readModule(artifact: Artifact, name: string): Promise<Uint8Array> {
-    return new Uint8Array(await readFile(join(artifact.dir, name)));
+    const bytes = new Uint8Array(await readFile(join(artifact.dir, name)));
+    if (sha256(bytes) !== artifact.sha256[name]) {
+      throw new TamperedArtifactError(`cached core module ${name} of ${artifact.digest.slice(0, 12)} does not match its manifest`);
+    }
+    return bytes;
   }
 
   /**
@@ -106,15 +158,15 @@ export class ArtifactStore {
       // Every core module must be a file we can cap; an inlined one would escape the memory quota.
       throw new ComponentError('invalid_component', `unexpected jco output layout (modules ${asked.join(', ')})`);
     }
-    const manifest: Manifest = { format: FORMAT, jcoVersion: JCO_VERSION, digest, modules, imports: result.imports };
     const files: [string, Uint8Array][] = [[JS_FILE, js], ...modules.map((name) => [name, result.files[name]!] as [string, Uint8Array])];
+    const hashes = Object.fromEntries(files.map(([name, data]) => [name, sha256(data)]));
+    const manifest: Manifest = { format: FORMAT, jcoVersion: JCO_VERSION, digest, modules, imports: result.imports, sha256: hashes };
     await this.writeDir(dir, files, manifest);
-    return this.artifact(digest, modules);
+    return this.artifact(digest, modules, js, hashes);
   }
 
-  private artifact(digest: string, modules: string[]): Artifact {
-    const dir = this.dirOf(digest);
-    return { digest, dir, jsUrl: pathToFileURL(join(dir, JS_FILE)).href, modules };
+  private artifact(digest: string, modules: string[], js: Uint8Array, hashes: Record<string, string>): Artifact {
+    return { digest, dir: this.dirOf(digest), jsUrl: dataUrl(js), modules, sha256: hashes };
   }
 
   private dirOf(digest: string): string {
@@ -126,7 +178,8 @@ export class ArtifactStore {
   private async writeDir(dir: string, files: [string, Uint8Array][], manifest: Manifest): Promise<void> {
     await mkdir(this.root, { recursive: true });
     await this.sweepStale();
-    const tmp = join(this.root, `.tmp-${manifest.digest.slice(0, 16)}-${randomBytes(6).toString('hex')}`);
+    const host = hostname().replace(/[^A-Za-z0-9-]/g, '').slice(0, 32) || 'host';
+    const tmp = join(this.root, `.tmp-${manifest.digest.slice(0, 16)}-${host}-${process.pid}-${randomBytes(8).toString('hex')}`);
     await mkdir(tmp);
     try {
       for (const [name, data] of files) await writeSynced(join(tmp, name), data);

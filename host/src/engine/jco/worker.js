@@ -122,6 +122,9 @@ class EmptyInput extends InputStream {
 /** Thrown through the guest when it calls wasi:cli/exit; reported as a trap. */
 class GuestExit extends Error {}
 
+/** Thrown at instantiation when the core instances' memories could grow past the quota together. */
+class QuotaExceeded extends Error {}
+
 /** @type {Sink} */
 let stdout = new Sink(65536);
 /** @type {Sink} */
@@ -154,6 +157,9 @@ const sandboxedCli = {
  */
 let instance = null;
 
+/** Byte size of each memory right after instantiation: one that grew since can tell it hit its cap. */
+const startBytes = new WeakMap();
+
 /** @param {WebAssembly.Memory[]} memories */
 function memoryBytes(memories) {
   let total = 0;
@@ -162,7 +168,7 @@ function memoryBytes(memories) {
 }
 
 /**
- * @param {{ jsUrl: string, modules: Record<string, WebAssembly.Module>, capBytes: number, maxLogBytes: number }} msg
+ * @param {{ jsUrl: string, modules: Record<string, WebAssembly.Module>, memoryBudget: Record<string, number>, capBytes: number, maxLogBytes: number }} msg
  */
 async function instantiate(msg) {
   instance = null;
@@ -177,8 +183,17 @@ async function instantiate(msg) {
       cli: sandboxedCli,
       sandbox: { preopens: {}, env: {}, args: [], enableNetwork: false },
     });
+    /** @type {Map<WebAssembly.Module, string>} */
+    const names = new Map();
+    let budget = 0;
     /** @param {WebAssembly.Module} module @param {WebAssembly.Imports} [imports] */
     const instantiateCore = (module, imports) => {
+      // The quota was split among the memories assuming one instance per core module; a module
+      // instantiated again brings more memories, which must still fit the quota together.
+      budget += msg.memoryBudget[names.get(module) ?? ''] ?? 0;
+      if (budget > msg.capBytes) {
+        throw new QuotaExceeded(`the component's memories could grow to ${budget} bytes together, over its quota of ${msg.capBytes} bytes`);
+      }
       const core = new WebAssembly.Instance(module, imports);
       for (const value of Object.values(core.exports)) {
         if (value instanceof WebAssembly.Memory && !memories.includes(value)) memories.push(value);
@@ -189,11 +204,13 @@ async function instantiate(msg) {
     const getCoreModule = (name) => {
       const module = msg.modules[name];
       if (!module) throw new Error(`the transpiled component asks for an unknown core module ${name}`);
+      names.set(module, name);
       return module;
     };
     const exports = await instantiateComponent(getCoreModule, wasi.getImportObject(), instantiateCore);
     if (typeof exports?.handle !== 'function') throw new Error('the component does not export handle');
     instance = { handle: exports.handle, memories, capBytes: msg.capBytes };
+    for (const m of memories) startBytes.set(m, m.buffer.byteLength);
     port.postMessage({
       type: 'ready',
       memoryBytes: memoryBytes(memories),
@@ -207,7 +224,7 @@ async function instantiate(msg) {
   }
 }
 
-/** @param {{ id: number, input: Uint8Array }} msg */
+/** @param {{ id: number, input: Uint8Array, maxOutputBytes: number }} msg */
 function call(msg) {
   const live = instance;
   if (!live) {
@@ -220,6 +237,12 @@ function call(msg) {
     const result = live.handle(msg.input);
     const durationUs = Math.round((performance.now() - started) * 1000);
     if (!(result instanceof Uint8Array)) throw new TypeError('handle returned something other than list<u8>');
+    if (msg.maxOutputBytes >= 0 && result.byteLength > msg.maxOutputBytes) {
+      // Refused before it crosses to the main thread; the instance itself is healthy.
+      const message = `the guest's output is ${result.byteLength} bytes, over the limit of ${msg.maxOutputBytes} bytes`;
+      port.postMessage({ type: 'result', id: msg.id, ok: false, code: 'bad_response', message, durationUs, memoryBytes: memoryBytes(live.memories), stdout: stdout.take(), stderr: stderr.take() });
+      return;
+    }
     // jco copies the result out of linear memory; copy again only if it ever returns a view.
     const output = result.byteOffset === 0 && result.byteLength === result.buffer.byteLength ? result : result.slice();
     const reply = {
@@ -253,9 +276,12 @@ function call(msg) {
 
 /**
  * Sorts a failure into the host's codes. jco throws its `ComponentError` (with `payload`) for a
- * guest's `err(message)`; anything else thrown through the guest is a trap. A trap while a memory
- * sits at the quota (within 1/8 of it, at least one page) is reported as `memory_limit`: V8 gives no
- * other signal that a `memory.grow` failed, and allocators trap right after one does.
+ * guest's `err(message)`; anything else thrown through the guest is a trap. A trap while memory
+ * sits at the quota is reported as `memory_limit`: V8 gives no other signal that a `memory.grow`
+ * failed, and allocators trap right after one does. "At the quota" is either all memories together
+ * within 1/8 of it (at least one page), or one memory that grew since instantiation and cannot
+ * grow by another page (it is at the share of the quota it was capped to). The probe grows the
+ * memory, which is harmless: a trapped instance is never used again.
  * @param {unknown} err @param {WebAssembly.Memory[]} memories @param {number} capBytes
  * @returns {{ code: 'function_error' | 'trap' | 'memory_limit', message: string }}
  */
@@ -264,14 +290,24 @@ function classify(err, memories, capBytes) {
   if (e && e.constructor?.name === 'ComponentError' && 'payload' in e && !(e instanceof WebAssembly.RuntimeError)) {
     return { code: 'function_error', message: typeof e.payload === 'string' ? e.payload : String(e.payload) };
   }
+  if (e instanceof QuotaExceeded) return { code: 'memory_limit', message: e.message };
   const message = e instanceof GuestExit ? e.message : `${e?.name ?? 'Error'}: ${e?.message ?? String(e)}`;
   const slack = Math.max(PAGE, Math.floor(capBytes / 8));
-  const largest = memories.reduce((max, m) => Math.max(max, m.buffer.byteLength), 0);
-  if (!(e instanceof GuestExit) && largest > 0 && largest > capBytes - slack) {
-    const mib = (n) => (n / 1048576).toFixed(1);
+  const total = memoryBytes(memories);
+  const atCap = (/** @type {WebAssembly.Memory} */ m) => {
+    if (!(m.buffer.byteLength > (startBytes.get(m) ?? Infinity))) return false;
+    try {
+      m.grow(1);
+      return false;
+    } catch {
+      return true;
+    }
+  };
+  if (!(e instanceof GuestExit) && total > 0 && (total > capBytes - slack || memories.some(atCap))) {
+    const mib = (/** @type {number} */ n) => (n / 1048576).toFixed(1);
     return {
       code: 'memory_limit',
-      message: `the guest ran out of memory: its linear memory is at ${mib(largest)} MiB of its ${mib(capBytes)} MiB quota (${message})`,
+      message: `the guest ran out of memory: its linear memories are at ${mib(total)} MiB of its ${mib(capBytes)} MiB quota (${message})`,
     };
   }
   return { code: 'trap', message };
