@@ -13,7 +13,8 @@ import type { CallLimits, CallReport, Engine, EngineStats, LoadInfo, LoadUnit } 
 import { ComponentError, GuestTrapError, NotFoundError, WaferError } from '../../errors.js';
 import { DEFAULT_MAX_LOG_BYTES, DEFAULT_MEMORY_BYTES, DEFAULT_MODULE_CACHE_BYTES } from '../../limits.js';
 import type { Logger } from '../../logger.js';
-import { capMemories, definedMemories, splitQuota, type DefinedMemory } from './memory-cap.js';
+import { capMemories, growables, type Growables } from './memory-cap.js';
+import { splitQuota } from './quota-split.js';
 import { FunctionPool, type PoolCounters } from './pool.js';
 import { ArtifactStore, JCO_VERSION, TamperedArtifactError, type Artifact } from './store.js';
 import { WorkerSource } from './spare.js';
@@ -267,7 +268,7 @@ export class JcoEngine implements Engine {
 
   private async compile(artifact: Artifact, capBytes: number, key: string): Promise<CompiledSet> {
     const raw = new Map<string, Uint8Array>();
-    const defined = new Map<string, DefinedMemory[]>();
+    const defined = new Map<string, Growables>();
     for (const name of artifact.modules) {
       let bytes: Uint8Array;
       try {
@@ -282,12 +283,12 @@ export class JcoEngine implements Engine {
       }
       raw.set(name, bytes);
       try {
-        defined.set(name, definedMemories(bytes));
+        defined.set(name, growables(bytes));
       } catch (err) {
         throw new ComponentError('invalid_component', `core module ${name} does not parse: ${(err as Error).message}`, err);
       }
     }
-    // One quota for all memories together, not one per memory.
+    // One quota for all memories and tables together, not one per memory.
     const split = splitQuota(defined, capBytes);
     const modules: Record<string, WasmModule> = {};
     let bytes = 0;

@@ -6,19 +6,16 @@
  * memories — defined ones (section 5) and imported ones (section 2) — get their maximum lowered.
  * Only the limits are re-encoded; every other byte is copied as is.
  *
- * One quota covers all of a component's memories together, not each one: `splitQuota` gives every
- * memory the component defines its minimum plus a share of the headroom (quota minus the sum of
- * the minimums), so the maxima add up to at most the quota. A memory that declares a smaller
- * maximum than its share passes the rest on, so the usual component with one real memory still
- * gets the whole quota for it. This split assumes each core module is instantiated once; the
- * worker checks that at instantiation (a module instantiated twice would double its memories)
- * and refuses with `memory_limit` if the instances' maxima would pass the quota.
+ * One quota covers all of a component's memories and tables together, not each one: `splitQuota`
+ * (quota-split.ts) gives each its share, and this file writes the shares in as maxima (a table's
+ * in elements of `TABLE_ELEMENT_BYTES`).
  * Imported memories are another module's memory: their declared maximum only needs to admit it,
  * so it is lowered to the quota.
  */
 
 const PAGE_LOG2 = 16;
 const SECTION_IMPORT = 2;
+const SECTION_TABLE = 4;
 const SECTION_MEMORY = 5;
 const KIND_FUNC = 0x00;
 const KIND_TABLE = 0x01;
@@ -41,80 +38,53 @@ export interface CappedModule {
   minExceedsCap: boolean;
 }
 
-/** A memory a core module defines (its memory section), in bytes. */
-export interface DefinedMemory {
+/** A memory or table a core module defines, measured in bytes (a table element costs `TABLE_ELEMENT_BYTES`). */
+export interface Growable {
   minBytes: number;
   /** Its declared maximum, if any. */
   maxBytes?: number;
-  pageBytes: number;
+  /** The unit it grows by: a page for a memory, an element for a table. */
+  unitBytes: number;
 }
 
-/** The memories a core module defines, in order; imported ones are counted where they are defined. */
-export function definedMemories(module: Uint8Array): DefinedMemory[] {
+/** What a core module defines that a guest can grow, in definition order. */
+export interface Growables {
+  memories: Growable[];
+  tables: Growable[];
+}
+
+/**
+ * What one table element costs the host: a pointer, as on wasmtime (call.rs `TABLE_ELEMENT_BYTES`),
+ * so both engines charge tables to the quota at the same rate.
+ */
+export const TABLE_ELEMENT_BYTES = 8;
+
+/** The memories and tables a core module defines; imported ones are counted where they are defined. */
+export function growables(module: Uint8Array): Growables {
   checkMagic(module);
-  const found: DefinedMemory[] = [];
+  const found: Growables = { memories: [], tables: [] };
   const r = new Reader(module, 8);
   while (r.pos < module.length) {
     const id = r.u8();
     const payload = r.bytes(r.u32());
-    if (id !== SECTION_MEMORY) continue;
+    if (id !== SECTION_MEMORY && id !== SECTION_TABLE) continue;
     const m = new Reader(payload, 0);
     const count = m.u32();
     for (let i = 0; i < count; i++) {
-      const flags = m.u8();
-      const min = m.leb();
-      const max = flags & 0x01 ? m.leb() : undefined;
-      const pageBytes = 2 ** (flags & 0x08 ? m.leb() : PAGE_LOG2);
-      found.push({ minBytes: min * pageBytes, maxBytes: max === undefined ? undefined : max * pageBytes, pageBytes });
+      if (id === SECTION_MEMORY) {
+        const flags = m.u8();
+        const min = m.leb();
+        const max = flags & 0x01 ? m.leb() : undefined;
+        const unit = 2 ** (flags & 0x08 ? m.leb() : PAGE_LOG2);
+        found.memories.push({ minBytes: min * unit, maxBytes: max === undefined ? undefined : max * unit, unitBytes: unit });
+      } else {
+        const t = readTable(m);
+        const unit = TABLE_ELEMENT_BYTES;
+        found.tables.push({ minBytes: t.min * unit, maxBytes: t.max === undefined ? undefined : t.max * unit, unitBytes: unit });
+      }
     }
   }
   return found;
-}
-
-/** How one quota is shared by a component's memories. */
-export interface QuotaSplit {
-  /** Per module name, the cap in bytes of each memory it defines, in definition order. */
-  caps: Map<string, number[]>;
-  /** Per module name, the sum of its memories' caps: what one instance of it may grow to. */
-  budget: Record<string, number>;
-  /** Sum of every memory's minimum: more than the quota means the component cannot start. */
-  initialBytes: number;
-}
-
-/**
- * Shares `capBytes` among every memory of `modules`: each keeps its minimum, and the headroom is
- * handed out evenly, smallest wants first, so a memory that declares a small maximum leaves its
- * unused share to the others. The caps add up to at most `capBytes` whenever the minimums fit.
- */
-export function splitQuota(modules: Map<string, DefinedMemory[]>, capBytes: number): QuotaSplit {
-  const all: { name: string; index: number; mem: DefinedMemory; cap: number }[] = [];
-  let initialBytes = 0;
-  for (const [name, memories] of modules) {
-    memories.forEach((mem, index) => {
-      all.push({ name, index, mem, cap: mem.minBytes });
-      initialBytes += mem.minBytes;
-    });
-  }
-  let headroom = Math.max(0, capBytes - initialBytes);
-  const want = (e: (typeof all)[number]) => Math.max(0, (e.mem.maxBytes ?? Infinity) - e.mem.minBytes);
-  const byWant = [...all].sort((a, b) => want(a) - want(b));
-  byWant.forEach((e, i) => {
-    const fair = Math.floor(headroom / (byWant.length - i));
-    const give = Math.floor(Math.min(want(e), fair) / e.mem.pageBytes) * e.mem.pageBytes;
-    e.cap += give;
-    headroom -= give;
-  });
-  const caps = new Map<string, number[]>();
-  const budget: Record<string, number> = {};
-  for (const name of modules.keys()) {
-    caps.set(name, []);
-    budget[name] = 0;
-  }
-  for (const e of all) {
-    caps.get(e.name)![e.index] = e.cap;
-    budget[e.name]! += e.cap;
-  }
-  return { caps, budget, initialBytes };
 }
 
 function checkMagic(module: Uint8Array): void {
@@ -123,11 +93,19 @@ function checkMagic(module: Uint8Array): void {
   }
 }
 
+/** Caps of what one core module defines, in bytes, in definition order. */
+export interface DefinedCaps {
+  memories: number[];
+  tables: number[];
+}
+
 /**
- * Rewrites the memory maxima of a core module: each memory it defines to its entry in
- * `definedCaps` (bytes; the whole quota when absent), each memory it imports to `capBytes`.
+ * Rewrites the memory and table maxima of a core module: each memory and table it defines to its
+ * entry in `definedCaps` (bytes; memories default to the whole quota, tables keep theirs), each
+ * memory it imports to `capBytes`. Imported tables keep their declared limits: the table they
+ * stand for only ever gets a lower maximum, which still matches them.
  */
-export function capMemories(module: Uint8Array, capBytes: number, definedCaps?: number[]): CappedModule {
+export function capMemories(module: Uint8Array, capBytes: number, definedCaps?: DefinedCaps): CappedModule {
   checkMagic(module);
   const state: CapState = { capBytes, definedCaps, memories: 0, initialBytes: 0, minExceedsCap: false };
   const out: Uint8Array[] = [module.subarray(0, 8)];
@@ -138,7 +116,10 @@ export function capMemories(module: Uint8Array, capBytes: number, definedCaps?: 
     const size = r.u32();
     const start = r.pos;
     const payload = r.bytes(size);
-    if (id === SECTION_IMPORT || id === SECTION_MEMORY) {
+    if (id === SECTION_TABLE && state.definedCaps) {
+      const rewritten = rewriteTables(payload, state.definedCaps.tables);
+      out.push(Uint8Array.of(id), encodeU32(rewritten.length), rewritten);
+    } else if (id === SECTION_IMPORT || id === SECTION_MEMORY) {
       const rewritten = id === SECTION_IMPORT ? rewriteImports(payload, state) : rewriteMemories(payload, state);
       out.push(Uint8Array.of(id), encodeU32(rewritten.length), rewritten);
     } else {
@@ -150,7 +131,7 @@ export function capMemories(module: Uint8Array, capBytes: number, definedCaps?: 
 
 interface CapState {
   capBytes: number;
-  definedCaps?: number[];
+  definedCaps?: DefinedCaps;
   memories: number;
   initialBytes: number;
   minExceedsCap: boolean;
@@ -160,7 +141,7 @@ function rewriteMemories(payload: Uint8Array, state: CapState): Uint8Array {
   const r = new Reader(payload, 0);
   const count = r.u32();
   const out: Uint8Array[] = [encodeU32(count)];
-  for (let i = 0; i < count; i++) out.push(rewriteLimits(r, state, state.definedCaps?.[i] ?? state.capBytes));
+  for (let i = 0; i < count; i++) out.push(rewriteLimits(r, state, state.definedCaps?.memories[i] ?? state.capBytes));
   r.expectEnd('memory');
   return concat(out);
 }
@@ -224,6 +205,53 @@ function rewriteLimits(r: Reader, state: CapState, capBytes: number): Uint8Array
   return concat(parts);
 }
 
+/** A table entry: `reftype limits`, or `0x40 0x00 reftype limits init-expr` (function references). */
+function readTable(r: Reader): { min: number; max?: number; prefix: Uint8Array; flags: number; init: Uint8Array } {
+  const start = r.pos;
+  const withInit = r.peek() === 0x40;
+  if (withInit) {
+    r.u8();
+    if (r.u8() !== 0x00) throw new Error('malformed table entry');
+  }
+  skipRefType(r);
+  const prefix = r.slice(start, r.pos);
+  const flags = r.u8();
+  const min = r.leb();
+  const max = flags & 0x01 ? r.leb() : undefined;
+  const initStart = r.pos;
+  if (withInit) skipConstExpr(r);
+  return { min, max, prefix, flags, init: r.slice(initStart, r.pos) };
+}
+
+/** Skips a constant expression of the forms a table initializer uses; anything else is refused. */
+function skipConstExpr(r: Reader): void {
+  for (;;) {
+    const op = r.u8();
+    if (op === 0x0b) return; // end
+    if (op === 0x41 || op === 0x42 || op === 0x23 || op === 0xd2 || op === 0xd0) r.leb(); // *.const, global.get, ref.func, ref.null
+    else if (op === 0x6a || op === 0x6b || op === 0x6c || op === 0x7c || op === 0x7d || op === 0x7e) continue; // extended const
+    else throw new Error(`unsupported table initializer (opcode 0x${op.toString(16)})`);
+  }
+}
+
+function rewriteTables(payload: Uint8Array, caps: number[]): Uint8Array {
+  const r = new Reader(payload, 0);
+  const count = r.u32();
+  const out: Uint8Array[] = [encodeU32(count)];
+  for (let i = 0; i < count; i++) {
+    const t = readTable(r);
+    const cap = caps[i];
+    const capElements = cap === undefined ? undefined : Math.floor(cap / TABLE_ELEMENT_BYTES);
+    const max = capElements === undefined ? t.max : Math.max(t.min, Math.min(t.max ?? Infinity, capElements));
+    const parts = [t.prefix, Uint8Array.of(max === undefined ? t.flags : t.flags | 0x01), encodeLeb(t.min)];
+    if (max !== undefined) parts.push(encodeLeb(max));
+    parts.push(t.init);
+    out.push(concat(parts));
+  }
+  r.expectEnd('table');
+  return concat(out);
+}
+
 function skipLimits(r: Reader): void {
   const flags = r.u8();
   r.leb();
@@ -258,6 +286,15 @@ class Reader {
       scale *= 128;
     }
     throw new Error('malformed LEB128');
+  }
+
+  peek(): number {
+    if (this.pos >= this.buf.length) throw new Error('unexpected end of module');
+    return this.buf[this.pos]!;
+  }
+
+  slice(from: number, to: number): Uint8Array {
+    return this.buf.subarray(from, to);
   }
 
   u32(): number {
