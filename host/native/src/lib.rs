@@ -103,17 +103,19 @@ impl NativeEngine {
         AsyncTask::new(LoadTask { inner: self.inner.clone(), key, bytes, cache_path: PathBuf::from(cache_path) })
     }
 
-    /// Calls `handle(input)` of a loaded component in a fresh store.
+    /// Calls `handle(input)` of a loaded component in a fresh store. The component is taken
+    /// now, on the JS thread: an `unload` after this returns cannot pull it from under the call.
     #[napi(ts_return_type = "Promise<NativeCallResult>")]
     pub fn call(&self, key: String, input: Buffer, limits: NativeCallLimits) -> AsyncTask<CallTask> {
-        AsyncTask::new(CallTask { inner: self.inner.clone(), key, input, limits })
+        let loaded = self.inner.get(&key);
+        AsyncTask::new(CallTask { inner: self.inner.clone(), key, loaded, input, limits })
     }
 
     /// Calls `handle(input)` on the JS thread. Blocks the event loop for the whole call, so
     /// it is only for callers that bound `timeoutMs` to a small budget (see index.ts `inline`).
     #[napi]
     pub fn call_sync(&self, key: String, input: BufferSlice, limits: NativeCallLimits) -> NativeCallResult {
-        let outcome = catch_unwind(AssertUnwindSafe(|| run_call(&self.inner, &key, &input, &limits)))
+        let outcome = catch_unwind(AssertUnwindSafe(|| run_call(&self.inner, &key, self.inner.get(&key), &input, &limits)))
             .unwrap_or_else(|p| failed(Failure::Internal, format!("call panicked: {}", panic_message(p))));
         to_js(outcome)
     }
@@ -254,6 +256,7 @@ impl Task for LoadTask {
 pub struct CallTask {
     inner: Arc<Inner>,
     key: String,
+    loaded: Option<Arc<Loaded>>,
     input: Buffer,
     limits: NativeCallLimits,
 }
@@ -269,8 +272,8 @@ fn failed(kind: Failure, message: String) -> Outcome {
     }
 }
 
-fn run_call(inner: &Inner, key: &str, input: &[u8], js: &NativeCallLimits) -> Outcome {
-    let Some(loaded) = inner.get(key) else {
+fn run_call(inner: &Inner, key: &str, loaded: Option<Arc<Loaded>>, input: &[u8], js: &NativeCallLimits) -> Outcome {
+    let Some(loaded) = loaded else {
         return failed(Failure::NotLoaded, format!("component {key} is not loaded"));
     };
     let limits = Limits {
@@ -309,7 +312,8 @@ impl Task for CallTask {
     type JsValue = NativeCallResult;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        catch_unwind(AssertUnwindSafe(|| run_call(&self.inner, &self.key, &self.input, &self.limits)))
+        let loaded = self.loaded.take();
+        catch_unwind(AssertUnwindSafe(|| run_call(&self.inner, &self.key, loaded, &self.input, &self.limits)))
             .or_else(|p| Ok(failed(Failure::Internal, format!("call panicked: {}", panic_message(p)))))
     }
 

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -201,5 +201,29 @@ describe('JcoEngine', () => {
     engine.unload(digest);
     // still on disk: the engine can serve it again without the bytes
     expect(count((await engine.call(digest, bytes('x'), limits)).output)).toBe(1);
+  });
+
+  it('issue 8 #5: refuses output over maxOutputBytes with bad_response in the worker, and keeps the instance', async () => {
+    const digest = await loaded('echo');
+    const big = new Uint8Array(MiB).fill(7);
+    const err = await engine.call(digest, big, { ...limits, maxOutputBytes: MiB - 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GuestResultError);
+    expect(err).toMatchObject({ code: 'bad_response', status: 502 });
+    expect((await engine.call(digest, big, { ...limits, maxOutputBytes: MiB })).output).toHaveLength(MiB);
+    expect(text((await engine.call(digest, bytes('hi'), limits)).output)).toBe('hi');
+  });
+
+  it('discard while a call runs: the call ends cleanly, the tree is gone, and a reload transpiles again', async () => {
+    const unit = await fixtureUnit('loop');
+    await engine.load(unit);
+    const other = await loaded('echo');
+    const running = engine.call(unit.digest, bytes('L'), { ...limits, timeoutMs: 3_000 }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 300));
+    await engine.discard(unit.digest);
+    expect(await running).toBeInstanceOf(NotFoundError);
+    await expect(readdir(join(cacheDir, 'jco', unit.digest))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(text((await engine.call(other, bytes('still'), limits)).output)).toBe('still');
+    expect(await engine.load(unit)).toMatchObject({ source: 'compiled' });
+    expect(text((await engine.call(unit.digest, bytes('back'), limits)).output)).toBe('back');
   });
 });

@@ -324,3 +324,46 @@ describe('WasmtimeEngine.close', () => {
     expect(((await rejection(e.call(loop, new Uint8Array(0), LIMITS))) as WaferError).message).toMatch(/closed/);
   });
 });
+
+describe('WasmtimeEngine limits of issue 8', () => {
+  it('issue 8 #5: refuses output over maxOutputBytes with bad_response, before copying it', async () => {
+    const e = engine();
+    const echo = await loaded(e, 'echo');
+    const big = new Uint8Array(MiB).fill(7);
+    const err = await rejection(e.call(echo, big, { ...LIMITS, maxOutputBytes: MiB - 1 }));
+    expect(err).toBeInstanceOf(GuestResultError);
+    expect(err).toMatchObject({ code: 'bad_response', status: 502 });
+    expect((err as Error).message).toMatch(/1048576 bytes, over the limit of 1048575/);
+    // Exactly at the limit is fine, and the engine keeps serving.
+    expect((await e.call(echo, big, { ...LIMITS, maxOutputBytes: MiB })).output).toHaveLength(MiB);
+    expect((await e.call(echo, new Uint8Array(3), LIMITS)).output).toHaveLength(3);
+  });
+
+  it('issue 8 #13: a full instance pool answers overloaded, not internal, and serves again once calls end', async () => {
+    // Two component-instance slots, four long calls at once (the libuv pool runs four threads).
+    const e = engine({ poolComponentInstances: 2 });
+    const loop = await loaded(e, 'loop');
+    const echo = await loaded(e, 'echo');
+    const calls = Array.from({ length: 4 }, () => rejection(e.call(loop, new Uint8Array(0), { ...LIMITS, timeoutMs: 1_000 })));
+    const outcomes = (await Promise.all(calls)) as WaferError[];
+    const codes = outcomes.map((o) => o.code).sort();
+    expect(codes).toEqual(['overloaded', 'overloaded', 'timeout', 'timeout']);
+    const overloaded = outcomes.find((o) => o.code === 'overloaded')!;
+    expect(overloaded).toMatchObject({ status: 503, retryAfterSeconds: 1 });
+    expect((await e.call(echo, new Uint8Array(5), LIMITS)).output).toHaveLength(5);
+  });
+
+  it('discard while a call runs: the call finishes, the artifact is gone, and a reload compiles again', async () => {
+    const e = engine();
+    const unit = unitOf(await fixture('spin'));
+    await e.load(unit);
+    const path = e.artifactPath(unit.digest);
+    expect(readdirSync(join(cacheDir, 'wasmtime'))).toContain(path.split('/').pop());
+    // ~300 M iterations: long enough to still be running when the discard lands.
+    const running = e.call(unit.digest, new Uint8Array(300), LIMITS);
+    await e.discard(unit.digest);
+    expect((await running).output).toHaveLength(0);
+    expect(readdirSync(join(cacheDir, 'wasmtime')).filter((n) => n.startsWith(unit.digest))).toEqual([]);
+    expect(await e.load(unit)).toMatchObject({ source: 'compiled' });
+  });
+});
