@@ -185,7 +185,6 @@ export class JcoEngine implements Engine {
    */
   async discard(digest: string): Promise<void> {
     this.unload(digest);
-    this.loading.delete(digest);
     await this.store.remove(digest);
   }
 

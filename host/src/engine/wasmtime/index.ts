@@ -11,7 +11,7 @@
  * DNS share the same pool), and the host layer above bounds concurrency per function.
  */
 import { mkdirSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import {
@@ -55,6 +55,9 @@ export interface WasmtimeEngineOptions extends Omit<NativeEngineOptions, 'maxMem
    */
   inlineBudgetMs?: number;
 }
+
+/** Temp files older than this in the artifact directory are leftovers of a crashed writer. */
+const STALE_TMP_MS = 10 * 60_000;
 
 /** Weight of the newest call in a component's moving average of call durations. */
 const EWMA_WEIGHT = 0.2;
@@ -139,6 +142,7 @@ export class WasmtimeEngine implements Engine {
     this.fuelEnabled = options.fuel ?? false;
     this.logger = options.logger;
     this.inlineBudgetMs = options.inlineBudgetMs ?? 0;
+    void this.sweepStaleTemps();
   }
 
   /** Where the compiled artifact of `digest` lives for this engine build and configuration. */
@@ -256,10 +260,28 @@ export class WasmtimeEngine implements Engine {
     this.typicalUs.delete(digest);
   }
 
+  /**
+   * Unloads `digest` and removes its artifacts, those of every engine configuration (one per
+   * compatibility hash). Safe while calls run: a call holds the component it was given, and an
+   * unlinked artifact stays mapped for as long as anything uses it.
+   */
   async discard(digest: string): Promise<void> {
+    checkKey(digest);
     this.unload(digest);
-    const path = this.artifactPath(digest);
-    await Promise.all([rm(path, { force: true }), rm(`${path}.sum`, { force: true })]);
+    const names = await readdir(this.artifactDir).catch(() => [] as string[]);
+    const ours = names.filter((n) => n.startsWith(`${digest}-`) && (n.endsWith('.cwasm') || n.endsWith('.cwasm.sum')));
+    await Promise.all(ours.map((n) => rm(join(this.artifactDir, n), { force: true })));
+  }
+
+  /** Removes temp files a crashed writer left in the artifact directory (the addon names them `.<file>.tmp-…`). */
+  private async sweepStaleTemps(): Promise<void> {
+    const names = await readdir(this.artifactDir).catch(() => [] as string[]);
+    for (const name of names) {
+      if (!name.startsWith('.') || !name.includes('.tmp-')) continue;
+      const path = join(this.artifactDir, name);
+      const info = await stat(path).catch(() => undefined);
+      if (info && Date.now() - info.mtimeMs > STALE_TMP_MS) await rm(path, { force: true });
+    }
   }
 
   stats(): EngineStats {
