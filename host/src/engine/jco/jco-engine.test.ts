@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -225,5 +225,24 @@ describe('JcoEngine', () => {
     expect(text((await engine.call(other, bytes('still'), limits)).output)).toBe('still');
     expect(await engine.load(unit)).toMatchObject({ source: 'compiled' });
     expect(text((await engine.call(unit.digest, bytes('back'), limits)).output)).toBe('back');
+  });
+
+  it('issue 8 #9: a core module changed after its tree was verified is refused when read for compiling', async () => {
+    const fresh = new JcoEngine({ cacheDir, maxMemoryBytes: 64 * MiB });
+    try {
+      const unit = await fixtureUnit('grow');
+      expect(await fresh.load(unit)).toMatchObject({ source: expect.stringMatching(/compiled|disk/) });
+      // Loaded (fn.mjs and the manifest verified), not yet compiled: swap the core module now.
+      const dir = join(cacheDir, 'jco', unit.digest);
+      await writeFile(join(dir, 'fn.core.wasm'), (await fixtureUnit('echo')).component);
+      const err = await fresh.call(unit.digest, bytes('x'), limits).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'internal', status: 500 });
+      expect((err as Error).message).toMatch(/does not match its manifest/);
+      // The tree was dropped: the next load transpiles again, and the function works.
+      expect(await fresh.load(unit)).toMatchObject({ source: 'compiled' });
+      await expect(fresh.call(unit.digest, bytes('x'), { ...limits, memoryBytes: 1 * MiB })).rejects.toMatchObject({ reason: 'memory_limit' });
+    } finally {
+      await fresh.close();
+    }
   });
 });
