@@ -288,7 +288,7 @@ export class JcoEngine implements Engine {
       }
     }
     // One quota for all memories and tables together, not one per memory.
-    const split = splitQuota(defined, capBytes);
+    const split = splitQuota(defined, capBytes, artifact.instances);
     const modules: Record<string, WasmModule> = {};
     let bytes = 0;
     for (const [name, module] of raw) {

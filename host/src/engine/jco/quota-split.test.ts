@@ -2,6 +2,7 @@ import { parse, print } from '@bytecodealliance/jco';
 import { describe, expect, it } from 'vitest';
 import { capMemories, growables, TABLE_ELEMENT_BYTES } from './memory-cap.js';
 import { splitQuota, TABLE_GROWTH_ELEMENTS } from './quota-split.js';
+import { instanceCounts } from './store.js';
 
 const PAGE = 65536;
 const MiB = 1024 * 1024;
@@ -46,6 +47,15 @@ describe('splitQuota', () => {
     expect(split.initialBytes).toBe(PAGE + 15 * TABLE_ELEMENT_BYTES);
   });
 
+  it('counts a module instantiated twenty times twenty times', async () => {
+    const split = splitQuota(await growablesOf({ main: '(module (memory 1))', mem: '(module (memory 0))' }), 2 * MiB, { mem: 20 });
+    const memCap = split.caps.get('mem')!.memories[0]!;
+    const mainCap = split.caps.get('main')!.memories[0]!;
+    expect(memCap).toBeGreaterThanOrEqual(PAGE);
+    expect(mainCap + 20 * memCap).toBeLessThanOrEqual(2 * MiB);
+    expect(split.budget.mem).toBe(memCap); // per instance: the worker adds it once per instantiation
+  });
+
   it('reports minimums that together exceed the quota', async () => {
     const split = splitQuota(await growablesOf({ a: '(module (memory 10))', b: '(module (memory 10))' }), 16 * PAGE);
     expect(split.initialBytes).toBe(20 * PAGE);
@@ -65,5 +75,16 @@ describe('capMemories with per-memory and per-table caps', () => {
     const wasm = (globalThis as unknown as { WebAssembly: { validate(b: Uint8Array): boolean } }).WebAssembly;
     const one = await parse('(module (memory 1) (table 2 funcref) (table 3 100 funcref) (elem (i32.const 0) func 0) (func))');
     expect(wasm.validate(capMemories(one, 16 * PAGE, { memories: [4 * PAGE], tables: [64 * 8, 10 * 8] }).bytes)).toBe(true);
+  });
+});
+
+describe('instanceCounts', () => {
+  it('reads how often the transpiled JS instantiates each core module', () => {
+    const js = `const module0 = getCoreModule('fn.core.wasm');
+      const module1 = getCoreModule('fn.core2.wasm');
+      ({ exports: exports0 } = instantiateCore(module1));
+      ({ exports: exports1 } = instantiateCore(module1, {}));
+      ({ exports: exports2 } = instantiateCore(module0, { a: exports0 }));`;
+    expect(instanceCounts(js)).toEqual({ 'fn.core.wasm': 1, 'fn.core2.wasm': 2 });
   });
 });

@@ -9,9 +9,10 @@
  * memory. A table without a declared maximum wants at most `TABLE_GROWTH_ELEMENTS` more elements
  * (as a wasmtime pool slot holds), so it cannot take a memory's share at ordinary quotas.
  *
- * The split assumes each core module is instantiated once. The worker checks that at
- * instantiation: a module instantiated again brings more memories and tables, and if the sum of
- * the instances' maxima would pass the quota, instantiation fails with `memory_limit`.
+ * A core module instantiated k times has k copies of each memory and table, all with the one
+ * maximum its compiled module declares, so each counts k times (`instances`, read from jco's JS).
+ * The worker checks the real count at instantiation: if the instances' maxima would pass the
+ * quota together, instantiation fails with `memory_limit`.
  */
 import { TABLE_ELEMENT_BYTES, type DefinedCaps, type Growable, type Growables } from './memory-cap.js';
 
@@ -28,22 +29,27 @@ export interface QuotaSplit {
   initialBytes: number;
 }
 
-/** Shares `capBytes` among every memory and table of `modules` (see the module comment). */
-export function splitQuota(modules: Map<string, Growables>, capBytes: number): QuotaSplit {
+/**
+ * Shares `capBytes` among every memory and table of `modules` (see the module comment);
+ * `instances` says how many core instances each module gets (default 1).
+ */
+export function splitQuota(modules: Map<string, Growables>, capBytes: number, instances: Record<string, number> = {}): QuotaSplit {
   interface Item {
     name: string;
     kind: keyof Growables;
     index: number;
     g: Growable;
     cap: number;
+    copies: number;
   }
   const all: Item[] = [];
   let initialBytes = 0;
   for (const [name, defined] of modules) {
+    const copies = Math.max(1, instances[name] ?? 1);
     for (const kind of ['memories', 'tables'] as const) {
       defined[kind].forEach((g, index) => {
-        all.push({ name, kind, index, g, cap: g.minBytes });
-        initialBytes += g.minBytes;
+        all.push({ name, kind, index, g, cap: g.minBytes, copies });
+        initialBytes += g.minBytes * copies;
       });
     }
   }
@@ -53,12 +59,15 @@ export function splitQuota(modules: Map<string, Growables>, capBytes: number): Q
   };
   let headroom = Math.max(0, capBytes - initialBytes);
   const byWant = [...all].sort((a, b) => want(a) - want(b));
-  byWant.forEach((item, i) => {
-    const fair = Math.floor(headroom / (byWant.length - i));
+  let copiesLeft = byWant.reduce((n, item) => n + item.copies, 0);
+  for (const item of byWant) {
+    // Per copy: every copy of this memory or table gets the same maximum.
+    const fair = Math.floor(headroom / copiesLeft);
     const give = Math.floor(Math.min(want(item), fair) / item.g.unitBytes) * item.g.unitBytes;
     item.cap += give;
-    headroom -= give;
-  });
+    headroom -= give * item.copies;
+    copiesLeft -= item.copies;
+  }
   const caps = new Map<string, DefinedCaps>();
   const budget: Record<string, number> = {};
   for (const name of modules.keys()) {

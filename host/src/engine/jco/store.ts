@@ -55,6 +55,8 @@ export interface Artifact {
   modules: string[];
   /** sha256 hex of every file, from the manifest; `readModule` checks against it. */
   sha256: Record<string, string>;
+  /** How many core instances the JS makes of each module (a module's memories exist once per instance). */
+  instances: Record<string, number>;
 }
 
 interface Manifest {
@@ -72,6 +74,19 @@ export class TamperedArtifactError extends Error {}
 
 function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * Core instances per module file, read from the verified JS: jco binds each module once
+ * (`const moduleN = getCoreModule('fn.coreN.wasm')`) and instantiates it with
+ * `instantiateCore(moduleN, …)` once per core instance. The worker checks the count at run time.
+ */
+export function instanceCounts(js: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  const calls = new Map<string, number>();
+  for (const m of js.matchAll(/instantiateCore\((module\d+)\b/g)) calls.set(m[1]!, (calls.get(m[1]!) ?? 0) + 1);
+  for (const m of js.matchAll(/const (module\d+) = getCoreModule\('([^']+)'\)/g)) counts[m[2]!] = calls.get(m[1]!) ?? 1;
+  return counts;
 }
 
 /** The worker imports the verified text itself, so a file swapped after the check is never run. */
@@ -166,7 +181,8 @@ export class ArtifactStore {
   }
 
   private artifact(digest: string, modules: string[], js: Uint8Array, hashes: Record<string, string>): Artifact {
-    return { digest, dir: this.dirOf(digest), jsUrl: dataUrl(js), modules, sha256: hashes };
+    const instances = instanceCounts(Buffer.from(js.buffer, js.byteOffset, js.byteLength).toString('utf8'));
+    return { digest, dir: this.dirOf(digest), jsUrl: dataUrl(js), modules, sha256: hashes, instances };
   }
 
   private dirOf(digest: string): string {
