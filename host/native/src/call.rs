@@ -115,7 +115,7 @@ pub struct Limits {
     pub timeout_ms: u64,
     pub memory_bytes: usize,
     pub fuel: Option<u64>,
-    /// Largest `ok` output accepted; longer output is refused before it leaves guest memory.
+    /// Largest `ok` output accepted; longer output is refused before it reaches JavaScript.
     pub max_output_bytes: usize,
 }
 
@@ -256,21 +256,14 @@ fn invoke(store: &mut Store<State>, loaded: &Loaded, input: &[u8], limits: &Limi
         .get_typed_func::<HandleParams<'_>, HandleResults>(&mut *store, &loaded.handle)
         .map_err(|e| (Failure::Internal, format!("cannot find `handle`: {e:#}")))?;
     match func.call(&mut *store, (input,)) {
-        Ok((Ok(output),)) => {
-            if output.len() > limits.max_output_bytes {
-                return Err((
-                    Failure::BadResponse,
-                    format!("the guest's output is {} bytes, over the limit of {} bytes", output.len(), limits.max_output_bytes),
-                ));
-            }
-            Ok(output.as_le_slice(&*store).to_vec())
-        }
-        Ok((Err(message),)) => {
-            let text = message
-                .to_str(&*store)
-                .map_err(|e| (Failure::Trap, format!("the guest's error message is not valid: {e:#}")))?;
-            Err((Failure::FunctionError, truncate(&text, ERROR_MESSAGE_CAP)))
-        }
+        // The lift copied the output out of guest memory (bounded by the memory quota, since it
+        // came from there); past the limit it is dropped here and never reaches JavaScript.
+        Ok((Ok(output),)) if output.len() > limits.max_output_bytes => Err((
+            Failure::BadResponse,
+            format!("the guest's output is {} bytes, over the limit of {} bytes", output.len(), limits.max_output_bytes),
+        )),
+        Ok((Ok(output),)) => Ok(output),
+        Ok((Err(message),)) => Err((Failure::FunctionError, truncate(&message, ERROR_MESSAGE_CAP))),
         Err(e) => Err(classify(&e, limits)),
     }
 }

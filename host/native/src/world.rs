@@ -1,14 +1,14 @@
 //! The one world wafer 1.x accepts: an exported `handle: func(list<u8>) -> result<list<u8>, string>`.
 
 use wasmtime::component::types::{ComponentItem, Type};
-use wasmtime::component::{Component, WasmList, WasmStr};
+use wasmtime::component::Component;
 use wasmtime::Engine;
 
-/// The Rust types `handle` is called with; `world.wit` and this must agree. The results stay
-/// in guest memory (`WasmList`, `WasmStr`) until their size is checked: output past the call's
-/// limit is refused without being copied out.
+/// The Rust types `handle` is called with; `world.wit` and this must agree. The results are
+/// lifted into owned values: wasmtime 48 runs the guest's post-return inside `call`, so a
+/// `WasmList` would point at memory the guest may already have reused by the time it is read.
 pub type HandleParams<'a> = (&'a [u8],);
-pub type HandleResults = (Result<WasmList<u8>, WasmStr>,);
+pub type HandleResults = (Result<Vec<u8>, String>,);
 
 fn describe(ty: &Type) -> String {
     match ty {

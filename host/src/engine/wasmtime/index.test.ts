@@ -326,7 +326,7 @@ describe('WasmtimeEngine.close', () => {
 });
 
 describe('WasmtimeEngine limits of issue 8', () => {
-  it('issue 8 #5: refuses output over maxOutputBytes with bad_response, before copying it', async () => {
+  it('issue 8 #5: refuses output over maxOutputBytes with bad_response, before it reaches JavaScript', async () => {
     const e = engine();
     const echo = await loaded(e, 'echo');
     const big = new Uint8Array(MiB).fill(7);
