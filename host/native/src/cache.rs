@@ -3,8 +3,8 @@
 //! page cache); `<name>.cwasm.sum` beside it is a header saying what the payload must be.
 //!
 //! Header (little-endian): magic `WAFERCW2`, format version (u32), length of the component key
-//! (u32), the engine's compatibility hash (16 ASCII hex bytes), payload length (u64), xxh3-128 of
-//! the payload (16 bytes), then the component key itself (the sha256 hex digest of the component
+//! (u32), the engine's compatibility hash (16 ASCII hex bytes), payload length (u64), xxh3-64 of
+//! the payload (u64), then the component key itself (the sha256 hex digest of the component
 //! the payload was compiled from). The header binds the payload to one component and one engine
 //! build: an artifact copied under another digest's name, built by another engine, truncated or
 //! altered is refused and never reaches `deserialize`. A header of an older format is refused the
@@ -26,12 +26,12 @@ use std::io::{Read, Write};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
-use xxhash_rust::xxh3::xxh3_128;
+use xxhash_rust::xxh3::xxh3_64;
 
 const MAGIC: &[u8; 8] = b"WAFERCW2";
 const FORMAT_VERSION: u32 = 2;
-/// magic(8) + version(4) + key length(4) + compat hash(16) + payload len(8) + checksum(16)
-const FIXED_LEN: usize = 56;
+/// magic(8) + version(4) + key length(4) + compat hash(16) + payload len(8) + checksum(8)
+const FIXED_LEN: usize = 48;
 /// Component keys are sha256 hex digests (64 bytes); anything longer is refused.
 const MAX_KEY_LEN: usize = 128;
 
@@ -86,8 +86,9 @@ fn header(binding: Binding<'_>, payload: &[u8]) -> Vec<u8> {
     let n = hash.len().min(16);
     h[16..16 + n].copy_from_slice(&hash[..n]);
     h[32..40].copy_from_slice(&(payload.len() as u64).to_le_bytes());
-    h[40..56].copy_from_slice(&xxh3_128(payload).to_le_bytes());
-    h[56..].copy_from_slice(key);
+    // xxh3-64, not -128: it runs at memory speed, and a 46 MB artifact is hashed on every load.
+    h[40..48].copy_from_slice(&xxh3_64(payload).to_le_bytes());
+    h[48..].copy_from_slice(key);
     h
 }
 
