@@ -19,6 +19,8 @@ const { InputStream, OutputStream } = io.streams;
 
 /** One wasm page: the least headroom under the quota that still counts as "at the quota". */
 const PAGE = 65536;
+/** A guest's `err(message)` is cut to this many characters (the addon cuts at 64 KiB too). */
+const ERROR_MESSAGE_CAP = 64 * 1024;
 
 if (!parentPort) throw new Error('engine/jco/worker.js must run in a worker thread');
 const port = parentPort;
@@ -288,7 +290,10 @@ function call(msg) {
 function classify(err, memories, capBytes) {
   const e = /** @type {any} */ (err);
   if (e && e.constructor?.name === 'ComponentError' && 'payload' in e && !(e instanceof WebAssembly.RuntimeError)) {
-    return { code: 'function_error', message: typeof e.payload === 'string' ? e.payload : String(e.payload) };
+    const payload = typeof e.payload === 'string' ? e.payload : String(e.payload);
+    // Cut like the wasmtime addon does (ERROR_MESSAGE_CAP): a guest's message is not a channel for megabytes.
+    const message = payload.length > ERROR_MESSAGE_CAP ? `${payload.slice(0, ERROR_MESSAGE_CAP)}… (${payload.length - ERROR_MESSAGE_CAP} characters cut)` : payload;
+    return { code: 'function_error', message };
   }
   if (e instanceof QuotaExceeded) return { code: 'memory_limit', message: e.message };
   const message = e instanceof GuestExit ? e.message : `${e?.name ?? 'Error'}: ${e?.message ?? String(e)}`;

@@ -23,6 +23,7 @@ import {
   type GuestOutput,
 } from '../../errors.js';
 import type { CallLimits, CallReport, Engine, EngineStats, LoadInfo, LoadUnit } from '../engine.js';
+import { DEFAULT_RETRY_AFTER_S } from '../../limits.js';
 import {
   loadAddon,
   type NativeCallLimits,
@@ -89,7 +90,7 @@ function toError(digest: string, r: NativeCallResult): WaferError {
       return new GuestResultError('bad_response', message, outputOf(r));
     case 'overloaded':
       // Every slot of the pooling allocator is taken by calls in flight: a moment's wait fixes it.
-      return new OverloadedError(`no free instance for ${digest.slice(0, 12)}: the instance pool is full`);
+      return new OverloadedError(`no free instance for ${digest.slice(0, 12)}: the instance pool is full`, DEFAULT_RETRY_AFTER_S);
     case 'not_loaded':
       return new WaferError('not_ready', 503, `component ${digest} is not loaded`);
     default:
