@@ -56,13 +56,20 @@ export function returning(stores: string, retptr: string, fields = ''): string {
 
 /**
  * A guest importing wasi:cli stdout and stderr that writes `chunk` bytes of `x` to `stream`
- * `times` times, then answers 200 "ok" (the shape of engine/jco/fixtures.testkit's stdout guest).
+ * `times` times, then answers 200 "ok". `chunk` is at most 4096, the most one blocking-write-and-flush
+ * may take.
  */
 export function chatty(stream: 'stdout' | 'stderr', chunk: number, times: number): string {
   return `(component
+  (import "wasi:io/error@0.2.0" (instance $error (export "error" (type (sub resource)))))
+  (alias export $error "error" (type $err))
   (import "wasi:io/streams@0.2.0" (instance $streams
+    (export "error" (type $e (eq $err)))
     (export "output-stream" (type $os (sub resource)))
-    (export "[method]output-stream.blocking-write-and-flush" (func (param "self" (borrow $os)) (param "contents" (list u8))))))
+    (type $se (variant (case "last-operation-failed" (own $e)) (case "closed")))
+    (export "stream-error" (type $se2 (eq $se)))
+    (export "[method]output-stream.blocking-write-and-flush"
+      (func (param "self" (borrow $os)) (param "contents" (list u8)) (result (result (error $se2)))))))
   (alias export $streams "output-stream" (type $os))
   (import "wasi:cli/${stream}@0.2.0" (instance $out
     (export "output-stream" (type $o (eq $os)))
@@ -75,7 +82,7 @@ export function chatty(stream: 'stdout' | 'stderr', chunk: number, times: number
   (core module $main
     (import "env" "memory" (memory 1))
     (import "env" "get" (func $get (result i32)))
-    (import "env" "write" (func $write (param i32 i32 i32)))
+    (import "env" "write" (func $write (param i32 i32 i32 i32)))
     (import "env" "drop" (func $drop (param i32)))
     (data (i32.const 64) "${OK_RESPONSE.data}")
     (func (export "handle") (param $p i32) (param $l i32) (result i32) (local $h i32) (local $n i32)
@@ -84,7 +91,7 @@ export function chatty(stream: 'stdout' | 'stderr', chunk: number, times: number
       (i32.store8 (i32.const ${8192 + chunk - 1}) (i32.const 10))
       (local.set $h (call $get))
       (loop $more
-        (call $write (local.get $h) (i32.const 8192) (i32.const ${chunk}))
+        (call $write (local.get $h) (i32.const 8192) (i32.const ${chunk}) (i32.const 32))
         (local.set $n (i32.add (local.get $n) (i32.const 1)))
         (br_if $more (i32.lt_u (local.get $n) (i32.const ${times}))))
       (call $drop (local.get $h))
