@@ -202,3 +202,40 @@ export function raw(host: TestHost, chunks: (string | Uint8Array)[], options: { 
     });
   });
 }
+
+/** Component text with `count` extra core functions that `handle` never calls. */
+export function manyFunctions(count: number): string {
+  const fields = Array.from({ length: count }, (_, i) => `(func $f${i} (param i32) (result i32) (i32.add (local.get 0) (i32.const ${i})))`).join('\n    ');
+  return answering('', { fields });
+}
+
+/** Component text exporting `count` functions beside `handle`. */
+export function manyExports(count: number): string {
+  const core = Array.from({ length: count }, (_, i) => `(func (export "e${i}") (result i32) (i32.const ${i}))`).join('\n    ');
+  const lifts = Array.from({ length: count }, (_, i) => `(func (export "e${i}") (result u32) (canon lift (core func $i "e${i}")))`).join('\n  ');
+  return answering('', { fields: core }).replace(/\)\s*$/, `\n  ${lifts})`);
+}
+
+/** Component text importing one WASI interface instance with `count` functions it never calls. */
+export function manyImports(count: number): string {
+  const funcs = Array.from({ length: count }, (_, i) => `(export "f${i}" (func))`).join(' ');
+  return answering('').replace('(component', `(component\n  (import "wasi:cli/environment@0.2.0" (instance ${funcs}))`);
+}
+
+/** Component text importing `count` distinct (made-up) WASI interfaces. */
+export function manyInterfaces(count: number): string {
+  const imports = Array.from({ length: count }, (_, i) => `(import "wasi:hostile${i}/api@0.2.0" (instance (export "f" (func))))`).join('\n  ');
+  return answering('').replace('(component', `(component\n  ${imports}`);
+}
+
+/** Component text defining `count` component-level types that nothing uses. */
+export function manyTypes(count: number): string {
+  const types = Array.from({ length: count }, (_, i) => `(type $t${i} (record (field "a${i}" u32) (field "b" (list string))))`).join('\n  ');
+  return answering('').replace('(component', `(component\n  ${types}`);
+}
+
+/** Component text nesting `depth` empty components inside one another beside a good `handle`. */
+export function nested(depth: number): string {
+  const inner = '(component '.repeat(depth) + ')'.repeat(depth);
+  return answering('').replace('(component', `(component\n  ${inner}`);
+}
