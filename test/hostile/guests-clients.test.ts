@@ -134,7 +134,8 @@ describe.each(ENGINES)('hostile clients on %s', (engine) => {
       const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed / 2 ** 31);
 
       for (let round = 0; round < 12; round++) {
-        const ops = Array.from({ length: 24 }, () => {
+        type Outcome = { op: 'deploy' | 'remove' | 'invoke'; status: number };
+        const ops = Array.from({ length: 24 }, (): Promise<Outcome> => {
           const r = random();
           if (r < 0.25) {
             const which = random() < 0.5 ? 'A' : 'B';
