@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, startTestHost, type TestHost } from '../helpers/host.js';
-import { answering, build, deployHealthy, expectCallError, guest, whileHealthy } from './kit.js';
+import { answering, build, deployHealthy, expectCallError, expectHealthy, guest, whileHealthy } from './kit.js';
 
 /** A table with a function of another type at 0 and nothing at 1, for call_indirect traps. */
 const TABLE = `
@@ -104,6 +104,55 @@ describe.each(ENGINES)('hostile guests on %s: runaway guests and traps', (engine
       const body = '(loop $l (br_if $l (i32.ne (memory.grow (i32.const 16)) (i32.const -1)))) (unreachable)';
       await host.deploy('hog', await build(guest(body)), '?memory_mb=8');
       await whileHealthy(host, () => expectCallError(host, 'hog', 500, 'memory_limit'));
+    });
+  });
+
+  describe('bursts and leaks', () => {
+    it('answers a burst of 100 concurrent trapping calls with 500 trap or 503 overloaded, nothing else', async () => {
+      await host.deploy('burst-trap', await build(guest('(unreachable)')));
+      const answers = await whileHealthy(host, () =>
+        Promise.all(Array.from({ length: 100 }, async () => {
+          const res = await host.call('burst-trap');
+          return `${res.status} ${((await res.json()) as { error: { code: string } }).error.code}`;
+        })),
+      );
+      expect([...new Set(answers)].filter((a) => a !== '500 trap' && a !== '503 overloaded')).toEqual([]);
+      // 8 run and 64 wait (DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_QUEUE): at least those trap.
+      expect(answers.filter((a) => a === '500 trap').length).toBeGreaterThanOrEqual(72);
+    });
+
+    it('answers a burst of 100 concurrent looping calls with 504 timeout or 503 overloaded, nothing else', async () => {
+      await host.deploy('burst-spin', await build(guest('(loop $l (br $l)) (unreachable)')), '?timeout_ms=100');
+      const answers = await whileHealthy(host, () =>
+        Promise.all(Array.from({ length: 100 }, async () => {
+          const res = await host.call('burst-spin');
+          return `${res.status} ${((await res.json()) as { error: { code: string } }).error.code}`;
+        })),
+      );
+      expect([...new Set(answers)].filter((a) => a !== '504 timeout' && a !== '503 overloaded')).toEqual([]);
+      expect(answers.filter((a) => a === '504 timeout').length).toBeGreaterThanOrEqual(72);
+    });
+
+    it('stops a guest that leaks 1 MiB per call at its quota with memory_limit, then serves it afresh', async () => {
+      // Grows by 16 pages per call and never gives them back, trapping when a grow fails (as
+      // allocators do): a reused instance (jco) reaches the 8 MiB quota; a fresh one (wasmtime) never does.
+      const leak = answering('(if (i32.eq (memory.grow (i32.const 16)) (i32.const -1)) (then (unreachable)))');
+      await host.deploy('leak', await build(leak), '?memory_mb=8');
+      const answers: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        const res = await host.call('leak');
+        answers.push(res.status === 200 ? `200 ${await res.text()}` : `${res.status} ${((await res.json()) as { error: { code: string } }).error.code}`);
+      }
+      expect([...new Set(answers)].filter((a) => a !== '200 ok' && a !== '500 memory_limit')).toEqual([]);
+      if (engine === 'jco') {
+        const stopped = answers.indexOf('500 memory_limit');
+        expect(stopped).toBeGreaterThan(0);
+        // The instance that hit the quota is dropped: the next call starts afresh.
+        expect(answers[stopped + 1]).toBe('200 ok');
+      } else {
+        expect(answers).toEqual(Array(12).fill('200 ok'));
+      }
+      await expectHealthy(host);
     });
   });
 

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, fixture, startTestHost, type TestHost } from '../helpers/host.js';
-import { answering, build, chatty, deployHealthy, expectCallError, expectHealthy, guest, manyExports, manyFunctions, manyImports, manyInterfaces, manyTypes, nested, upload, whileHealthy } from './kit.js';
+import { answering, build, chatty, deepBlocks, deployHealthy, expectCallError, expectHealthy, guest, manyExports, manyFunctions, manyImports, manyInterfaces, manyLocals, manyTypes, nested, upload, whileHealthy } from './kit.js';
 
 /** An upload of this kind must answer within this, or it is a denial of service. */
 const PROMPT_MS = 30_000;
@@ -53,6 +53,29 @@ describe.each(ENGINES)('hostile uploads on %s', (engine) => {
     it('accepts a component defining 1,000 unused types, and calls it', async () => {
       await uploads('many-types', manyTypes(1_000), { status: 201, code: 'ok' });
       await expect((await host.call('many-types')).text()).resolves.toBe('ok');
+    });
+
+    it('accepts a function with 50,000 locals, and calls it', async () => {
+      await uploads('many-locals', manyLocals(50_000), { status: 201, code: 'ok' });
+      await expect((await host.call('many-locals')).text()).resolves.toBe('ok');
+    });
+
+    it('answers blocks nested 20,000 deep promptly with 201 (and calls it) or 400 invalid_component', async () => {
+      const bytes = await build(deepBlocks(20_000));
+      const answer = await whileHealthy(host, () => upload(host, 'deep-blocks', bytes));
+      expect(answer.status === 201 ? 'ok' : `${answer.status} ${answer.code}`).toMatch(/^(ok|400 invalid_component)$/);
+      expect(answer.ms).toBeLessThan(PROMPT_MS);
+      if (answer.status === 201) await expect((await host.call('deep-blocks')).text()).resolves.toBe('ok');
+    });
+
+    it('accepts a 4 MiB data segment and a 64 KiB export name, and calls it', async () => {
+      const fields = `(data (i32.const 65536) "${'y'.repeat(4 * 1024 * 1024)}")
+    (func (export "one") (result i32) (i32.const 1))`;
+      const text = answering('', { fields })
+        .replace('(memory (export "memory") 1)', '(memory (export "memory") 80)')
+        .replace(/\)\s*$/, `\n  (func (export "${'a'.repeat(65_536)}") (result u32) (canon lift (core func $i "one"))))`);
+      await uploads('big-data', text, { status: 201, code: 'ok' });
+      await expect((await host.call('big-data')).text()).resolves.toBe('ok');
     });
 
     it('answers a component nesting 500 components promptly with 201 or 400 invalid_component', async () => {

@@ -245,3 +245,13 @@ export function nested(depth: number): string {
   const inner = '(component '.repeat(depth) + ')'.repeat(depth);
   return answering('').replace('(component', `(component\n  ${inner}`);
 }
+
+/** Component text whose `handle` runs inside `depth` nested blocks. */
+export function deepBlocks(depth: number): string {
+  return answering(`${'(block '.repeat(depth)}${')'.repeat(depth)}`);
+}
+
+/** Component text with a function declaring `count` locals. */
+export function manyLocals(count: number): string {
+  return answering('(drop (call $wide))', { fields: `(func $wide (result i32) (local ${'i64 '.repeat(count)}) (i32.const 0))` });
+}
