@@ -5,7 +5,7 @@
  * is a legal one, nothing lying is deployed, and the host keeps serving.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENGINES, fixture, startTestHost, type TestHost } from '../helpers/host.js';
+import { ENGINES, errorOf, fixture, startTestHost, type TestHost } from '../helpers/host.js';
 import { build, deployHealthy, expectHealthy, guest, raw, whileHealthy } from './kit.js';
 
 /** A guest answering 200 with a one-letter body, so racing versions can be told apart. */
@@ -179,7 +179,31 @@ describe.each(ENGINES)('hostile clients on %s', (engine) => {
       host = await host.restart();
       expect((await host.api('GET', '/v1/functions/race')).status).toBe(404);
       await expectHealthy(host);
-      expect(Object.keys(seen).some((k) => k.startsWith('deploy'))).toBe(true);
+      // The interleavings really happened: versions replaced, deleted, and called on both sides of it.
+      expect(Object.keys(seen)).toEqual(expect.arrayContaining(['deploy 201', 'remove 204', 'remove 404', 'invoke 200', 'invoke 404']));
     });
+
+    for (const change of ['deleted', 'replaced'] as const) {
+      it(`lets calls already running finish when their function is ${change} under them`, async () => {
+        // Counts to 100 million before answering: long enough to be mid-call when the change lands.
+        const slow = guest(`(local.set $len (i32.const 0))
+      (loop $l (local.set $len (i32.add (local.get $len) (i32.const 1))) (br_if $l (i32.lt_u (local.get $len) (i32.const 100000000))))
+      (call $ok (i32.const 64) (i32.const 6))`, { fields: '(data (i32.const 64) "\\08\\c8\\01\\1a\\01S")' });
+        const name = `doomed-${change}`;
+        await host.deploy(name, await build(slow), '?timeout_ms=30000');
+        await host.call(name).then((r) => r.text());
+        const running = Array.from({ length: 6 }, () => host.call(name).then(async (r) => `${r.status} ${await r.text()}`));
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        const answer =
+          change === 'deleted'
+            ? await host.api('DELETE', `/v1/functions/${name}`)
+            : await host.api('PUT', `/v1/functions/${name}`, await build(letter('A')), { 'content-type': 'application/wasm' });
+        expect(answer.status).toBe(change === 'deleted' ? 204 : 201);
+        expect(await Promise.all(running)).toEqual(Array(6).fill('200 S'));
+        const after = await host.call(name);
+        expect(`${after.status} ${change === 'deleted' ? (await errorOf(after)).code : await after.text()}`).toBe(change === 'deleted' ? '404 not_found' : '200 A');
+        await expectHealthy(host);
+      });
+    }
   });
 });
