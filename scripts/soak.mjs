@@ -159,14 +159,19 @@ async function main() {
   }, 30_000);
 
   const callStart = Date.now();
+  let restarting = null;
   async function worker() {
     while (next < CALLS) {
       const i = next++;
       const fn = pick(i);
       // Crashed? Restart on the same data directory so the run goes on and the crash is counted.
       if (host.child.exitCode !== null || host.child.signalCode !== null) {
-        host = await startHost(dataDir);
-        watch();
+        restarting ??= startHost(dataDir).then((h) => {
+          host = h;
+          watch();
+          restarting = null;
+        });
+        await restarting;
       }
       const answer = answerOf(await request(agent, host.url, 'POST', `/fn/${fn.name}`, `call ${i}`));
       answers[answer] = (answers[answer] ?? 0) + 1;
