@@ -2,6 +2,8 @@
  * @module server/app
  * Composes the Koa application: error handling, health and metrics, the invoke path, and the
  * token-guarded management API. It only composes; the routes and the service do the work.
+ * Authorization is decided by the management router itself, on the path it matched, never on
+ * a string prefix of the raw path (another spelling would pass a prefix check).
  */
 import Koa from 'koa';
 import type { FunctionService } from '../functions/service.js';
@@ -46,10 +48,12 @@ export function createApp(options: AppOptions): Koa {
     }
     await next();
   });
-  const functions = functionRoutes(service, options.maxUploadBytes);
   const guard = requireToken(token);
-  app.use(async (ctx, next) => (ctx.path.startsWith('/v1/') ? guard(ctx, next) : next()));
+  const functions = functionRoutes(service, options.maxUploadBytes, guard);
   app.use(functions.routes());
+  // The router matched the path but serves no route for this method: the token still comes
+  // before it tells which methods it has (405).
+  app.use(async (ctx, next) => (ctx.matched?.length ? guard(ctx, next) : next()));
   app.use(functions.allowedMethods());
   app.use((ctx) => {
     ctx.status = 404;
