@@ -149,3 +149,47 @@ export async function largeResponseComponent(size: number): Promise<Uint8Array> 
       (call $ok (i32.const 64) (i32.const ${head.length + size}))))
   ${LIFT})`);
 }
+
+/** What a fetch made by another process saw: the status and error code, or the failure. */
+export interface ChildFetch {
+  status?: number;
+  code?: string;
+  /** Set when fetch failed: the cause's code (EPIPE, ECONNRESET, …) or message. */
+  failure?: string;
+}
+
+/**
+ * Sends `count` requests with a plain `fetch` from another Node process, each with a body of
+ * `bytes` bytes, declared (`Content-Length`) or streamed chunked. Another process, because a
+ * client sharing the host's event loop never races the host's socket close the way a real one does.
+ */
+export async function fetchFromChild(
+  url: string,
+  init: { method: string; headers?: Record<string, string>; bytes: number; chunked: boolean },
+  count: number,
+): Promise<ChildFetch[]> {
+  const script = `
+    const [url, init, count] = JSON.parse(process.argv[1]);
+    const body = () => init.chunked
+      ? new ReadableStream({ sent: 0, pull(c) { if (this.sent >= init.bytes) return c.close(); const n = Math.min(65536, init.bytes - this.sent); this.sent += n; c.enqueue(new Uint8Array(n).fill(97)); } })
+      : new Uint8Array(init.bytes).fill(97);
+    const results = [];
+    for (let i = 0; i < count; i++) {
+      try {
+        const res = await fetch(url, { method: init.method, headers: init.headers, body: body(), duplex: 'half' });
+        const text = await res.text();
+        let code;
+        try { code = JSON.parse(text).error?.code; } catch {}
+        results.push({ status: res.status, code });
+      } catch (err) {
+        results.push({ failure: String(err.cause?.code ?? err.cause?.message ?? err.message) });
+      }
+    }
+    process.stdout.write(JSON.stringify(results));`;
+  const { execFile } = await import('node:child_process');
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--input-type=module', '-e', script, JSON.stringify([url, init, count])], { maxBuffer: 1 << 20 }, (err, stdout) =>
+      err ? reject(err) : resolve(JSON.parse(stdout) as ChildFetch[]),
+    );
+  });
+}

@@ -12,6 +12,7 @@ import type { Logger } from '../logger.js';
 import { ABI_VERSION } from '../abi/envelope.js';
 import { requireToken } from './auth.js';
 import { errorBody, errorMiddleware } from './errors.js';
+import type { LingerBounds } from './linger.js';
 import { functionRoutes } from './routes/functions.js';
 import { invokeRoute } from './routes/invoke.js';
 
@@ -22,6 +23,8 @@ export interface AppOptions {
   token: string;
   maxUploadBytes: number;
   maxRequestBytes: number;
+  /** How an answer sent before its request body was read drains the rest before closing. */
+  linger: LingerBounds;
   waferVersion: string;
 }
 
@@ -29,7 +32,7 @@ export function createApp(options: AppOptions): Koa {
   const { service, metrics, logger, token } = options;
   const app = new Koa();
   app.silent = true;
-  app.use(errorMiddleware(logger));
+  app.use(errorMiddleware(logger, options.linger));
   app.use(invokeRoute(service, options.maxRequestBytes));
   app.use(async (ctx, next) => {
     if (ctx.path === '/healthz' && ctx.method === 'GET') {

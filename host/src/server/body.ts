@@ -1,10 +1,11 @@
 /**
  * @module server/body
  * Reads a request body with a size limit checked while it streams, so an oversized body is
- * refused with `payload_too_large` without ever being buffered whole.
+ * refused with `payload_too_large` without ever being buffered whole. How long a body may take
+ * is the HTTP server's `requestTimeout` (server/edge).
  */
 import type { IncomingMessage } from 'node:http';
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError, WaferError } from '../errors.js';
 
 /** Refuses at once when the declared Content-Length is over the limit. */
 export function checkDeclaredLength(req: IncomingMessage, maxBytes: number, what: string): void {
@@ -14,14 +15,24 @@ export function checkDeclaredLength(req: IncomingMessage, maxBytes: number, what
   }
 }
 
-/** Yields the body's chunks, throwing `payload_too_large` as soon as more than `maxBytes` arrive. */
+/**
+ * Yields the body's chunks, throwing `payload_too_large` as soon as more than `maxBytes` arrive.
+ * Stopping early leaves the request open (not destroyed): destroying an unfinished request
+ * destroys its socket at once, before the 413 is written (see server/linger).
+ */
 export async function* limitedBody(req: IncomingMessage, maxBytes: number, what: string): AsyncGenerator<Uint8Array> {
   checkDeclaredLength(req, maxBytes, what);
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) throw new InvalidInputError('payload_too_large', `the ${what} is over the limit of ${maxBytes} bytes`);
-    yield chunk;
+  try {
+    for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > maxBytes) throw new InvalidInputError('payload_too_large', `the ${what} is over the limit of ${maxBytes} bytes`);
+      yield chunk;
+    }
+  } catch (err) {
+    if (err instanceof WaferError) throw err;
+    // The client went away or the server cut a slow request off: nobody is left to answer.
+    throw new InvalidInputError('invalid_request', `the ${what} could not be read whole: ${(err as Error).message}`);
   }
 }
 
