@@ -19,8 +19,6 @@ export function errorMiddleware(logger: Logger, linger: LingerBounds): Middlewar
     try {
       await next();
     } catch (err) {
-      // Answered before the body was read whole (413, 401, 404, 503): drain it, then close.
-      if (!ctx.req.complete) lingerAfterAnswer(ctx.req, ctx.res, linger);
       if (err instanceof WaferError) {
         ctx.status = err.status;
         ctx.body = errorBody(err.code, err.expose ? err.message : 'internal error');
@@ -34,5 +32,8 @@ export function errorMiddleware(logger: Logger, linger: LingerBounds): Middlewar
       }
       if (err instanceof OverloadedError) ctx.set('Retry-After', String(err.retryAfterSeconds));
     }
+    // Answered before the body was read whole (413, 401, 404, 503, or a route that ignores a
+    // body): drain the rest within bounds, then close, rather than read it all or reset.
+    if (!ctx.req.complete) lingerAfterAnswer(ctx.req, ctx.res, linger);
   };
 }
