@@ -42,6 +42,7 @@ describe.each(ENGINES)('a guest cannot control HTTP framing on %s', (engine) => 
       const headers = [{ name: 'x-kept', value: 'yes' }, { name, value }];
       await host.deploy(`frame-${i}-${slug(name)}`, await respondingComponent({ status: 200, headers, body: Buffer.from('framed ok') }));
     }
+    await host.deploy('forger', await respondingComponent({ status: 200, headers: [{ name: 'X-Wafer-Invocation-Id', value: 'forged' }], body: Buffer.from('ok') }));
   });
   afterAll(() => host?.destroy());
 
@@ -79,4 +80,13 @@ describe.each(ENGINES)('a guest cannot control HTTP framing on %s', (engine) => 
       await stillServing();
     },
   );
+
+  it('a guest cannot forge the invocation id the host answers (held before issue 8; kept as a guard)', async () => {
+    const res = await send(host.url, 'GET', '/fn/forger');
+    expect(res.status).toBe(200);
+    const ids = res.rawHeaders.filter((_, k) => k % 2 === 0 && res.rawHeaders[k]!.toLowerCase() === 'x-wafer-invocation-id').length;
+    expect(ids).toBe(1);
+    expect(res.headers['x-wafer-invocation-id']).toMatch(/^[0-9a-f-]{36}$/);
+    await stillServing();
+  });
 });
