@@ -2,8 +2,9 @@
  * @module server/edge
  * The Node HTTP server under the Koa app, with the bounds that belong to the connection rather
  * than to a route: how long headers and a whole request may take to arrive (slowloris, slow
- * bodies), how long an idle keep-alive connection stays, how many connections are held, and
- * JSON answers for requests Koa never sees (timed out or malformed).
+ * bodies), how long an idle keep-alive connection stays, how many connections are held, when a
+ * body is invited (`100 Continue`), and JSON answers for requests Koa never sees (timed out or
+ * malformed).
  */
 import { createServer, STATUS_CODES, type RequestListener, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -31,6 +32,9 @@ export function createEdgeServer(listener: RequestListener, limits: EdgeLimits):
     },
     listener,
   );
+  // With this listener Node no longer answers `Expect: 100-continue` at once: the app does, when
+  // it starts reading the body (server/body), so a refused request never has its body invited.
+  server.on('checkContinue', listener);
   // Past this, Node closes new connections as they are accepted.
   server.maxConnections = limits.maxConnections;
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, limits.lingerMs));

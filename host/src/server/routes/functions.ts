@@ -49,7 +49,7 @@ export function functionRoutes(service: FunctionService, maxUploadBytes: number,
     const timeoutMs = intParam(ctx.query.timeout_ms, 'timeout_ms');
     const memoryMb = intParam(ctx.query.memory_mb, 'memory_mb');
     const limits = service.resolveLimits({ timeoutMs, memoryBytes: memoryMb === undefined ? undefined : memoryMb * MiB });
-    const version = await service.deploy(name, limitedBody(ctx.req, maxUploadBytes, 'upload'), limits);
+    const version = await service.deploy(name, limitedBody(ctx, maxUploadBytes, 'upload'), limits);
     ctx.status = 201;
     ctx.body = functionView(version);
   });

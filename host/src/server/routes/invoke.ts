@@ -34,7 +34,7 @@ export function invokeRoute(service: FunctionService, maxRequestBytes: number): 
     let invocation;
     try {
       const hasBody = ctx.req.headers['content-length'] !== undefined || ctx.req.headers['transfer-encoding'] !== undefined;
-      const body = hasBody ? await readBody(ctx.req, maxRequestBytes, 'request body') : EMPTY;
+      const body = hasBody ? await readBody(ctx, maxRequestBytes, 'request body') : EMPTY;
       invocation = await admission.call({
         method: ctx.method,
         path,
