@@ -1,12 +1,12 @@
 /**
  * @module server/routes/invoke
  * ANY /fn/{name}[/{rest}]: looks the function up and takes a slot, then reads the body, turns
- * the HTTP request into a `wafer.v1.Request`, calls the function, and writes its `Response` back. This is the hot path, so it is a plain
- * middleware rather than a router lookup.
+ * the HTTP request into a `wafer.v1.Request`, calls the function, and writes its `Response`
+ * back. This is the hot path, so it is a plain middleware rather than a router lookup.
  */
 import type { Middleware } from 'koa';
 import type { Header } from '../../abi/envelope.js';
-import type { FunctionService } from '../../functions/service.js';
+import type { FunctionService, Invocation } from '../../functions/service.js';
 import { readBody } from '../body.js';
 
 const PREFIX = '/fn/';
@@ -31,7 +31,7 @@ export function invokeRoute(service: FunctionService, maxRequestBytes: number): 
     // Look up and take a slot first: an unknown name or a full queue is answered without
     // reading (or waiting for) the body.
     const admission = await service.admit(name);
-    let invocation;
+    let invocation: Invocation;
     try {
       const hasBody = ctx.req.headers['content-length'] !== undefined || ctx.req.headers['transfer-encoding'] !== undefined;
       const body = hasBody ? await readBody(ctx, maxRequestBytes, 'request body') : EMPTY;
