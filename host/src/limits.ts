@@ -48,7 +48,7 @@ export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 65_000;
 export const DEFAULT_LINGER_MS = 5_000;
 /** Bytes discarded while lingering; a client still sending past this has its connection closed. */
 export const DEFAULT_LINGER_BYTES = 64 * MiB;
-/** Open client connections the host holds at once; past this new ones are refused by the OS backlog. */
+/** Open client connections the host holds at once; past this Node accepts new ones and closes them at once. */
 export const DEFAULT_MAX_CONNECTIONS = 1024;
 /** Versions of a function kept (blobs and compiled artifacts); older ones are collected. */
 export const DEFAULT_KEEP_VERSIONS = 10;
