@@ -36,13 +36,19 @@ export function lingerAfterAnswer(req: IncomingMessage, res: ServerResponse, bou
   req.on('error', () => close());
   req.resume();
   // Once the answer is written, Node closes a `Connection: close` socket with destroySoon(): end
-  // it there (FIN, the client reads the answer) but destroy it only once the client is done.
+  // it there (FIN after the answer) but destroy it only once the answer is flushed and the client
+  // has sent its whole request or closed its side, or the bounds pass.
   socket.destroySoon = () => {
     socket.end();
-    if (req.complete) return void socket.once('finish', close);
     timer = setTimeout(close, bounds.ms);
     timer.unref();
-    req.once('end', close);
+    let flushed = false;
+    let drained = req.complete;
+    const settle = () => {
+      if (flushed && drained) close();
+    };
+    socket.once('finish', () => ((flushed = true), settle()));
+    req.once('end', () => ((drained = true), settle()));
     socket.once('end', close);
   };
 }
