@@ -159,7 +159,7 @@ export class FunctionService {
       this.options.metrics?.call(name, err instanceof WaferError ? err.code : 'internal');
       throw err;
     }
-    return { fn, release, call: (input) => this.call(fn, input) };
+    return { fn, release, call: (input) => this.call(name, input) };
   }
 
   /** Calls the current version of `name` with one HTTP request: admit, call, release. */
@@ -172,21 +172,27 @@ export class FunctionService {
     }
   }
 
-  /** Runs one admitted call: load, envelope, engine call under the limits, output checks. */
-  private async call(fn: FunctionVersion, input: InvocationInput): Promise<Invocation> {
+  /**
+   * Runs one admitted call: resolve, load, envelope, engine call under the limits, output checks.
+   * The name is resolved again here, after the body arrived: a function deleted meanwhile answers
+   * `not_found` (its blob may be gone), one redeployed meanwhile runs its new version.
+   */
+  private async call(name: string, input: InvocationInput): Promise<Invocation> {
     const { metrics, maxResponseBytes } = this.options;
     const invocationId = input.invocationId ?? randomUUID();
     try {
+      const fn = this.index.get(name);
+      if (!fn) throw new NotFoundError(`no function named ${name} (it was removed while the request arrived)`);
       await this.ensureLoaded(fn);
       const request = encodeRequest({ ...input, invocationId, deadlineMs: Date.now() + fn.limits.timeoutMs });
       let report: CallReport;
       try {
         report = await this.options.engine.call(fn.digest, request, { ...fn.limits, maxOutputBytes: maxResponseBytes });
       } catch (err) {
-        if (err instanceof WaferError && 'output' in err) this.logGuest(fn.name, invocationId, err.output as GuestOutput);
+        if (err instanceof WaferError && 'output' in err) this.logGuest(name, invocationId, err.output as GuestOutput);
         throw err;
       }
-      this.logGuest(fn.name, invocationId, report);
+      this.logGuest(name, invocationId, report);
       // The engine refuses longer output before copying it; this is the second line.
       if (report.output.byteLength > maxResponseBytes) {
         throw new GuestResultError(
@@ -196,10 +202,10 @@ export class FunctionService {
         );
       }
       const invocation = { invocationId, response: decodeResponse(report.output, report), report };
-      metrics?.call(fn.name, 'ok', report.durationUs);
+      metrics?.call(name, 'ok', report.durationUs);
       return invocation;
     } catch (err) {
-      metrics?.call(fn.name, err instanceof WaferError ? err.code : 'internal');
+      metrics?.call(name, err instanceof WaferError ? err.code : 'internal');
       throw err;
     }
   }
