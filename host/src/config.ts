@@ -45,6 +45,10 @@ export interface Config {
   keepAliveTimeoutMs: number;
   /** Client connections held at once. */
   maxConnections: number;
+  /** After an answer sent before the body was read: how long to drain the rest before closing. */
+  lingerMs: number;
+  /** ... and how many bytes at most. */
+  lingerBytes: number;
   /** Versions kept per function; older blobs and artifacts are collected. */
   keepVersions: number;
   /** Time budget of one compile or transpile. */
@@ -89,6 +93,8 @@ const ENV_KEYS: Record<string, keyof Config> = {
   WAFER_REQUEST_TIMEOUT_MS: 'requestTimeoutMs',
   WAFER_KEEP_ALIVE_TIMEOUT_MS: 'keepAliveTimeoutMs',
   WAFER_MAX_CONNECTIONS: 'maxConnections',
+  WAFER_LINGER_MS: 'lingerMs',
+  WAFER_LINGER_BYTES: 'lingerBytes',
   WAFER_KEEP_VERSIONS: 'keepVersions',
   WAFER_COMPILE_TIMEOUT_MS: 'compileTimeoutMs',
   WAFER_COMPILE_CONCURRENCY: 'compileConcurrency',
@@ -131,6 +137,8 @@ export function loadConfig(flags: ConfigInput & { config?: string }, env: NodeJS
     requestTimeoutMs: int('request timeout ms', merged.requestTimeoutMs, L.DEFAULT_REQUEST_TIMEOUT_MS, 100, 3_600_000),
     keepAliveTimeoutMs: int('keep-alive timeout ms', merged.keepAliveTimeoutMs, L.DEFAULT_KEEP_ALIVE_TIMEOUT_MS, 100, 3_600_000),
     maxConnections: int('max connections', merged.maxConnections, L.DEFAULT_MAX_CONNECTIONS, 1, 1_000_000),
+    lingerMs: int('linger ms', merged.lingerMs, L.DEFAULT_LINGER_MS, 0, 600_000),
+    lingerBytes: int('linger bytes', merged.lingerBytes, L.DEFAULT_LINGER_BYTES, 0, 2 ** 40),
     keepVersions: int('keep versions', merged.keepVersions, L.DEFAULT_KEEP_VERSIONS, 1, 100_000),
     compileTimeoutMs: int('compile timeout ms', merged.compileTimeoutMs, L.DEFAULT_COMPILE_TIMEOUT_MS, 100, 3_600_000),
     compileConcurrency: int('compile concurrency', merged.compileConcurrency, L.DEFAULT_COMPILE_CONCURRENCY, 1, 64),
@@ -138,6 +146,9 @@ export function loadConfig(flags: ConfigInput & { config?: string }, env: NodeJS
     samplesDir: merged.samplesDir === null ? null : merged.samplesDir ? resolve(String(merged.samplesDir)) : null,
     logLevel: String(merged.logLevel ?? 'info'),
   };
+  if (config.headersTimeoutMs > config.requestTimeoutMs) {
+    throw new ConfigError(`headers timeout ms (${config.headersTimeoutMs}) must not exceed request timeout ms (${config.requestTimeoutMs})`);
+  }
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     throw new ConfigError(`unknown log level ${JSON.stringify(config.logLevel)}`);
   }

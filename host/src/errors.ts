@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'function_error'
   | 'bad_response'
   | 'overloaded'
+  | 'request_timeout'
   | 'not_ready'
   | 'internal';
 

@@ -40,7 +40,15 @@ export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
 /** An idle keep-alive connection is closed after this (longer than common proxies' 60 s). */
 export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 65_000;
-/** Open client connections the host holds at once; past this new ones are refused by the OS backlog. */
+/**
+ * After answering a request whose body it did not read (413, 404, 401, 503), the host reads and
+ * discards what the client still sends for up to this long before closing, so the client reads
+ * the answer instead of a reset. Bounded in time and bytes (below).
+ */
+export const DEFAULT_LINGER_MS = 5_000;
+/** Bytes discarded while lingering; a client still sending past this has its connection closed. */
+export const DEFAULT_LINGER_BYTES = 64 * MiB;
+/** Open client connections the host holds at once; past this Node accepts new ones and closes them at once. */
 export const DEFAULT_MAX_CONNECTIONS = 1024;
 /** Versions of a function kept (blobs and compiled artifacts); older ones are collected. */
 export const DEFAULT_KEEP_VERSIONS = 10;

@@ -58,7 +58,22 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/i;
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /**
- * Decodes the guest's `ok` bytes as a `Response` and checks it can become an HTTP response.
+ * Headers that frame the HTTP exchange or belong to one hop. They are the host's to write: a
+ * guest's `content-length` or `transfer-encoding` could desynchronise the connection, an
+ * `upgrade` or `connection` could hijack it. They are dropped from the guest's answer, which
+ * is otherwise delivered (SDKs commonly set `content-length`; that is no reason to fail a call).
+ */
+const FRAMING_HEADERS = new Set(['connection', 'transfer-encoding', 'content-length', 'upgrade', 'keep-alive', 'te', 'trailer']);
+
+/** True when a guest may not set header `name` (any case): framing, hop-by-hop or `proxy-*`. */
+export function isFramingHeader(name: string): boolean {
+  const lower = name.toLowerCase();
+  return FRAMING_HEADERS.has(lower) || lower.startsWith('proxy-');
+}
+
+/**
+ * Decodes the guest's `ok` bytes as a `Response` and checks it can become an HTTP response:
+ * a final status (200-599), valid header names and values, no framing headers (dropped).
  * Anything else is the guest's fault: `bad_response`.
  */
 export function decodeResponse(bytes: Uint8Array, output?: GuestOutput): GuestResponse {
@@ -70,14 +85,16 @@ export function decodeResponse(bytes: Uint8Array, output?: GuestOutput): GuestRe
   }
   const msg = decoded as unknown as { status?: number; headers?: Header[]; body?: Uint8Array };
   const status = msg.status || 200;
-  if (status < 100 || status > 599) {
-    throw new GuestResultError('bad_response', `the function answered HTTP status ${status}, outside 100-599`, output);
+  // 1xx is framing (interim answers, protocol switches), never a final answer.
+  if (status < 200 || status > 599) {
+    throw new GuestResultError('bad_response', `the function answered HTTP status ${status}, outside 200-599`, output);
   }
-  const headers = msg.headers ?? [];
-  for (const h of headers) {
+  const headers: Header[] = [];
+  for (const h of msg.headers ?? []) {
     if (!HEADER_NAME.test(h.name) || !HEADER_VALUE.test(h.value)) {
       throw new GuestResultError('bad_response', `the function answered an invalid header ${JSON.stringify(h.name)}`, output);
     }
+    if (!isFramingHeader(h.name)) headers.push(h);
   }
   return { status, headers, body: msg.body ?? new Uint8Array(0) };
 }

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { decodeResponse, encodeRequest, type GuestRequest, type GuestResponse } from '../abi/envelope.js';
 import { validateComponent } from '../abi/validate.js';
 import type { CallReport, Engine } from '../engine/engine.js';
-import { InvalidInputError, NotFoundError, WaferError, type GuestOutput } from '../errors.js';
+import { GuestResultError, InvalidInputError, NotFoundError, WaferError, type GuestOutput } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { FunctionLimits, FunctionVersion, Registry } from '../registry/registry.js';
 import { Limiter } from './limiter.js';
@@ -28,6 +28,8 @@ export interface ServiceOptions {
   maxUploadBytes: number;
   maxConcurrency: number;
   maxQueue: number;
+  /** Largest `ok` output a guest may return; longer answers `bad_response`. */
+  maxResponseBytes: number;
 }
 
 /** The HTTP call as the service needs it; the server fills it from Koa's context. */
@@ -37,6 +39,13 @@ export interface Invocation {
   invocationId: string;
   response: GuestResponse;
   report: CallReport;
+}
+
+/** A call that has its function and a slot; `release` gives the slot back (once). */
+export interface Admission {
+  fn: FunctionVersion;
+  call(input: InvocationInput): Promise<Invocation>;
+  release(): void;
 }
 
 /** Throws `invalid_name` unless `name` is a valid function name. */
@@ -136,28 +145,64 @@ export class FunctionService {
     }
   }
 
-  /** Calls the current version of `name` with one HTTP request. */
-  async invoke(name: string, input: InvocationInput): Promise<Invocation> {
+  /**
+   * The first steps of a call, taken before its body is read: look `name` up (`not_found`), then
+   * take one of its slots (`overloaded`). The caller reads the body, calls, and releases.
+   */
+  async admit(name: string): Promise<Admission> {
     const fn = this.index.get(name);
     if (!fn) throw new NotFoundError(`no function named ${name}`);
-    const invocationId = input.invocationId ?? randomUUID();
-    const limiter = this.limiterFor(name);
-    const { metrics } = this.options;
+    let release: () => void;
     try {
-      const invocation = await limiter.run(async () => {
-        await this.ensureLoaded(fn);
-        const request = encodeRequest({ ...input, invocationId, deadlineMs: Date.now() + fn.limits.timeoutMs });
-        let report: CallReport;
-        try {
-          report = await this.options.engine.call(fn.digest, request, fn.limits);
-        } catch (err) {
-          if (err instanceof WaferError && 'output' in err) this.logGuest(name, invocationId, err.output as GuestOutput);
-          throw err;
-        }
-        this.logGuest(name, invocationId, report);
-        return { invocationId, response: decodeResponse(report.output, report), report };
-      });
-      metrics?.call(name, 'ok', invocation.report.durationUs);
+      release = await this.limiterFor(name).acquire();
+    } catch (err) {
+      this.options.metrics?.call(name, err instanceof WaferError ? err.code : 'internal');
+      throw err;
+    }
+    return { fn, release, call: (input) => this.call(name, input) };
+  }
+
+  /** Calls the current version of `name` with one HTTP request: admit, call, release. */
+  async invoke(name: string, input: InvocationInput): Promise<Invocation> {
+    const admission = await this.admit(name);
+    try {
+      return await admission.call(input);
+    } finally {
+      admission.release();
+    }
+  }
+
+  /**
+   * Runs one admitted call: resolve, load, envelope, engine call under the limits, output checks.
+   * The name is resolved again here, after the body arrived: a function deleted meanwhile answers
+   * `not_found` (its blob may be gone), one redeployed meanwhile runs its new version.
+   */
+  private async call(name: string, input: InvocationInput): Promise<Invocation> {
+    const { metrics, maxResponseBytes } = this.options;
+    const invocationId = input.invocationId ?? randomUUID();
+    try {
+      const fn = this.index.get(name);
+      if (!fn) throw new NotFoundError(`no function named ${name} (it was removed while the request arrived)`);
+      await this.ensureLoaded(fn);
+      const request = encodeRequest({ ...input, invocationId, deadlineMs: Date.now() + fn.limits.timeoutMs });
+      let report: CallReport;
+      try {
+        report = await this.options.engine.call(fn.digest, request, { ...fn.limits, maxOutputBytes: maxResponseBytes });
+      } catch (err) {
+        if (err instanceof WaferError && 'output' in err) this.logGuest(name, invocationId, err.output as GuestOutput);
+        throw err;
+      }
+      this.logGuest(name, invocationId, report);
+      // The engine refuses longer output before copying it; this is the second line.
+      if (report.output.byteLength > maxResponseBytes) {
+        throw new GuestResultError(
+          'bad_response',
+          `the function answered ${report.output.byteLength} bytes, over the limit of ${maxResponseBytes} bytes`,
+          report,
+        );
+      }
+      const invocation = { invocationId, response: decodeResponse(report.output, report), report };
+      metrics?.call(name, 'ok', report.durationUs);
       return invocation;
     } catch (err) {
       metrics?.call(name, err instanceof WaferError ? err.code : 'internal');

@@ -2,6 +2,8 @@
  * @module server/app
  * Composes the Koa application: error handling, health and metrics, the invoke path, and the
  * token-guarded management API. It only composes; the routes and the service do the work.
+ * Authorization is decided by the management router itself, on the path it matched, never on
+ * a string prefix of the raw path (another spelling would pass a prefix check).
  */
 import Koa from 'koa';
 import type { FunctionService } from '../functions/service.js';
@@ -10,6 +12,7 @@ import type { Logger } from '../logger.js';
 import { ABI_VERSION } from '../abi/envelope.js';
 import { requireToken } from './auth.js';
 import { errorBody, errorMiddleware } from './errors.js';
+import type { LingerBounds } from './linger.js';
 import { functionRoutes } from './routes/functions.js';
 import { invokeRoute } from './routes/invoke.js';
 
@@ -20,6 +23,8 @@ export interface AppOptions {
   token: string;
   maxUploadBytes: number;
   maxRequestBytes: number;
+  /** How an answer sent before its request body was read drains the rest before closing. */
+  linger: LingerBounds;
   waferVersion: string;
 }
 
@@ -27,7 +32,7 @@ export function createApp(options: AppOptions): Koa {
   const { service, metrics, logger, token } = options;
   const app = new Koa();
   app.silent = true;
-  app.use(errorMiddleware(logger));
+  app.use(errorMiddleware(logger, options.linger));
   app.use(invokeRoute(service, options.maxRequestBytes));
   app.use(async (ctx, next) => {
     if (ctx.path === '/healthz' && ctx.method === 'GET') {
@@ -46,10 +51,12 @@ export function createApp(options: AppOptions): Koa {
     }
     await next();
   });
-  const functions = functionRoutes(service, options.maxUploadBytes);
   const guard = requireToken(token);
-  app.use(async (ctx, next) => (ctx.path.startsWith('/v1/') ? guard(ctx, next) : next()));
+  const functions = functionRoutes(service, options.maxUploadBytes, guard);
   app.use(functions.routes());
+  // The router matched the path but serves no route for this method: the token still comes
+  // before it tells which methods it has (405).
+  app.use(async (ctx, next) => (ctx.matched?.length ? guard(ctx, next) : next()));
   app.use(functions.allowedMethods());
   app.use((ctx) => {
     ctx.status = 404;

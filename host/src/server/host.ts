@@ -4,7 +4,7 @@
  * Koa server on its port. Used by `wafer serve`, the tests and the bench alike.
  */
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createReadStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
@@ -18,6 +18,7 @@ import type { Logger } from '../logger.js';
 import { FsRegistry } from '../registry/fs.js';
 import { WAFER_VERSION } from '../version.js';
 import { createApp } from './app.js';
+import { createEdgeServer } from './edge.js';
 import { decodeResponse, encodeRequest, encodeResponse } from '../abi/envelope.js';
 import { loadOrCreateToken } from './auth.js';
 
@@ -57,6 +58,7 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
     maxUploadBytes: config.maxUploadBytes,
     maxConcurrency: config.maxConcurrency,
     maxQueue: config.maxQueue,
+    maxResponseBytes: config.maxResponseBytes,
   });
   await service.init();
   if (config.samplesDir) await deploySamples(service, config.samplesDir, options.onSample);
@@ -68,10 +70,10 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
     token,
     maxUploadBytes: config.maxUploadBytes,
     maxRequestBytes: config.maxRequestBytes,
+    linger: { ms: config.lingerMs, bytes: config.lingerBytes },
     waferVersion: WAFER_VERSION,
   });
-  const server = createServer(app.callback());
-  server.keepAliveTimeout = 65_000;
+  const server = createEdgeServer(app.callback(), config);
   server.listen(config.port, config.host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;

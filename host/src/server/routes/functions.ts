@@ -1,8 +1,13 @@
 /**
  * @module server/routes/functions
  * The management API: PUT/GET/DELETE /v1/functions[/{name}], behind the bearer token.
+ * The token guard is the first middleware of every route, so it runs for every path the router
+ * maps to that route, however the path is spelled (letter case, trailing slash, encoding). It is
+ * not a `router.use` layer: those match the prefix case-sensitively while routes do not, so
+ * `/V1/Functions` would reach a route and skip the guard.
  */
 import Router from '@koa/router';
+import type { Middleware } from 'koa';
 import { InvalidInputError } from '../../errors.js';
 import type { FunctionVersion } from '../../registry/registry.js';
 import type { FunctionService } from '../../functions/service.js';
@@ -30,30 +35,30 @@ function intParam(value: string | string[] | undefined, name: string): number | 
   return Number(text);
 }
 
-export function functionRoutes(service: FunctionService, maxUploadBytes: number): Router {
+export function functionRoutes(service: FunctionService, maxUploadBytes: number, guard: Middleware): Router {
   const router = new Router({ prefix: '/v1/functions' });
 
-  router.get('/', (ctx) => {
+  router.get('/', guard, (ctx) => {
     ctx.body = { functions: service.list().map(functionView) };
   });
 
-  router.put('/:name', async (ctx) => {
+  router.put('/:name', guard, async (ctx) => {
     const name = ctx.params.name!;
     checkName(name);
     checkDeclaredLength(ctx.req, maxUploadBytes, 'upload');
     const timeoutMs = intParam(ctx.query.timeout_ms, 'timeout_ms');
     const memoryMb = intParam(ctx.query.memory_mb, 'memory_mb');
     const limits = service.resolveLimits({ timeoutMs, memoryBytes: memoryMb === undefined ? undefined : memoryMb * MiB });
-    const version = await service.deploy(name, limitedBody(ctx.req, maxUploadBytes, 'upload'), limits);
+    const version = await service.deploy(name, limitedBody(ctx, maxUploadBytes, 'upload'), limits);
     ctx.status = 201;
     ctx.body = functionView(version);
   });
 
-  router.get('/:name', (ctx) => {
+  router.get('/:name', guard, (ctx) => {
     ctx.body = functionView(service.get(ctx.params.name!));
   });
 
-  router.delete('/:name', async (ctx) => {
+  router.delete('/:name', guard, async (ctx) => {
     await service.remove(ctx.params.name!);
     ctx.status = 204;
   });

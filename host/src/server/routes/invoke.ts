@@ -1,12 +1,12 @@
 /**
  * @module server/routes/invoke
- * ANY /fn/{name}[/{rest}]: turns the HTTP request into a `wafer.v1.Request`, calls the
- * function, and writes its `Response` back. This is the hot path, so it is a plain
- * middleware rather than a router lookup.
+ * ANY /fn/{name}[/{rest}]: looks the function up and takes a slot, then reads the body, turns
+ * the HTTP request into a `wafer.v1.Request`, calls the function, and writes its `Response`
+ * back. This is the hot path, so it is a plain middleware rather than a router lookup.
  */
 import type { Middleware } from 'koa';
 import type { Header } from '../../abi/envelope.js';
-import type { FunctionService } from '../../functions/service.js';
+import type { FunctionService, Invocation } from '../../functions/service.js';
 import { readBody } from '../body.js';
 
 const PREFIX = '/fn/';
@@ -28,15 +28,24 @@ export function invokeRoute(service: FunctionService, maxRequestBytes: number): 
     const slash = pathname.indexOf('/', PREFIX.length);
     const name = slash === -1 ? pathname.slice(PREFIX.length) : pathname.slice(PREFIX.length, slash);
     const path = slash === -1 ? '/' : pathname.slice(slash);
-    const hasBody = ctx.req.headers['content-length'] !== undefined || ctx.req.headers['transfer-encoding'] !== undefined;
-    const body = hasBody ? await readBody(ctx.req, maxRequestBytes, 'request body') : EMPTY;
-    const { invocationId, response } = await service.invoke(name, {
-      method: ctx.method,
-      path,
-      query: q === -1 ? '' : url.slice(q + 1),
-      headers: headersOf(ctx.req.rawHeaders),
-      body,
-    });
+    // Look up and take a slot first: an unknown name or a full queue is answered without
+    // reading (or waiting for) the body.
+    const admission = await service.admit(name);
+    let invocation: Invocation;
+    try {
+      const hasBody = ctx.req.headers['content-length'] !== undefined || ctx.req.headers['transfer-encoding'] !== undefined;
+      const body = hasBody ? await readBody(ctx, maxRequestBytes, 'request body') : EMPTY;
+      invocation = await admission.call({
+        method: ctx.method,
+        path,
+        query: q === -1 ? '' : url.slice(q + 1),
+        headers: headersOf(ctx.req.rawHeaders),
+        body,
+      });
+    } finally {
+      admission.release();
+    }
+    const { invocationId, response } = invocation;
     ctx.status = response.status;
     for (const { name: key, value } of response.headers) ctx.append(key, value);
     ctx.set('x-wafer-invocation-id', invocationId);
