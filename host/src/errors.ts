@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'bad_response'
   | 'overloaded'
   | 'not_ready'
+  | 'insufficient_storage'
   | 'internal';
 
 /** Base of every error wafer raises on purpose. `expose` says whether `message` may reach a client. */

@@ -10,7 +10,7 @@ import { validateComponent } from '../abi/validate.js';
 import type { CallReport, Engine } from '../engine/engine.js';
 import { InvalidInputError, NotFoundError, WaferError, type GuestOutput } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { FunctionLimits, FunctionVersion, Registry } from '../registry/registry.js';
+import type { FunctionLimits, FunctionVersion, RecordProblem, Registry } from '../registry/registry.js';
 import { Limiter } from './limiter.js';
 import type { Metrics } from './metrics.js';
 import { dropUndefined } from '../util.js';
@@ -28,6 +28,8 @@ export interface ServiceOptions {
   maxUploadBytes: number;
   maxConcurrency: number;
   maxQueue: number;
+  /** Versions kept per function (blobs and compiled artifacts); older ones are collected. */
+  keepVersions: number;
 }
 
 /** The HTTP call as the service needs it; the server fills it from Koa's context. */
@@ -53,6 +55,11 @@ export class FunctionService {
   private readonly index = new Map<string, FunctionVersion>();
   private readonly limiters = new Map<string, Limiter>();
   private readonly loaded = new Set<string>();
+  /** Function records skipped at start because they could not be read. */
+  private skipped: RecordProblem[] = [];
+  /** The garbage collection running now, and whether another is wanted after it. */
+  private collecting: Promise<void> | undefined;
+  private collectAgain = false;
 
   constructor(private readonly options: ServiceOptions) {}
 
@@ -64,9 +71,25 @@ export class FunctionService {
     return this.options.defaults;
   }
 
-  /** Loads the registry's index so every function deployed before a restart is served. */
+  /**
+   * Loads the registry's index so every function deployed before a restart is served. A record
+   * that cannot be read is logged and skipped (see `problems`); the rest are served. Then
+   * collects what a crash may have left unreferenced.
+   */
   async init(): Promise<void> {
-    for (const fn of await this.options.registry.list()) this.index.set(fn.name, fn);
+    const { functions, problems } = await this.options.registry.scan();
+    for (const fn of functions) this.index.set(fn.name, fn);
+    this.skipped = problems;
+    for (const problem of problems) {
+      this.options.logger.error({ fn: problem.name, err: problem.error }, 'skipped an unreadable function record');
+    }
+    if (problems.length > 0) this.options.logger.warn({ skipped: problems.length }, 'garbage collection is off until every record reads');
+    await this.collect();
+  }
+
+  /** Function records skipped at start (shown in /healthz). */
+  problems(): RecordProblem[] {
+    return this.skipped;
   }
 
   /** Checks requested limits against the ceilings; missing values take the defaults. */
@@ -89,6 +112,7 @@ export class FunctionService {
    */
   async deploy(name: string, body: AsyncIterable<Uint8Array>, requested: Partial<FunctionLimits> = {}): Promise<FunctionVersion> {
     const { registry, engine, logger, metrics } = this.options;
+    let version: FunctionVersion;
     try {
       checkName(name);
       const limits = this.resolveLimits(requested);
@@ -97,20 +121,24 @@ export class FunctionService {
         const bytes = await staged.read();
         await validateComponent(bytes);
         const info = await engine.prepare({ digest: staged.digest, bytes: async () => bytes });
+        // Blob first, then the record that references it: a crash in between leaves only an
+        // unreferenced blob, which the next collection removes.
         await staged.commit();
-        const version = await registry.publish(name, staged, limits);
-        this.index.set(name, version);
+        version = await registry.publish(name, staged, limits, this.options.keepVersions);
         logger.info({ fn: name, version: version.version, digest: staged.digest, size: staged.size, prepare: info }, 'deployed');
-        metrics?.upload('ok');
-        return version;
-      } catch (err) {
+      } finally {
         await staged.discard();
-        throw err;
       }
+      metrics?.upload('ok');
     } catch (err) {
       metrics?.upload(err instanceof WaferError ? err.code : 'internal');
       throw err;
     }
+    const previous = this.index.get(name);
+    this.index.set(name, version);
+    if (previous && previous.digest !== version.digest) this.unloadUnlessServed(previous.digest);
+    await this.collect();
+    return version;
   }
 
   list(): FunctionVersion[] {
@@ -130,10 +158,45 @@ export class FunctionService {
     if (!fn || !(await this.options.registry.remove(name))) throw new NotFoundError(`no function named ${name}`);
     this.index.delete(name);
     this.limiters.delete(name);
-    if (![...this.index.values()].some((other) => other.digest === fn.digest)) {
-      this.options.engine.unload(fn.digest);
-      this.loaded.delete(fn.digest);
+    this.unloadUnlessServed(fn.digest);
+    await this.collect();
+  }
+
+  /** Drops a component from memory once no current version serves it (its files stay). */
+  private unloadUnlessServed(digest: string): void {
+    if ([...this.index.values()].some((other) => other.digest === digest)) return;
+    this.options.engine.unload(digest);
+    this.loaded.delete(digest);
+  }
+
+  /**
+   * Removes the blobs and compiled artifacts that no kept version references. Runs one at a
+   * time; calls that arrive while one runs share the next run. Never fails the caller: the
+   * record that made the garbage is already published, and the next run retries.
+   */
+  collect(): Promise<void> {
+    if (this.collecting) {
+      this.collectAgain = true;
+      return this.collecting;
     }
+    const run = async (): Promise<void> => {
+      do {
+        this.collectAgain = false;
+        try {
+          const removed = await this.options.registry.collect(async (digest) => {
+            this.loaded.delete(digest);
+            await this.options.engine.discard(digest);
+          });
+          if (removed.length > 0) this.options.logger.info({ digests: removed }, 'collected unreferenced components');
+        } catch (err) {
+          this.options.logger.error({ err }, 'garbage collection failed; it runs again after the next deploy or delete');
+        }
+      } while (this.collectAgain);
+    };
+    this.collecting = run().finally(() => {
+      this.collecting = undefined;
+    });
+    return this.collecting;
   }
 
   /** Calls the current version of `name` with one HTTP request. */

@@ -57,6 +57,7 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
     maxUploadBytes: config.maxUploadBytes,
     maxConcurrency: config.maxConcurrency,
     maxQueue: config.maxQueue,
+    keepVersions: config.keepVersions,
   });
   await service.init();
   if (config.samplesDir) await deploySamples(service, config.samplesDir, options.onSample);
