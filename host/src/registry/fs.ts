@@ -93,6 +93,12 @@ export class FsRegistry implements Registry {
   private blobLock: Promise<unknown> = Promise.resolve();
   /** Digests of uploads between staging and publishing, with how many uploads hold each. */
   private readonly pins = new Map<string, number>();
+  /**
+   * While a collection runs: every digest pinned at its start or since. An upload pinned and
+   * published while the collection reads the records may have written its record after the
+   * collection read it, so "not pinned now" is not enough to remove its blob.
+   */
+  private pinnedDuringCollect: Set<string> | undefined;
 
   private constructor(readonly dataDir: string) {
     this.blobs = join(dataDir, 'blobs', 'sha256');
@@ -216,21 +222,32 @@ export class FsRegistry implements Registry {
 
   collect(forget: (digest: string) => Promise<void>): Promise<string[]> {
     return this.withBlobLock(async () => {
-      const { records, problems } = await this.readAll();
-      if (problems.length > 0) return [];
-      const referenced = new Set(records.flatMap(referencedBy));
-      const removed: string[] = [];
-      for (const digest of await readdir(this.blobs)) {
-        if (!DIGEST_PATTERN.test(digest) || referenced.has(digest) || this.pins.has(digest)) continue;
-        // Artifacts first: a crash between the two leaves the blob, and the next collection
-        // finds it unreferenced again and finishes the job.
-        await forget(digest);
-        await rm(join(this.blobs, digest), { force: true });
-        removed.push(digest);
+      const pinned = new Set(this.pins.keys());
+      this.pinnedDuringCollect = pinned;
+      try {
+        return await this.collectUnreferenced(pinned, forget);
+      } finally {
+        this.pinnedDuringCollect = undefined;
       }
-      if (removed.length > 0) await syncDir(this.blobs);
-      return removed;
     });
+  }
+
+  private async collectUnreferenced(pinned: Set<string>, forget: (digest: string) => Promise<void>): Promise<string[]> {
+    const { records, problems } = await this.readAll();
+    if (problems.length > 0) return [];
+    const referenced = new Set(records.flatMap(referencedBy));
+    const removed: string[] = [];
+    for (const digest of await readdir(this.blobs)) {
+      if (!DIGEST_PATTERN.test(digest) || referenced.has(digest) || pinned.has(digest)) continue;
+      // Artifacts first: a crash between the two leaves the blob, and the next collection
+      // finds it unreferenced again and finishes the job.
+      await forget(digest);
+      if (pinned.has(digest)) continue; // an upload of it arrived meanwhile: keep its blob
+      await rm(join(this.blobs, digest), { force: true });
+      removed.push(digest);
+    }
+    if (removed.length > 0) await syncDir(this.blobs);
+    return removed;
   }
 
   private async createStaged(path: string): Promise<FileHandle> {
@@ -261,6 +278,7 @@ export class FsRegistry implements Registry {
 
   private pin(digest: string): void {
     this.pins.set(digest, (this.pins.get(digest) ?? 0) + 1);
+    this.pinnedDuringCollect?.add(digest);
   }
 
   private unpin(digest: string): void {
