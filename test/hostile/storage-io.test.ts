@@ -6,13 +6,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENGINES, fixture } from '../helpers/host.js';
-import { codeOf, ensureBuilt, filesIn, sleep, startChild, streamPut, variant, type ChildHost } from './storage-kit.js';
+import { ENGINES, errorOf, fixture } from '../helpers/host.js';
+import { codeOf, ensureBuilt, filesIn, sha256, sleep, startChild, streamPut, variant, type ChildHost } from './storage-kit.js';
 
 /** Mounts a tmpfs of `size` at `dir`; false when this machine does not allow it (not root, no CAP_SYS_ADMIN). */
 function mountTmpfs(dir: string, size: string): boolean {
@@ -138,6 +138,33 @@ describe.each(ENGINES)('upload I/O errors on %s', (engine) => {
     const used = Number(execFileSync('df', ['--output=used', '-B1', dataDir]).toString().split('\n')[1]);
     expect(used).toBeLessThan(1024 * 1024);
     await stillServing('enospc');
+  });
+
+  it('issue 8 #7: a full disk when the record is written answers 507, with no temp record and no orphan blob left', async (ctx) => {
+    if (!mounted) ctx.skip();
+    // Fill the tmpfs, then free exactly one page: the upload fits in staging, its record does not.
+    const filler = await open(join(dataDir, 'filler'), 'w');
+    const page = Buffer.alloc(4096, 1);
+    let size = 0;
+    try {
+      for (;;) size += (await filler.write(page)).bytesWritten;
+    } catch (err) {
+      expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    }
+    await filler.truncate(size - page.length);
+    await filler.close();
+    const bytes = variant(healthy, 'no-room-for-the-record');
+    try {
+      const res = await host.api('PUT', '/v1/functions/no-room', bytes);
+      expect(res.status).toBe(507);
+      expect((await errorOf(res)).code).toBe('insufficient_storage');
+      expect((await filesIn(join(dataDir, 'functions'))).filter((f) => !f.endsWith('.json'))).toEqual([]);
+      expect(await filesIn(join(dataDir, 'blobs', 'sha256'))).not.toContain(sha256(bytes));
+      expect((await host.api('GET', '/v1/functions/no-room')).status).toBe(404);
+    } finally {
+      await rm(join(dataDir, 'filler'));
+    }
+    await stillServing('record-enospc');
   });
 
   it('issue 8 #7: a file-size limit (EFBIG from RLIMIT_FSIZE) answers 507 insufficient_storage', async () => {

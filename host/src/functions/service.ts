@@ -60,6 +60,8 @@ export class FunctionService {
   /** The garbage collection running now, and whether another is wanted after it. */
   private collecting: Promise<void> | undefined;
   private collectAgain = false;
+  /** Digests with compiled artifacts but perhaps no blob (a deploy that failed late). */
+  private readonly candidates = new Set<string>();
 
   constructor(private readonly options: ServiceOptions) {}
 
@@ -113,6 +115,8 @@ export class FunctionService {
   async deploy(name: string, body: AsyncIterable<Uint8Array>, requested: Partial<FunctionLimits> = {}): Promise<FunctionVersion> {
     const { registry, engine, logger, metrics } = this.options;
     let version: FunctionVersion;
+    /** Set once the engine has compiled the upload: a later failure leaves files to collect. */
+    let prepared: string | undefined;
     try {
       checkName(name);
       const limits = this.resolveLimits(requested);
@@ -121,6 +125,7 @@ export class FunctionService {
         const bytes = await staged.read();
         await validateComponent(bytes);
         const info = await engine.prepare({ digest: staged.digest, bytes: async () => bytes });
+        prepared = staged.digest;
         // Blob first, then the record that references it: a crash in between leaves only an
         // unreferenced blob, which the next collection removes.
         await staged.commit();
@@ -132,6 +137,9 @@ export class FunctionService {
       metrics?.upload('ok');
     } catch (err) {
       metrics?.upload(err instanceof WaferError ? err.code : 'internal');
+      // Storing failed after compiling (a full disk, say): drop the artifact and any committed
+      // blob, unless something else references that digest.
+      if (prepared !== undefined) await this.collect([prepared]);
       throw err;
     }
     const previous = this.index.get(name);
@@ -174,7 +182,8 @@ export class FunctionService {
    * time; calls that arrive while one runs share the next run. Never fails the caller: the
    * record that made the garbage is already published, and the next run retries.
    */
-  collect(): Promise<void> {
+  collect(alsoConsider: string[] = []): Promise<void> {
+    for (const digest of alsoConsider) this.candidates.add(digest);
     if (this.collecting) {
       this.collectAgain = true;
       return this.collecting;
@@ -182,11 +191,14 @@ export class FunctionService {
     const run = async (): Promise<void> => {
       do {
         this.collectAgain = false;
+        const candidates = [...this.candidates];
+        this.candidates.clear();
         try {
-          const removed = await this.options.registry.collect(async (digest) => {
+          const forget = async (digest: string) => {
             this.loaded.delete(digest);
             await this.options.engine.discard(digest);
-          });
+          };
+          const removed = await this.options.registry.collect(forget, candidates);
           if (removed.length > 0) this.options.logger.info({ digests: removed }, 'collected unreferenced components');
         } catch (err) {
           this.options.logger.error({ err }, 'garbage collection failed; it runs again after the next deploy or delete');

@@ -220,24 +220,24 @@ export class FsRegistry implements Registry {
     });
   }
 
-  collect(forget: (digest: string) => Promise<void>): Promise<string[]> {
+  collect(forget: (digest: string) => Promise<void>, candidates: string[] = []): Promise<string[]> {
     return this.withBlobLock(async () => {
       const pinned = new Set(this.pins.keys());
       this.pinnedDuringCollect = pinned;
       try {
-        return await this.collectUnreferenced(pinned, forget);
+        return await this.collectUnreferenced(pinned, forget, candidates);
       } finally {
         this.pinnedDuringCollect = undefined;
       }
     });
   }
 
-  private async collectUnreferenced(pinned: Set<string>, forget: (digest: string) => Promise<void>): Promise<string[]> {
+  private async collectUnreferenced(pinned: Set<string>, forget: (digest: string) => Promise<void>, candidates: string[]): Promise<string[]> {
     const { records, problems } = await this.readAll();
     if (problems.length > 0) return [];
     const referenced = new Set(records.flatMap(referencedBy));
     const removed: string[] = [];
-    for (const digest of await readdir(this.blobs)) {
+    for (const digest of new Set([...(await readdir(this.blobs)), ...candidates])) {
       if (!DIGEST_PATTERN.test(digest) || referenced.has(digest) || pinned.has(digest)) continue;
       // Artifacts first: a crash between the two leaves the blob, and the next collection
       // finds it unreferenced again and finishes the job.
