@@ -157,7 +157,9 @@ describe.each(ENGINES)('upload I/O errors on %s', (engine) => {
     try {
       const res = await host.api('PUT', '/v1/functions/no-room', bytes);
       expect(res.status).toBe(507);
-      expect((await errorOf(res)).code).toBe('insufficient_storage');
+      const error = await errorOf(res);
+      expect(error.code).toBe('insufficient_storage');
+      expect(error.message).toBe('no space left to store the record of no-room (ENOSPC)');
       expect((await filesIn(join(dataDir, 'functions'))).filter((f) => !f.endsWith('.json'))).toEqual([]);
       expect(await filesIn(join(dataDir, 'blobs', 'sha256'))).not.toContain(sha256(bytes));
       expect((await host.api('GET', '/v1/functions/no-room')).status).toBe(404);
