@@ -15,6 +15,9 @@ import { Limiter } from './limiter.js';
 import type { Metrics } from './metrics.js';
 import { dropUndefined } from '../util.js';
 
+/** How long after a call's timeout a superseded version stays loaded, for calls already under way. */
+const UNLOAD_GRACE_MS = 1_000;
+
 /** A function name: lower-case letter, then up to 62 lower-case letters, digits or dashes. */
 export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
 
@@ -144,7 +147,18 @@ export class FunctionService {
     }
     const previous = this.index.get(name);
     this.index.set(name, version);
-    if (previous && previous.digest !== version.digest) this.unloadUnlessServed(previous.digest);
+    if (previous && previous.digest !== version.digest) {
+      // Calls that started on the superseded version finish first (they end by its timeout).
+      const digest = previous.digest;
+      const later = () => {
+        try {
+          this.unloadUnlessServed(digest);
+        } catch (err) {
+          logger.debug({ err, digest }, 'could not unload a superseded version (engine closed?)');
+        }
+      };
+      setTimeout(later, previous.limits.timeoutMs + UNLOAD_GRACE_MS).unref();
+    }
     await this.collect();
     return version;
   }
