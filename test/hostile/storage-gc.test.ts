@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineName } from '../../host/src/engine/engine.js';
 import { DEFAULT_KEEP_VERSIONS } from '../../host/src/limits.js';
-import { ENGINES, errorOf, fixture, startTestHost, type TestHost } from '../helpers/host.js';
+import { ENGINES, errorOf, fixture, sample, startTestHost, type TestHost } from '../helpers/host.js';
 import { filesIn, sha256, variant } from './storage-kit.js';
 
 const HEX = /^[0-9a-f]{64}/;
@@ -106,6 +106,22 @@ describe.each(ENGINES)('garbage collection on %s', (engine) => {
     await expect.poll(() => h.service.engine.stats().loaded, { timeout: 10_000, interval: 200 }).toBe(2);
     await expectServes(host, 'hot');
     await expectServes(host, 'other');
+  });
+
+  it('issue 8 #12: a call in flight on the superseded version still answers after a redeploy', async () => {
+    cacheDir = await mkdtemp(join(tmpdir(), 'wafer-gc-cache-'));
+    host = await start();
+    const fib = await sample('fib-rust');
+    await host.deploy('fib', fib, '?timeout_ms=30000');
+    // fib(40) runs for about a second here: long enough to redeploy under it.
+    const inFlight = host.call('fib', '?n=40');
+    await new Promise((r) => setTimeout(r, 150));
+    await host.deploy('fib', variant(fib, 'fib-2'));
+    const res = await inFlight;
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('fib(40) = 102334155');
+    const again = await host.call('fib', '?n=10');
+    expect(await again.text()).toBe('fib(10) = 55');
   });
 
   it('issue 8 #12: leftovers of a crash (staging, temp records, unreferenced blobs and artifacts) are swept at start', async () => {
