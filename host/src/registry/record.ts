@@ -23,7 +23,13 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 /** Parses and checks a record read for `name`; throws an Error saying what is wrong. */
 export function parseRecord(name: string, text: string): FunctionRecord {
-  const raw: unknown = JSON.parse(text);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    // Not the parser's message: it quotes the file, and problems are shown on /healthz.
+    throw new Error('the record is not valid JSON');
+  }
   if (!isObject(raw)) throw new Error('the record is not a JSON object');
   if (raw.name !== name) throw new Error(`the record names ${JSON.stringify(raw.name)}, not ${JSON.stringify(name)}`);
   if (!isInt(raw.nextVersion, 1)) throw new Error('nextVersion is not a positive integer');
