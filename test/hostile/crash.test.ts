@@ -80,7 +80,7 @@ describe('crash safety: SIGKILL during a stream of deploys', () => {
   }
 
   it('never loses an acknowledged deploy and never keeps a corrupt blob', { timeout: 30 * 60_000 }, async () => {
-    ensureBuilt();
+    await ensureBuilt();
     const base = await fixture('respond');
     let serial = 0;
     const started = Date.now();

@@ -78,7 +78,7 @@ describe.each(ENGINES)('upload I/O errors on %s', (engine) => {
   let healthy: Uint8Array;
 
   beforeAll(async () => {
-    ensureBuilt();
+    await ensureBuilt();
     root = mkdtempSync(join(tmpdir(), 'wafer-storage-io-'));
     dataDir = join(root, 'data');
     mkdirSync(dataDir);

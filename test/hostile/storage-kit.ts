@@ -5,7 +5,7 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -25,19 +25,40 @@ function newest(dir: string, exts: string[]): number {
   return max;
 }
 
-/** Builds dist/ (what `bin/wafer.js` runs) when any host source is newer than it. */
-export function ensureBuilt(): void {
-  const entry = join(ROOT, 'dist', 'host', 'src', 'cli', 'main.js');
-  let built = 0;
+function builtAt(): number {
   try {
-    built = statSync(entry).mtimeMs;
+    return statSync(join(ROOT, 'dist', 'host', 'src', 'cli', 'main.js')).mtimeMs;
   } catch {
-    built = 0;
+    return 0;
   }
-  if (built >= newest(join(ROOT, 'host', 'src'), ['.ts', '.js'])) return;
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json')], {
-    stdio: 'inherit',
-  });
+}
+
+/**
+ * Builds dist/ (what `bin/wafer.js` runs) when any host source is newer than it. A lock
+ * directory keeps two test files from building at once (vitest runs two in parallel).
+ */
+export async function ensureBuilt(): Promise<void> {
+  const lock = join(ROOT, '.wafer-test-build.lock');
+  const stale = () => builtAt() < newest(join(ROOT, 'host', 'src'), ['.ts', '.js']);
+  if (!stale()) return;
+  for (let waited = 0; ; waited += 200) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (waited > 120_000) throw new Error(`${lock} is held for two minutes; remove it if no build runs`);
+      await sleep(200);
+    }
+  }
+  try {
+    if (stale()) {
+      execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json')], {
+        stdio: 'inherit',
+      });
+    }
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 export interface ChildHost {
