@@ -99,6 +99,13 @@ export class FsRegistry implements Registry {
    * collection read it, so "not pinned now" is not enough to remove its blob.
    */
   private pinnedDuringCollect: Set<string> | undefined;
+  /**
+   * What each record on disk references, read once at open and updated by every record write
+   * (under that name's lock), so a collection does not read every record again.
+   */
+  private readonly references = new Map<string, string[]>();
+  /** Records that could not be read: while any exists, nothing is collected. */
+  private readonly unreadableNames = new Set<string>();
 
   private constructor(readonly dataDir: string) {
     this.blobs = join(dataDir, 'blobs', 'sha256');
@@ -115,6 +122,9 @@ export class FsRegistry implements Registry {
     await mkdir(registry.staging, { recursive: true });
     await sweepTemp(registry.functions);
     await sweepTemp(dataDir);
+    const { records, problems } = await registry.readAll();
+    for (const record of records) registry.references.set(record.name, referencedBy(record));
+    for (const problem of problems) registry.unreadableNames.add(problem.name);
     return registry;
   }
 
@@ -233,9 +243,8 @@ export class FsRegistry implements Registry {
   }
 
   private async collectUnreferenced(pinned: Set<string>, forget: (digest: string) => Promise<void>, candidates: string[]): Promise<string[]> {
-    const { records, problems } = await this.readAll();
-    if (problems.length > 0) return [];
-    const referenced = new Set(records.flatMap(referencedBy));
+    if (this.unreadableNames.size > 0) return [];
+    const referenced = new Set([...this.references.values()].flat());
     const removed: string[] = [];
     for (const digest of new Set([...(await readdir(this.blobs)), ...candidates])) {
       if (!DIGEST_PATTERN.test(digest) || referenced.has(digest) || pinned.has(digest)) continue;
@@ -291,10 +300,19 @@ export class FsRegistry implements Registry {
     return join(this.functions, `${name}.json`);
   }
 
+  /** Writes a record (the caller holds its name's lock) and keeps `references` equal to the disk. */
   private async writeRecord(record: FunctionRecord): Promise<void> {
     try {
       await writeFileAtomic(this.recordPath(record.name), JSON.stringify(record, null, 2));
+      this.references.set(record.name, referencedBy(record));
     } catch (err) {
+      // The rename may have happened before the failure (a failed directory fsync): believe the disk.
+      try {
+        const onDisk = await this.readRecord(record.name);
+        this.references.set(record.name, onDisk ? referencedBy(onDisk) : []);
+      } catch {
+        this.unreadableNames.add(record.name);
+      }
       throw storageError(err, `the record of ${record.name}`);
     }
   }
