@@ -124,6 +124,36 @@ describe.each(ENGINES)('garbage collection on %s', (engine) => {
     expect(await again.text()).toBe('fib(10) = 55');
   });
 
+  it('issue 8 #12: calls racing redeploys and deletes of their function answer 200 or not_found, never 500', async () => {
+    cacheDir = await mkdtemp(join(tmpdir(), 'wafer-gc-cache-'));
+    host = await start({ keepVersions: 1 });
+    const base = await fixture('respond');
+    await host.deploy('steady', base);
+    const h = host;
+    const seen = new Map<string, number>();
+    let stop = false;
+    const churn = (async () => {
+      // Ends on a deploy (i = 12), so `racy` is served afterwards.
+      for (let i = 0; i <= 12; i++) {
+        await h.deploy('racy', variant(base, `racy-${i}`));
+        if (i % 3 === 2) await h.api('DELETE', '/v1/functions/racy');
+      }
+      stop = true;
+    })();
+    const callers = Array.from({ length: 3 }, async () => {
+      while (!stop) {
+        const res = await h.call('racy');
+        const key = res.status === 200 ? `200 ${await res.text()}` : `${res.status} ${(await errorOf(res)).code}`;
+        seen.set(key, (seen.get(key) ?? 0) + 1);
+      }
+    });
+    await Promise.all([churn, ...callers]);
+    expect([...seen.keys()].filter((k) => k !== '200 ok' && k !== '404 not_found')).toEqual([]);
+    expect(seen.get('200 ok')).toBeGreaterThan(0);
+    await expectServes(host, 'steady');
+    await expectServes(host, 'racy');
+  });
+
   it('issue 8 #12: leftovers of a crash (staging, temp records, unreferenced blobs and artifacts) are swept at start', async () => {
     cacheDir = await mkdtemp(join(tmpdir(), 'wafer-gc-cache-'));
     host = await start({ keepVersions: 1 });
