@@ -51,14 +51,16 @@ describe.each(ENGINES)('garbage collection on %s', (engine) => {
     host = await start();
     const base = await fixture('respond');
     const digests: string[] = [];
+    // A short time quota: a superseded version's files wait for its calls (quota + 1 s), then go.
     for (let v = 1; v <= 12; v++) {
       const bytes = variant(base, `v${v}`);
       digests.push(sha256(bytes));
-      await host.deploy('many', bytes);
+      await host.deploy('many', bytes, '?timeout_ms=100');
       await expectServes(host, 'many');
     }
     const kept = digests.slice(-DEFAULT_KEEP_VERSIONS).sort();
-    expect(await blobDigests(host)).toEqual(kept);
+    const h = host;
+    await expect.poll(() => blobDigests(h), { timeout: 10_000, interval: 200 }).toEqual(kept);
     expect(await artifactDigests(engine, cacheDir)).toEqual(kept);
     const fn = (await (await host.api('GET', '/v1/functions/many')).json()) as { version: number; digest: string };
     expect(fn.version).toBe(12);
@@ -71,18 +73,20 @@ describe.each(ENGINES)('garbage collection on %s', (engine) => {
     const base = await fixture('respond');
     const shared = variant(base, 'shared');
     const own = variant(base, 'own');
-    await host.deploy('first', own);
-    await host.deploy('first', shared);
-    await host.deploy('second', shared);
+    const h = host;
+    const quick = '?timeout_ms=100';
+    await host.deploy('first', own, quick);
+    await host.deploy('first', shared, quick);
+    await host.deploy('second', shared, quick);
     expect(await blobDigests(host)).toEqual([sha256(own), sha256(shared)].sort());
 
     expect((await host.api('DELETE', '/v1/functions/first')).status).toBe(204);
-    expect(await blobDigests(host)).toEqual([sha256(shared)]);
+    await expect.poll(() => blobDigests(h), { timeout: 10_000, interval: 200 }).toEqual([sha256(shared)]);
     expect(await artifactDigests(engine, cacheDir)).toEqual([sha256(shared)]);
     await expectServes(host, 'second');
 
     expect((await host.api('DELETE', '/v1/functions/second')).status).toBe(204);
-    expect(await blobDigests(host)).toEqual([]);
+    await expect.poll(() => blobDigests(h), { timeout: 10_000, interval: 200 }).toEqual([]);
     expect(await artifactDigests(engine, cacheDir)).toEqual([]);
     expect((await errorOf(await host.call('second'))).code).toBe('not_found');
     // Version numbers are still never reused after a delete.

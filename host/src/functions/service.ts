@@ -15,7 +15,7 @@ import { Limiter } from './limiter.js';
 import type { Metrics } from './metrics.js';
 import { dropUndefined } from '../util.js';
 
-/** How long after a call's timeout a superseded version stays loaded, for calls already under way. */
+/** How long past its time quota a retired version stays loaded, for calls already under way. */
 const UNLOAD_GRACE_MS = 1_000;
 
 /** A function name: lower-case letter, then up to 62 lower-case letters, digits or dashes. */
@@ -65,6 +65,8 @@ export class FunctionService {
   private collectAgain = false;
   /** Digests with compiled artifacts but perhaps no blob (a deploy that failed late). */
   private readonly candidates = new Set<string>();
+  /** Digests that stopped being current less than their time quota ago, with how many times. */
+  private readonly retiring = new Map<string, number>();
 
   constructor(private readonly options: ServiceOptions) {}
 
@@ -147,18 +149,7 @@ export class FunctionService {
     }
     const previous = this.index.get(name);
     this.index.set(name, version);
-    if (previous && previous.digest !== version.digest) {
-      // Calls that started on the superseded version finish first (they end by its timeout).
-      const digest = previous.digest;
-      const later = () => {
-        try {
-          this.unloadUnlessServed(digest);
-        } catch (err) {
-          logger.debug({ err, digest }, 'could not unload a superseded version (engine closed?)');
-        }
-      };
-      setTimeout(later, previous.limits.timeoutMs + UNLOAD_GRACE_MS).unref();
-    }
+    if (previous && previous.digest !== version.digest) this.retire(previous);
     await this.collect();
     return version;
   }
@@ -180,15 +171,36 @@ export class FunctionService {
     if (!fn || !(await this.options.registry.remove(name))) throw new NotFoundError(`no function named ${name}`);
     this.index.delete(name);
     this.limiters.delete(name);
-    this.unloadUnlessServed(fn.digest);
+    this.retire(fn);
     await this.collect();
   }
 
-  /** Drops a component from memory once no current version serves it (its files stay). */
-  private unloadUnlessServed(digest: string): void {
-    if ([...this.index.values()].some((other) => other.digest === digest)) return;
-    this.options.engine.unload(digest);
-    this.loaded.delete(digest);
+  /**
+   * A version stopped being current (redeployed or deleted). Calls already under way on it
+   * finish first: it stays loaded, and its blob and artifacts stay, until its time quota plus a
+   * grace second have passed; then it leaves memory and the next collection may remove its files.
+   */
+  private retire(fn: FunctionVersion): void {
+    const { digest } = fn;
+    this.retiring.set(digest, (this.retiring.get(digest) ?? 0) + 1);
+    const settle = () => {
+      const left = (this.retiring.get(digest) ?? 1) - 1;
+      if (left > 0) {
+        this.retiring.set(digest, left);
+        return;
+      }
+      this.retiring.delete(digest);
+      try {
+        if (![...this.index.values()].some((other) => other.digest === digest)) {
+          this.options.engine.unload(digest);
+          this.loaded.delete(digest);
+        }
+      } catch (err) {
+        this.options.logger.debug({ err, digest }, 'could not unload a retired version (engine closed?)');
+      }
+      void this.collect();
+    };
+    setTimeout(settle, fn.limits.timeoutMs + UNLOAD_GRACE_MS).unref();
   }
 
   /**
@@ -208,9 +220,11 @@ export class FunctionService {
         const candidates = [...this.candidates];
         this.candidates.clear();
         try {
-          const forget = async (digest: string) => {
+          const forget = async (digest: string): Promise<boolean> => {
+            if (this.retiring.has(digest)) return false; // calls may still run on it
             this.loaded.delete(digest);
             await this.options.engine.discard(digest);
+            return true;
           };
           const removed = await this.options.registry.collect(forget, candidates);
           if (removed.length > 0) this.options.logger.info({ digests: removed }, 'collected unreferenced components');

@@ -230,7 +230,7 @@ export class FsRegistry implements Registry {
     });
   }
 
-  collect(forget: (digest: string) => Promise<void>, candidates: string[] = []): Promise<string[]> {
+  collect(forget: (digest: string) => Promise<boolean>, candidates: string[] = []): Promise<string[]> {
     return this.withBlobLock(async () => {
       const pinned = new Set(this.pins.keys());
       this.pinnedDuringCollect = pinned;
@@ -242,7 +242,7 @@ export class FsRegistry implements Registry {
     });
   }
 
-  private async collectUnreferenced(pinned: Set<string>, forget: (digest: string) => Promise<void>, candidates: string[]): Promise<string[]> {
+  private async collectUnreferenced(pinned: Set<string>, forget: (digest: string) => Promise<boolean>, candidates: string[]): Promise<string[]> {
     if (this.unreadableNames.size > 0) return [];
     const referenced = new Set([...this.references.values()].flat());
     const removed: string[] = [];
@@ -250,7 +250,7 @@ export class FsRegistry implements Registry {
       if (!DIGEST_PATTERN.test(digest) || referenced.has(digest) || pinned.has(digest)) continue;
       // Artifacts first: a crash between the two leaves the blob, and the next collection
       // finds it unreferenced again and finishes the job.
-      await forget(digest);
+      if (!(await forget(digest))) continue;
       if (pinned.has(digest)) continue; // an upload of it arrived meanwhile: keep its blob
       await rm(join(this.blobs, digest), { force: true });
       removed.push(digest);

@@ -66,12 +66,13 @@ export interface Registry {
   scan(): Promise<RegistryScan>;
   /**
    * Removes every blob that no kept version references and no upload in flight is using,
-   * calling `forget(digest)` before each removal (to drop compiled artifacts). `candidates` are
+   * calling `forget(digest)` before each removal (to drop compiled artifacts); `forget` answers
+   * false to keep that digest for now (calls may still run on it). `candidates` are
    * digests that may have artifacts but no blob (an upload that failed after compiling); they
    * are forgotten on the same terms. Collects nothing while any record is unreadable, since what
    * it references is unknown. Resolves with the removed digests.
    */
-  collect(forget: (digest: string) => Promise<void>, candidates?: string[]): Promise<string[]>;
+  collect(forget: (digest: string) => Promise<boolean>, candidates?: string[]): Promise<string[]>;
   /** The current version of `name`, if deployed. */
   get(name: string): Promise<FunctionVersion | undefined>;
   /**
