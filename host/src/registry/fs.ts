@@ -94,9 +94,9 @@ export class FsRegistry implements Registry {
   /** Digests of uploads between staging and publishing, with how many uploads hold each. */
   private readonly pins = new Map<string, number>();
   /**
-   * While a collection runs: every digest pinned at its start or since. An upload pinned and
-   * published while the collection reads the records may have written its record after the
-   * collection read it, so "not pinned now" is not enough to remove its blob.
+   * While a collection runs: every digest pinned at its start or since. An upload pinned while
+   * the collection runs may publish (after the collection took its view of the references) and
+   * unpin before the collection reaches its digest, so "not pinned now" is not enough.
    */
   private pinnedDuringCollect: Set<string> | undefined;
   /**
