@@ -130,6 +130,23 @@ describe.each(ENGINES)('upload I/O errors on %s', (engine) => {
     await stillServing('vanished-during');
   });
 
+  it('issue 8 #7: an upload cut off by the client mid-body leaves nothing in staging', async () => {
+    const { port } = new URL(host.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    socket.write(
+      `PUT /v1/functions/cut HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${host.token}\r\n` +
+        `content-type: application/wasm\r\ncontent-length: ${1024 * 1024}\r\n\r\n`,
+    );
+    socket.write(Buffer.alloc(256 * 1024, 0x61));
+    // The host has the upload half-staged: then the client vanishes.
+    await expect.poll(() => filesIn(join(dataDir, 'staging')), { timeout: 5_000, interval: 20 }).toHaveLength(1);
+    socket.destroy();
+    await expect.poll(() => filesIn(join(dataDir, 'staging')), { timeout: 5_000, interval: 50 }).toEqual([]);
+    expect((await host.api('GET', '/v1/functions/cut')).status).toBe(404);
+    await stillServing('cut');
+  });
+
   it('issue 8 #7: a full disk (ENOSPC on a 4 MiB tmpfs) answers 507 insufficient_storage', async (ctx) => {
     if (!mounted) ctx.skip();
     const answer = await streamPut(host, '/v1/functions/huge', { chunkBytes: 256 * 1024, chunks: 24, intervalMs: 5 });
