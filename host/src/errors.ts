@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'overloaded'
   | 'request_timeout'
   | 'not_ready'
+  | 'insufficient_storage'
   | 'internal';
 
 /** Base of every error wafer raises on purpose. `expose` says whether `message` may reach a client. */

@@ -10,10 +10,13 @@ import { validateComponent } from '../abi/validate.js';
 import type { CallReport, Engine } from '../engine/engine.js';
 import { GuestResultError, InvalidInputError, NotFoundError, WaferError, type GuestOutput } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { FunctionLimits, FunctionVersion, Registry } from '../registry/registry.js';
+import type { FunctionLimits, FunctionVersion, RecordProblem, Registry } from '../registry/registry.js';
 import { Limiter } from './limiter.js';
 import type { Metrics } from './metrics.js';
 import { dropUndefined } from '../util.js';
+
+/** How long past its time quota a retired version stays loaded, for calls already under way. */
+const UNLOAD_GRACE_MS = 1_000;
 
 /** A function name: lower-case letter, then up to 62 lower-case letters, digits or dashes. */
 export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
@@ -30,6 +33,8 @@ export interface ServiceOptions {
   maxQueue: number;
   /** Largest `ok` output a guest may return; longer answers `bad_response`. */
   maxResponseBytes: number;
+  /** Versions kept per function (blobs and compiled artifacts); older ones are collected. */
+  keepVersions: number;
 }
 
 /** The HTTP call as the service needs it; the server fills it from Koa's context. */
@@ -62,6 +67,15 @@ export class FunctionService {
   private readonly index = new Map<string, FunctionVersion>();
   private readonly limiters = new Map<string, Limiter>();
   private readonly loaded = new Set<string>();
+  /** Function records skipped at start because they could not be read. */
+  private skipped: RecordProblem[] = [];
+  /** The garbage collection running now, and whether another is wanted after it. */
+  private collecting: Promise<void> | undefined;
+  private collectAgain = false;
+  /** Digests with compiled artifacts but perhaps no blob (a deploy that failed late). */
+  private readonly candidates = new Set<string>();
+  /** Digests that stopped being current less than their time quota ago, with how many times. */
+  private readonly retiring = new Map<string, number>();
 
   constructor(private readonly options: ServiceOptions) {}
 
@@ -73,9 +87,25 @@ export class FunctionService {
     return this.options.defaults;
   }
 
-  /** Loads the registry's index so every function deployed before a restart is served. */
+  /**
+   * Loads the registry's index so every function deployed before a restart is served. A record
+   * that cannot be read is logged and skipped (see `problems`); the rest are served. Then
+   * collects what a crash may have left unreferenced.
+   */
   async init(): Promise<void> {
-    for (const fn of await this.options.registry.list()) this.index.set(fn.name, fn);
+    const { functions, problems } = await this.options.registry.scan();
+    for (const fn of functions) this.index.set(fn.name, fn);
+    this.skipped = problems;
+    for (const problem of problems) {
+      this.options.logger.error({ fn: problem.name, err: problem.error }, 'skipped an unreadable function record');
+    }
+    if (problems.length > 0) this.options.logger.warn({ skipped: problems.length }, 'garbage collection is off until every record reads');
+    await this.collect();
+  }
+
+  /** Function records skipped at start (shown in /healthz). */
+  problems(): RecordProblem[] {
+    return this.skipped;
   }
 
   /** Checks requested limits against the ceilings; missing values take the defaults. */
@@ -98,6 +128,9 @@ export class FunctionService {
    */
   async deploy(name: string, body: AsyncIterable<Uint8Array>, requested: Partial<FunctionLimits> = {}): Promise<FunctionVersion> {
     const { registry, engine, logger, metrics } = this.options;
+    let version: FunctionVersion;
+    /** Set once the engine has compiled the upload: a later failure leaves files to collect. */
+    let prepared: string | undefined;
     try {
       checkName(name);
       const limits = this.resolveLimits(requested);
@@ -106,20 +139,28 @@ export class FunctionService {
         const bytes = await staged.read();
         await validateComponent(bytes);
         const info = await engine.prepare({ digest: staged.digest, bytes: async () => bytes });
+        prepared = staged.digest;
+        // Blob first, then the record that references it: a crash in between leaves only an
+        // unreferenced blob, which the next collection removes.
         await staged.commit();
-        const version = await registry.publish(name, staged, limits);
-        this.index.set(name, version);
+        version = await registry.publish(name, staged, limits, this.options.keepVersions);
         logger.info({ fn: name, version: version.version, digest: staged.digest, size: staged.size, prepare: info }, 'deployed');
-        metrics?.upload('ok');
-        return version;
-      } catch (err) {
+      } finally {
         await staged.discard();
-        throw err;
       }
+      metrics?.upload('ok');
     } catch (err) {
       metrics?.upload(err instanceof WaferError ? err.code : 'internal');
+      // Storing failed after compiling (a full disk, say): drop the artifact and any committed
+      // blob, unless something else references that digest.
+      if (prepared !== undefined) await this.collect([prepared]);
       throw err;
     }
+    const previous = this.index.get(name);
+    this.index.set(name, version);
+    if (previous && previous.digest !== version.digest) this.retire(previous);
+    await this.collect();
+    return version;
   }
 
   list(): FunctionVersion[] {
@@ -139,10 +180,72 @@ export class FunctionService {
     if (!fn || !(await this.options.registry.remove(name))) throw new NotFoundError(`no function named ${name}`);
     this.index.delete(name);
     this.limiters.delete(name);
-    if (![...this.index.values()].some((other) => other.digest === fn.digest)) {
-      this.options.engine.unload(fn.digest);
-      this.loaded.delete(fn.digest);
+    this.retire(fn);
+    await this.collect();
+  }
+
+  /**
+   * A version stopped being current (redeployed or deleted). Calls already under way on it
+   * finish first: it stays loaded, and its blob and artifacts stay, until its time quota plus a
+   * grace second have passed; then it leaves memory and the next collection may remove its files.
+   */
+  private retire(fn: FunctionVersion): void {
+    const { digest } = fn;
+    this.retiring.set(digest, (this.retiring.get(digest) ?? 0) + 1);
+    const settle = () => {
+      const left = (this.retiring.get(digest) ?? 1) - 1;
+      if (left > 0) {
+        this.retiring.set(digest, left);
+        return;
+      }
+      this.retiring.delete(digest);
+      try {
+        if (![...this.index.values()].some((other) => other.digest === digest)) {
+          this.options.engine.unload(digest);
+          this.loaded.delete(digest);
+        }
+      } catch (err) {
+        this.options.logger.debug({ err, digest }, 'could not unload a retired version (engine closed?)');
+      }
+      void this.collect();
+    };
+    setTimeout(settle, fn.limits.timeoutMs + UNLOAD_GRACE_MS).unref();
+  }
+
+  /**
+   * Removes the blobs and compiled artifacts that no kept version references. Runs one at a
+   * time; calls that arrive while one runs share the next run. Never fails the caller: the
+   * record that made the garbage is already published, and the next run retries.
+   */
+  collect(alsoConsider: string[] = []): Promise<void> {
+    for (const digest of alsoConsider) this.candidates.add(digest);
+    if (this.collecting) {
+      this.collectAgain = true;
+      return this.collecting;
     }
+    const run = async (): Promise<void> => {
+      do {
+        this.collectAgain = false;
+        const candidates = [...this.candidates];
+        this.candidates.clear();
+        try {
+          const forget = async (digest: string): Promise<boolean> => {
+            if (this.retiring.has(digest)) return false; // calls may still run on it
+            this.loaded.delete(digest);
+            await this.options.engine.discard(digest);
+            return true;
+          };
+          const removed = await this.options.registry.collect(forget, candidates);
+          if (removed.length > 0) this.options.logger.info({ digests: removed }, 'collected unreferenced components');
+        } catch (err) {
+          this.options.logger.error({ err }, 'garbage collection failed; it runs again after the next deploy or delete');
+        }
+      } while (this.collectAgain);
+    };
+    this.collecting = run().finally(() => {
+      this.collecting = undefined;
+    });
+    return this.collecting;
   }
 
   /**

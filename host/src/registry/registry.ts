@@ -30,8 +30,23 @@ export interface StagedBlob {
   read(): Promise<Uint8Array>;
   /** Moves the blob into the content-addressed store (idempotent). */
   commit(): Promise<void>;
-  /** Forgets the staged bytes; the store is unchanged. */
+  /**
+   * Forgets the staged bytes (if not committed) and stops protecting the digest from garbage
+   * collection. Call it once the upload is published or refused; idempotent.
+   */
   discard(): Promise<void>;
+}
+
+/** A function record that could not be read or has the wrong shape; it is skipped, not served. */
+export interface RecordProblem {
+  name: string;
+  error: string;
+}
+
+/** Every function record, read whole: what is served, and what could not be read. */
+export interface RegistryScan {
+  functions: FunctionVersion[];
+  problems: RecordProblem[];
 }
 
 export interface Registry {
@@ -39,12 +54,30 @@ export interface Registry {
   stage(body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<StagedBlob>;
   /** Reads a committed blob. */
   readBlob(digest: string): Promise<Uint8Array>;
-  /** Records a new version of `name` pointing at a committed blob, atomically. */
-  publish(name: string, blob: { digest: string; size: number }, limits: FunctionLimits): Promise<FunctionVersion>;
-  /** The current version of every function. */
+  /**
+   * Records a new version of `name` pointing at a committed blob, atomically, keeping the last
+   * `keepVersions` versions of `name` (older ones are dropped from the record; `collect` then
+   * removes what nothing references).
+   */
+  publish(name: string, blob: { digest: string; size: number }, limits: FunctionLimits, keepVersions: number): Promise<FunctionVersion>;
+  /** The current version of every function whose record reads; unreadable ones are skipped. */
   list(): Promise<FunctionVersion[]>;
+  /** Reads every record: the current versions, and the records that could not be read. */
+  scan(): Promise<RegistryScan>;
+  /**
+   * Removes every blob that no kept version references and no upload in flight is using,
+   * calling `forget(digest)` before each removal (to drop compiled artifacts); `forget` answers
+   * false to keep that digest for now (calls may still run on it). `candidates` are
+   * digests that may have artifacts but no blob (an upload that failed after compiling); they
+   * are forgotten on the same terms. Collects nothing while any record is unreadable, since what
+   * it references is unknown. Resolves with the removed digests.
+   */
+  collect(forget: (digest: string) => Promise<boolean>, candidates?: string[]): Promise<string[]>;
   /** The current version of `name`, if deployed. */
   get(name: string): Promise<FunctionVersion | undefined>;
-  /** Removes `name`; resolves false if it was not deployed. */
+  /**
+   * Removes `name` and all its versions; resolves false if it was not deployed. Only the version
+   * counter is kept, so numbers are never reused.
+   */
   remove(name: string): Promise<boolean>;
 }

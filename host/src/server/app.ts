@@ -36,11 +36,14 @@ export function createApp(options: AppOptions): Koa {
   app.use(invokeRoute(service, options.maxRequestBytes));
   app.use(async (ctx, next) => {
     if (ctx.path === '/healthz' && ctx.method === 'GET') {
+      // `degraded`: serving, but some function records could not be read at start (listed).
+      const problems = service.problems();
       ctx.body = {
-        status: 'ok',
+        status: problems.length === 0 ? 'ok' : 'degraded',
         engine: service.engine.name,
         versions: { wafer: options.waferVersion, abi: ABI_VERSION, engine: service.engine.version },
         functions: service.list().length,
+        problems,
       };
       return;
     }

@@ -59,6 +59,7 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
     maxConcurrency: config.maxConcurrency,
     maxQueue: config.maxQueue,
     maxResponseBytes: config.maxResponseBytes,
+    keepVersions: config.keepVersions,
   });
   await service.init();
   if (config.samplesDir) await deploySamples(service, config.samplesDir, options.onSample);

@@ -1,0 +1,65 @@
+/**
+ * @module registry/record
+ * The on-disk function record, `<data>/functions/<name>.json`, and its validation. A record is
+ * read back from disk that anyone could have edited or a disk could have damaged, so its whole
+ * shape is checked, not only that it parses: a bad record is reported and skipped, never served.
+ */
+import type { FunctionVersion } from './registry.js';
+
+export interface FunctionRecord {
+  name: string;
+  /** The serving version; 0 once the function is deleted. */
+  current: number;
+  /** The next version number; kept after a delete so numbers are never reused. */
+  nextVersion: number;
+  /** The kept versions, oldest first (at most `keepVersions`; none after a delete). */
+  versions: FunctionVersion[];
+}
+
+export const DIGEST_PATTERN = /^[0-9a-f]{64}$/;
+
+const isInt = (v: unknown, min: number): v is number => Number.isSafeInteger(v) && (v as number) >= min;
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Parses and checks a record read for `name`; throws an Error saying what is wrong. */
+export function parseRecord(name: string, text: string): FunctionRecord {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    // Not the parser's message: it quotes the file, and problems are shown on /healthz.
+    throw new Error('the record is not valid JSON');
+  }
+  if (!isObject(raw)) throw new Error('the record is not a JSON object');
+  if (raw.name !== name) throw new Error(`the record names ${JSON.stringify(raw.name)}, not ${JSON.stringify(name)}`);
+  if (!isInt(raw.nextVersion, 1)) throw new Error('nextVersion is not a positive integer');
+  if (!isInt(raw.current, 0) || raw.current >= raw.nextVersion) throw new Error('current is not a version number below nextVersion');
+  if (!Array.isArray(raw.versions)) throw new Error('versions is not an array');
+  let previous = 0;
+  for (const [i, v] of raw.versions.entries()) {
+    const where = `versions[${i}]`;
+    if (!isObject(v)) throw new Error(`${where} is not an object`);
+    if (v.name !== name) throw new Error(`${where}.name is not ${JSON.stringify(name)}`);
+    if (!isInt(v.version, previous + 1) || v.version >= raw.nextVersion) throw new Error(`${where}.version is out of order`);
+    if (typeof v.digest !== 'string' || !DIGEST_PATTERN.test(v.digest)) throw new Error(`${where}.digest is not a sha256 hex digest`);
+    if (!isInt(v.size, 0)) throw new Error(`${where}.size is not a size`);
+    if (!isObject(v.limits) || !isInt(v.limits.timeoutMs, 1) || !isInt(v.limits.memoryBytes, 1)) throw new Error(`${where}.limits are invalid`);
+    if (typeof v.createdAt !== 'string') throw new Error(`${where}.createdAt is not a string`);
+    previous = v.version;
+  }
+  const record = raw as unknown as FunctionRecord;
+  if (record.current !== 0 && !record.versions.some((v) => v.version === record.current)) {
+    throw new Error(`current version ${record.current} is not among the kept versions`);
+  }
+  return record;
+}
+
+/** The serving version of a record, if it is not deleted. */
+export function currentOf(record: FunctionRecord): FunctionVersion | undefined {
+  return record.current === 0 ? undefined : record.versions.find((v) => v.version === record.current);
+}
+
+/** Digests a record keeps alive: every kept version of a live function, nothing of a deleted one. */
+export function referencedBy(record: FunctionRecord): string[] {
+  return record.current === 0 ? [] : record.versions.map((v) => v.digest);
+}
