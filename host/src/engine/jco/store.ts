@@ -12,6 +12,7 @@
  * `fn.mjs` is read and verified once, then imported by the workers from that verified text (a
  * `data:` URL), never from the file; each core module is verified as it is read, right before it
  * is compiled. A directory whose manifest or files do not match is refused (and re-transpiled).
+ * The JS stored is jco's output with the lift guard of `lift-guard.ts` spliced in.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
@@ -21,6 +22,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ComponentError } from '../../errors.js';
+import { guardHandleLift } from './lift-guard.js';
 
 /** jco's version, read from its package.json (its `exports` map hides the file from `import`). */
 export const JCO_VERSION: string = (() => {
@@ -38,7 +40,7 @@ export const JCO_VERSION: string = (() => {
 })();
 
 /** Bumped when the layout or the transpile options change, so old entries are redone. */
-const FORMAT = 2;
+const FORMAT = 3;
 const JS_FILE = 'fn.mjs';
 const MANIFEST = 'manifest.json';
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -165,8 +167,10 @@ export class ArtifactStore {
       const found = result.exports.map(([name]) => name).join(', ') || 'nothing';
       throw new ComponentError('abi_mismatch', `the component does not export a handle function (it exports ${found})`);
     }
-    const js = result.files['fn.js'];
-    if (!js) throw new ComponentError('invalid_component', 'jco produced no fn.js for the component');
+    const raw = result.files['fn.js'];
+    if (!raw) throw new ComponentError('invalid_component', 'jco produced no fn.js for the component');
+    // handle's result is lifted as strictly as the canonical ABI says (lift-guard.ts).
+    const js = Buffer.from(guardHandleLift(Buffer.from(raw).toString('utf8')), 'utf8');
     const modules = Object.keys(result.files).filter((name) => name.endsWith('.wasm'));
     const asked = [...Buffer.from(js).toString('utf8').matchAll(/getCoreModule\('([^']+)'\)/g)].map((m) => m[1]!);
     if (asked.some((name) => !modules.includes(name)) || modules.some((name) => !SAFE_NAME.test(name))) {
