@@ -92,6 +92,8 @@ export class JcoEngine implements Engine {
   private readonly compiling = new Map<string, Promise<CompiledSet>>();
   /** digest → memory quota (bytes) → pool. */
   private readonly pools = new Map<string, Map<number, FunctionPool>>();
+  /** Pools of unloaded digests still finishing their calls; `close` cuts them off. */
+  private readonly draining = new Set<FunctionPool>();
   private readonly workers: WorkerSource;
   private readonly reaper?: NodeJS.Timeout;
   private closed = false;
@@ -170,18 +172,26 @@ export class JcoEngine implements Engine {
     return pool.call(input, limits.timeoutMs, limits.maxOutputBytes ?? Infinity);
   }
 
+  /**
+   * Forgets `digest`. Calls already accepted (running or queued) finish, as on wasmtime: its
+   * pools drain, with the compiled modules handed over so a drain never reads the cache files
+   * again, and their workers stop once idle. New calls for the digest start from the disk cache.
+   */
   unload(digest: string): void {
     this.artifacts.delete(digest);
-    for (const key of [...this.compiled.keys()]) if (key.startsWith(`${digest}:`)) this.compiled.delete(key);
     const pools = this.pools.get(digest);
     this.pools.delete(digest);
-    for (const pool of pools?.values() ?? []) void pool.close(new NotFoundError('the function was unloaded'));
+    for (const [capBytes, pool] of pools ?? []) {
+      this.draining.add(pool);
+      void pool.drain(this.compiled.peek(`${digest}:${capBytes}`)).finally(() => this.draining.delete(pool));
+    }
+    for (const key of [...this.compiled.keys()]) if (key.startsWith(`${digest}:`)) this.compiled.delete(key);
   }
 
   /**
    * Unloads `digest` and removes its transpiled directory. Safe while a call still uses it: the
-   * pools are closed (their calls reject, their workers stop) and every worker already holds
-   * the verified JS text and compiled modules, so nothing reads the removed files again.
+   * draining pools hold the compiled modules and every worker already holds the verified JS text,
+   * so nothing reads the removed files again.
    */
   async discard(digest: string): Promise<void> {
     this.unload(digest);
@@ -191,11 +201,9 @@ export class JcoEngine implements Engine {
   stats(): EngineStats {
     let workers = 0;
     let queued = 0;
-    for (const pools of this.pools.values()) {
-      for (const pool of pools.values()) {
-        workers += pool.workers;
-        queued += pool.queued;
-      }
+    for (const pool of this.allPools()) {
+      workers += pool.workers;
+      queued += pool.queued;
     }
     return { ...this.counters, loaded: this.artifacts.size, moduleCacheBytes: this.compiled.calculatedSize, workers, queued };
   }
@@ -204,10 +212,9 @@ export class JcoEngine implements Engine {
     this.closed = true;
     clearInterval(this.reaper);
     const closing: Promise<void>[] = [];
-    for (const pools of this.pools.values()) {
-      for (const pool of pools.values()) closing.push(pool.close(new WaferError('not_ready', 503, 'the engine is shutting down')));
-    }
+    for (const pool of this.allPools()) closing.push(pool.close(new WaferError('not_ready', 503, 'the engine is shutting down')));
     this.pools.clear();
+    this.draining.clear();
     closing.push(this.workers.close());
     await Promise.all(closing);
   }
@@ -339,6 +346,11 @@ export class JcoEngine implements Engine {
       pools.set(capBytes, pool);
     }
     return pool;
+  }
+
+  private *allPools(): Iterable<FunctionPool> {
+    for (const pools of this.pools.values()) yield* pools.values();
+    yield* this.draining;
   }
 
   private reapIdle(): void {

@@ -6,7 +6,8 @@
  * `size`. The time quota is enforced here: when a call overruns, its worker is terminated (V8
  * cannot interrupt wasm any other way) and a replacement starts when a call needs one. After a
  * trap, after `maxCallsPerInstance` calls, or once linear memory passes the soft limit, the
- * worker drops its instance and instantiates a fresh one.
+ * worker drops its instance and instantiates a fresh one. `drain` (an unload) refuses new calls
+ * but lets the running and queued ones finish before the workers stop; `close` cuts them off.
  */
 import type { Worker } from 'node:worker_threads';
 import type { CallReport } from '../engine.js';
@@ -34,7 +35,7 @@ export interface PoolOptions {
   /** The memory quota every instance of this pool was capped to. */
   capBytes: number;
   /** The compiled, capped core modules (from the engine's module cache) and their memory budget. */
-  modules: () => Promise<{ modules: Record<string, WasmModule>; memoryBudget: Record<string, number> }>;
+  modules: () => Promise<PoolModules>;
   /** Most workers (instances) running at once. */
   size: number;
   maxLogBytes: number;
@@ -69,6 +70,12 @@ interface Slot {
   lastUsed: number;
 }
 
+/** What a pool instantiates from: the compiled, capped core modules and their memory budget. */
+export interface PoolModules {
+  modules: Record<string, WasmModule>;
+  memoryBudget: Record<string, number>;
+}
+
 type FailureCode = 'trap' | 'memory_limit' | 'function_error' | 'bad_response';
 
 /** Messages from worker.js. */
@@ -83,12 +90,14 @@ export class FunctionPool {
   private readonly queue: Pending[] = [];
   private nextId = 1;
   private closed = false;
+  /** Set by `drain`: no new calls; resolved once the last worker has stopped. */
+  private draining?: { modules?: PoolModules; done: () => void };
 
   constructor(private readonly options: PoolOptions) {}
 
   /** Runs `handle(input)` on an instance; rejects with the engine's errors. */
   call(input: Uint8Array, timeoutMs: number, maxOutputBytes = Infinity): Promise<CallReport> {
-    if (this.closed) return Promise.reject(new WaferError('not_ready', 503, 'the function is being unloaded'));
+    if (this.closed || this.draining) return Promise.reject(new WaferError('not_ready', 503, 'the function is being unloaded'));
     return new Promise<CallReport>((resolve, reject) => {
       this.queue.push({ id: this.nextId++, input, timeoutMs, maxOutputBytes, resolve, reject });
       this.pump();
@@ -112,9 +121,25 @@ export class FunctionPool {
     return this.slots.length;
   }
 
+  /**
+   * Refuses new calls, lets the running and queued ones finish (on the workers there are, or new
+   * ones while calls wait), then stops every worker. `modules` is what an instance is made from
+   * meanwhile, so a drain never needs the cache files an unload may be removing; without it the
+   * pool's `modules()` is asked. Resolves when the last worker has stopped.
+   */
+  drain(modules?: PoolModules): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise<void>((done) => {
+      this.draining = { modules, done };
+      this.pump();
+    });
+  }
+
   /** Rejects queued and running calls with `reason` and terminates every worker. */
   async close(reason: Error): Promise<void> {
     this.closed = true;
+    const drained = this.draining?.done;
+    this.draining = undefined;
     for (const pending of this.queue.splice(0)) pending.reject(reason);
     const exits: Promise<unknown>[] = [];
     for (const slot of [...this.slots]) {
@@ -123,6 +148,7 @@ export class FunctionPool {
       exits.push(this.kill(slot));
     }
     await Promise.all(exits);
+    drained?.();
   }
 
   private pump(): void {
@@ -133,6 +159,11 @@ export class FunctionPool {
     }
     const starting = this.slots.filter((s) => s.state === 'starting').length;
     if (this.queue.length > starting && this.slots.length < this.options.size && !this.closed) this.spawn();
+    if (this.draining && this.queue.length === 0) {
+      // Nothing waits any more: workers that are not running a call stop now, the others when it ends.
+      for (const slot of [...this.slots]) if (slot.state === 'idle' || slot.state === 'starting') void this.kill(slot);
+      if (this.slots.length === 0) this.draining.done();
+    }
   }
 
   /** The most recently used idle slot: a lone caller keeps one warm instance. */
@@ -161,9 +192,11 @@ export class FunctionPool {
     slot.timer = setTimeout(() => {
       this.failQueue(new GuestTrapError('timeout', `instantiating the component took longer than ${this.options.instantiateTimeoutMs} ms`));
       this.kill(slot);
+      this.pump();
     }, this.options.instantiateTimeoutMs);
     const { artifact, capBytes, maxLogBytes } = this.options;
-    this.options.modules().then(
+    const snapshot = this.draining?.modules;
+    (snapshot ? Promise.resolve(snapshot) : this.options.modules()).then(
       ({ modules, memoryBudget }) => {
         if (slot.state === 'starting') {
           slot.worker.postMessage({ type: 'instantiate', jsUrl: artifact.jsUrl, modules, memoryBudget, capBytes, maxLogBytes });
@@ -172,6 +205,7 @@ export class FunctionPool {
       (err: Error) => {
         this.failQueue(err);
         this.kill(slot);
+        this.pump();
       },
     );
   }
@@ -207,7 +241,10 @@ export class FunctionPool {
     } else {
       const pending = slot.current;
       slot.current = undefined;
-      if (!pending || pending.id !== msg.id) return void this.kill(slot); // out of step: never trust this worker again
+      if (!pending || pending.id !== msg.id) {
+        void this.kill(slot); // out of step: never trust this worker again
+        return this.pump();
+      }
       const output: GuestOutput = { stdout: msg.stdout, stderr: msg.stderr };
       if (msg.ok) {
         pending.resolve({ ...output, output: msg.output, durationUs: msg.durationUs, peakMemoryBytes: msg.memoryBytes });
