@@ -4,11 +4,15 @@
  * runs one call at a time; calls go to the most recently used idle worker (so a lone caller keeps
  * hitting a warm instance) and queue when all are busy. A worker is started on demand, up to
  * `size`. The time quota is enforced here: when a call overruns, its worker is terminated (V8
- * cannot interrupt wasm any other way) and a replacement starts when a call needs one. After a
+ * cannot interrupt wasm any other way) and a replacement starts when a call needs one. A call
+ * that waits on an instance being started spends its quota waiting, as on wasmtime where the
+ * instantiation (start functions included) runs inside the call: when it runs out, the call
+ * answers `timeout` and an instantiation that has used a whole quota is stopped. After a
  * trap, after `maxCallsPerInstance` calls, or once linear memory passes the soft limit, the
  * worker drops its instance and instantiates a fresh one. `drain` (an unload) refuses new calls
  * but lets the running and queued ones finish before the workers stop; `close` cuts them off.
  */
+import { performance } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 import type { CallReport } from '../engine.js';
 import { GuestResultError, GuestTrapError, WaferError, type GuestOutput } from '../../errors.js';
@@ -54,6 +58,8 @@ interface Pending {
   input: Uint8Array;
   timeoutMs: number;
   maxOutputBytes: number;
+  /** Fires when the call has waited its whole time quota without reaching an instance. */
+  waitTimer?: NodeJS.Timeout;
   resolve: (report: CallReport) => void;
   reject: (err: Error) => void;
 }
@@ -68,7 +74,12 @@ interface Slot {
   current?: Pending;
   timer?: NodeJS.Timeout;
   lastUsed: number;
+  /** When the current instantiation began (performance.now()). */
+  startedAt: number;
 }
+
+/** Timers may fire this much early against performance.now(); a wait that long used its quota. */
+const TIMER_SLACK_MS = 2;
 
 /** What a pool instantiates from: the compiled, capped core modules and their memory budget. */
 export interface PoolModules {
@@ -99,8 +110,11 @@ export class FunctionPool {
   call(input: Uint8Array, timeoutMs: number, maxOutputBytes = Infinity): Promise<CallReport> {
     if (this.closed || this.draining) return Promise.reject(new WaferError('not_ready', 503, 'the function is being unloaded'));
     return new Promise<CallReport>((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, input, timeoutMs, maxOutputBytes, resolve, reject });
+      const pending: Pending = { id: this.nextId++, input, timeoutMs, maxOutputBytes, resolve, reject };
+      this.queue.push(pending);
       this.pump();
+      // Armed after the pump, so an instantiation it started began no later than the wait.
+      if (this.queue.includes(pending)) pending.waitTimer = setTimeout(() => this.onWaitExpired(pending), timeoutMs);
     });
   }
 
@@ -140,7 +154,7 @@ export class FunctionPool {
     this.closed = true;
     const drained = this.draining?.done;
     this.draining = undefined;
-    for (const pending of this.queue.splice(0)) pending.reject(reason);
+    this.failQueue(reason);
     const exits: Promise<unknown>[] = [];
     for (const slot of [...this.slots]) {
       slot.current?.reject(reason);
@@ -177,7 +191,7 @@ export class FunctionPool {
 
   private spawn(): void {
     const worker = this.options.startWorker();
-    const slot: Slot = { worker, state: 'starting', calls: 0, baseline: 0, lastUsed: Date.now() };
+    const slot: Slot = { worker, state: 'starting', calls: 0, baseline: 0, lastUsed: Date.now(), startedAt: performance.now() };
     this.slots.push(slot);
     this.options.counters.workersStarted++;
     worker.on('message', (msg: WorkerMessage) => this.onMessage(slot, msg));
@@ -189,6 +203,7 @@ export class FunctionPool {
   private instantiate(slot: Slot): void {
     slot.state = 'starting';
     slot.calls = 0;
+    slot.startedAt = performance.now();
     slot.timer = setTimeout(() => {
       this.failQueue(new GuestTrapError('timeout', `instantiating the component took longer than ${this.options.instantiateTimeoutMs} ms`));
       this.kill(slot);
@@ -211,6 +226,7 @@ export class FunctionPool {
   }
 
   private dispatch(slot: Slot, pending: Pending): void {
+    clearTimeout(pending.waitTimer);
     slot.state = 'busy';
     slot.current = pending;
     slot.lastUsed = Date.now();
@@ -298,7 +314,30 @@ export class FunctionPool {
   }
 
   private failQueue(err: Error): void {
-    for (const pending of this.queue.splice(0)) pending.reject(err);
+    for (const pending of this.queue.splice(0)) {
+      clearTimeout(pending.waitTimer);
+      pending.reject(err);
+    }
+  }
+
+  /**
+   * A queued call's whole quota has passed. Waiting behind busy workers does not count (its quota
+   * starts when it runs), but waiting on an instance being started does: the call answers
+   * `timeout`, and a start that has itself taken a whole quota (a start function that never
+   * ends) is stopped rather than left to the instantiation budget.
+   */
+  private onWaitExpired(pending: Pending): void {
+    const at = this.queue.indexOf(pending);
+    const starting = this.slots.filter((s) => s.state === 'starting');
+    if (at < 0 || starting.length === 0) return;
+    this.queue.splice(at, 1);
+    this.options.counters.timeouts++;
+    pending.reject(new GuestTrapError('timeout', `the call ran longer than its ${pending.timeoutMs} ms time quota while its instance was starting`));
+    const now = performance.now();
+    for (const slot of starting) {
+      if (now - slot.startedAt >= pending.timeoutMs - TIMER_SLACK_MS) void this.kill(slot);
+    }
+    this.pump();
   }
 
   private kill(slot: Slot): Promise<number> {
