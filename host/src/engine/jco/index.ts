@@ -19,6 +19,7 @@ import { FunctionPool, type PoolCounters } from './pool.js';
 import { ArtifactStore, JCO_VERSION, TamperedArtifactError, type Artifact } from './store.js';
 import { WorkerSource } from './spare.js';
 import { enableWasmFeatures } from './wasm-features.js';
+import { checkImports, type ShimShape } from './import-check.js';
 import { wasm, type WasmModule } from './wasm.js';
 
 const PAGE = 65536;
@@ -97,6 +98,7 @@ export class JcoEngine implements Engine {
   private readonly workers: WorkerSource;
   private readonly reaper?: NodeJS.Timeout;
   private closed = false;
+  private shape?: Promise<ShimShape>;
   private readonly counters: EngineCounters = {
     compiled: 0,
     loadedFromDisk: 0,
@@ -150,6 +152,8 @@ export class JcoEngine implements Engine {
   async prepare(unit: LoadUnit): Promise<LoadInfo> {
     const started = performance.now();
     const { artifact, source } = await this.loadArtifact(unit);
+    // Refused at upload, as wasmtime's linker does, what the worker's WASI cannot provide.
+    checkImports(artifact.imported ?? [], await this.shimShape());
     // Compiling proves V8 accepts every core module, and warms the cache for the first call.
     await this.modulesFor(artifact, this.settings.defaultMemoryBytes);
     return { source, ms: performance.now() - started };
@@ -157,7 +161,8 @@ export class JcoEngine implements Engine {
 
   async load(unit: LoadUnit): Promise<LoadInfo> {
     const started = performance.now();
-    const { source } = await this.loadArtifact(unit);
+    const { artifact, source } = await this.loadArtifact(unit);
+    checkImports(artifact.imported ?? [], await this.shimShape());
     return { source, ms: performance.now() - started };
   }
 
@@ -351,6 +356,24 @@ export class JcoEngine implements Engine {
   private *allPools(): Iterable<FunctionPool> {
     for (const pools of this.pools.values()) yield* pools.values();
     yield* this.draining;
+  }
+
+  /** What the workers' WASI import object provides, asked once of a worker (preview2-shim lives there, not here). */
+  private shimShape(): Promise<ShimShape> {
+    this.shape ??= new Promise<ShimShape>((resolve, reject) => {
+      const worker = this.workers.take();
+      worker.once('message', (msg: { type: string; shape: ShimShape }) => {
+        void worker.terminate();
+        resolve(msg.shape);
+      });
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`the jco worker exited (code ${code}) before describing its imports`)));
+      worker.postMessage({ type: 'describe' });
+    }).catch((err: unknown) => {
+      this.shape = undefined; // ask again next time
+      throw err;
+    });
+    return this.shape;
   }
 
   private reapIdle(): void {

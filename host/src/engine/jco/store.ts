@@ -23,6 +23,7 @@ import { hostname } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ComponentError } from '../../errors.js';
 import { guardHandleLift } from './lift-guard.js';
+import { componentImports, type ImportedInstance } from './component-imports.js';
 
 /** jco's version, read from its package.json (its `exports` map hides the file from `import`). */
 export const JCO_VERSION: string = (() => {
@@ -59,6 +60,8 @@ export interface Artifact {
   sha256: Record<string, string>;
   /** How many core instances the JS makes of each module (a module's memories exist once per instance). */
   instances: Record<string, number>;
+  /** The instances the component imports and what it expects in each (read from its binary); undefined if unknown. */
+  imported?: ImportedInstance[];
 }
 
 interface Manifest {
@@ -67,6 +70,8 @@ interface Manifest {
   digest: string;
   modules: string[];
   imports: string[];
+  /** Every imported instance and its items, from the binary (jco's `imports` lists only the used ones). */
+  imported?: ImportedInstance[];
   /** sha256 hex of `fn.mjs` and of each core module. */
   sha256: Record<string, string>;
 }
@@ -139,7 +144,8 @@ export class ArtifactStore {
       return refuse(`unreadable file: ${(err as Error).message}`);
     }
     if (sha256(js) !== hashes[JS_FILE]) return refuse(`${JS_FILE} does not match its manifest`);
-    return this.artifact(digest, manifest.modules, js, hashes);
+    const imported = Array.isArray(manifest.imported) ? manifest.imported : undefined;
+    return this.artifact(digest, manifest.modules, js, hashes, imported);
   }
 
   /** Removes the cached artifact of `digest`, if any (workers already hold their verified copies). */
@@ -179,14 +185,15 @@ export class ArtifactStore {
     }
     const files: [string, Uint8Array][] = [[JS_FILE, js], ...modules.map((name) => [name, result.files[name]!] as [string, Uint8Array])];
     const hashes = Object.fromEntries(files.map(([name, data]) => [name, sha256(data)]));
-    const manifest: Manifest = { format: FORMAT, jcoVersion: JCO_VERSION, digest, modules, imports: result.imports, sha256: hashes };
+    const imported = componentImports(bytes);
+    const manifest: Manifest = { format: FORMAT, jcoVersion: JCO_VERSION, digest, modules, imports: result.imports, imported, sha256: hashes };
     await this.writeDir(dir, files, manifest);
-    return this.artifact(digest, modules, js, hashes);
+    return this.artifact(digest, modules, js, hashes, imported);
   }
 
-  private artifact(digest: string, modules: string[], js: Uint8Array, hashes: Record<string, string>): Artifact {
+  private artifact(digest: string, modules: string[], js: Uint8Array, hashes: Record<string, string>, imported?: ImportedInstance[]): Artifact {
     const instances = instanceCounts(Buffer.from(js.buffer, js.byteOffset, js.byteLength).toString('utf8'));
-    return { digest, dir: this.dirOf(digest), jsUrl: dataUrl(js), modules, sha256: hashes, instances };
+    return { digest, dir: this.dirOf(digest), jsUrl: dataUrl(js), modules, sha256: hashes, instances, imported };
   }
 
   private dirOf(digest: string): string {
