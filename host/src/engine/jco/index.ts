@@ -31,6 +31,12 @@ export const DEFAULT_JCO_MAX_CALLS_PER_INSTANCE = 10_000;
 export const DEFAULT_JCO_RECYCLE_MEMORY_BYTES = 64 * 1024 * 1024;
 /** Starting a worker and instantiating a 12 MB JS guest takes ~0.1 s; a stuck start is cut off here. */
 export const DEFAULT_JCO_INSTANTIATE_TIMEOUT_MS = 30_000;
+/**
+ * A call waiting on a start is answered `timeout` after its quota, but never before this: a
+ * Python guest takes 0.2–0.5 s to instantiate on V8 (its whole start, where wasmtime maps a
+ * memory image in microseconds), so a short quota alone would time out every cold call.
+ */
+export const DEFAULT_JCO_START_GRACE_MS = 2_000;
 /** An idle worker (~20 MB of RSS: a thread, preview2-shim's I/O thread, the instance) stops after this long unused. */
 export const DEFAULT_JCO_IDLE_WORKER_MS = 5 * 60_000;
 
@@ -51,6 +57,8 @@ export interface JcoEngineOptions {
   recycleMemoryBytes?: number;
   /** Budget for starting a worker and instantiating (start functions run here); default 30 s. */
   instantiateTimeoutMs?: number;
+  /** Least time a call may wait on its instance's start (else its quota); default 2 s. */
+  startGraceMs?: number;
   /** Idle workers are stopped after this many ms; default 5 min. 0 keeps them forever. */
   idleWorkerMs?: number;
   /** Captured stdout and stderr per call, each; default DEFAULT_MAX_LOG_BYTES (64 KiB). */
@@ -129,6 +137,7 @@ export class JcoEngine implements Engine {
       maxCallsPerInstance: DEFAULT_JCO_MAX_CALLS_PER_INSTANCE,
       recycleMemoryBytes: DEFAULT_JCO_RECYCLE_MEMORY_BYTES,
       instantiateTimeoutMs: DEFAULT_JCO_INSTANTIATE_TIMEOUT_MS,
+      startGraceMs: DEFAULT_JCO_START_GRACE_MS,
       idleWorkerMs: DEFAULT_JCO_IDLE_WORKER_MS,
       maxLogBytes: DEFAULT_MAX_LOG_BYTES,
       spareWorker: true,
@@ -344,6 +353,7 @@ export class JcoEngine implements Engine {
         maxCallsPerInstance: this.settings.maxCallsPerInstance,
         recycleMemoryBytes: this.settings.recycleMemoryBytes,
         instantiateTimeoutMs: this.settings.instantiateTimeoutMs,
+        startGraceMs: this.settings.startGraceMs,
         counters: this.counters,
         startWorker: () => this.workers.take(),
         logger: this.logger,

@@ -5,9 +5,10 @@
  * hitting a warm instance) and queue when all are busy. A worker is started on demand, up to
  * `size`. The time quota is enforced here: when a call overruns, its worker is terminated (V8
  * cannot interrupt wasm any other way) and a replacement starts when a call needs one. A call
- * that waits on an instance being started spends its quota waiting, as on wasmtime where the
- * instantiation (start functions included) runs inside the call: when it runs out, the call
- * answers `timeout` and an instantiation that has used a whole quota is stopped. After a
+ * that waits on an instance being started spends its quota waiting (at least `startGraceMs`,
+ * what a big guest's start costs on V8), as on wasmtime where the instantiation (start functions
+ * included) runs inside the call: when it runs out, the call answers `timeout` and an
+ * instantiation that has run that long is stopped. After a
  * trap, after `maxCallsPerInstance` calls, or once linear memory passes the soft limit, the
  * worker drops its instance and instantiates a fresh one. `drain` (an unload) refuses new calls
  * but lets the running and queued ones finish before the workers stop; `close` cuts them off.
@@ -47,6 +48,8 @@ export interface PoolOptions {
   /** Recycle once memory passes both this and twice the instance's memory after instantiation. */
   recycleMemoryBytes: number;
   instantiateTimeoutMs: number;
+  /** A call waits on a start for max(its quota, this) before it answers `timeout`. */
+  startGraceMs: number;
   counters: PoolCounters;
   /** Hands out worker threads running worker.js (a booted spare when there is one). */
   startWorker: () => Worker;
@@ -114,7 +117,7 @@ export class FunctionPool {
       this.queue.push(pending);
       this.pump();
       // Armed after the pump, so an instantiation it started began no later than the wait.
-      if (this.queue.includes(pending)) pending.waitTimer = setTimeout(() => this.onWaitExpired(pending), timeoutMs);
+      if (this.queue.includes(pending)) pending.waitTimer = setTimeout(() => this.onWaitExpired(pending), this.startBound(pending));
     });
   }
 
@@ -320,8 +323,13 @@ export class FunctionPool {
     }
   }
 
+  /** How long `pending` may wait on a start: its quota, but never less than the start grace. */
+  private startBound(pending: Pending): number {
+    return Math.max(pending.timeoutMs, this.options.startGraceMs);
+  }
+
   /**
-   * A queued call's whole quota has passed. Waiting behind busy workers does not count (its quota
+   * A queued call's whole quota (at least the start grace) has passed. Waiting behind busy workers does not count (its quota
    * starts when it runs), but waiting on an instance being started does: the call answers
    * `timeout`, and a start that has itself taken a whole quota (a start function that never
    * ends) is stopped rather than left to the instantiation budget.
@@ -332,10 +340,11 @@ export class FunctionPool {
     if (at < 0 || starting.length === 0) return;
     this.queue.splice(at, 1);
     this.options.counters.timeouts++;
-    pending.reject(new GuestTrapError('timeout', `the call ran longer than its ${pending.timeoutMs} ms time quota while its instance was starting`));
+    const bound = this.startBound(pending);
+    pending.reject(new GuestTrapError('timeout', `the call's instance did not start within ${bound} ms (its time quota is ${pending.timeoutMs} ms)`));
     const now = performance.now();
     for (const slot of starting) {
-      if (now - slot.startedAt >= pending.timeoutMs - TIMER_SLACK_MS) void this.kill(slot);
+      if (now - slot.startedAt >= bound - TIMER_SLACK_MS) void this.kill(slot);
     }
     this.pump();
   }
