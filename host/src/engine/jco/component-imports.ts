@@ -73,7 +73,8 @@ export function componentImports(bytes: Uint8Array): ImportedInstance[] | undefi
   try {
     return readImports(bytes);
   } catch (err) {
-    if (err instanceof Unknown || err instanceof TypeError) return undefined;
+    // TypeError: bad UTF-8 in a name; RangeError: types nested deeper than the stack.
+    if (err instanceof Unknown || err instanceof TypeError || err instanceof RangeError) return undefined;
     throw err;
   }
 }

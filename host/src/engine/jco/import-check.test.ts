@@ -88,5 +88,14 @@ describe('component imports against the jco engine WASI', () => {
   it('answers undefined (no opinion) for bytes it cannot read', () => {
     expect(componentImports(new Uint8Array([0, 0x61, 0x73, 0x6d, 0x0d, 0, 1, 0, 7, 0xff]))).toBeUndefined();
     expect(componentImports(new Uint8Array([1, 2, 3]))).toBeUndefined();
+    // Component types nested 200,000 deep: deeper than the stack, still no crash.
+    const depth = 200_000;
+    const body = [0x01, ...Array.from({ length: depth }, () => [0x41, 0x01, 0x01]).flat(), 0x41, 0x00];
+    const size = [];
+    for (let n = body.length; ; n >>>= 7) {
+      size.push(n > 0x7f ? (n & 0x7f) | 0x80 : n);
+      if (n <= 0x7f) break;
+    }
+    expect(componentImports(new Uint8Array([0, 0x61, 0x73, 0x6d, 0x0d, 0, 1, 0, 7, ...size, ...body]))).toBeUndefined();
   });
 });
