@@ -104,6 +104,11 @@ export class FunctionPool {
   private readonly queue: Pending[] = [];
   private nextId = 1;
   private closed = false;
+  /**
+   * The modules the live workers were instantiated from, while any worker lives (the workers
+   * hold them anyway): what a drain falls back on when the engine's cache no longer has them.
+   */
+  private lastModules?: PoolModules;
   /** Set by `drain`: no new calls; resolved once the last worker has stopped. */
   private draining?: { modules?: PoolModules; done: () => void };
 
@@ -147,7 +152,7 @@ export class FunctionPool {
   drain(modules?: PoolModules): Promise<void> {
     if (this.closed) return Promise.resolve();
     return new Promise<void>((done) => {
-      this.draining = { modules, done };
+      this.draining = { modules: modules ?? this.lastModules, done };
       this.pump();
     });
   }
@@ -215,8 +220,10 @@ export class FunctionPool {
     const { artifact, capBytes, maxLogBytes } = this.options;
     const snapshot = this.draining?.modules;
     (snapshot ? Promise.resolve(snapshot) : this.options.modules()).then(
-      ({ modules, memoryBudget }) => {
+      (set) => {
+        const { modules, memoryBudget } = set;
         if (slot.state === 'starting') {
+          this.lastModules = set;
           slot.worker.postMessage({ type: 'instantiate', jsUrl: artifact.jsUrl, modules, memoryBudget, capBytes, maxLogBytes });
         }
       },
@@ -361,5 +368,6 @@ export class FunctionPool {
     clearTimeout(slot.timer);
     const at = this.slots.indexOf(slot);
     if (at >= 0) this.slots.splice(at, 1);
+    if (this.slots.length === 0) this.lastModules = undefined;
   }
 }
