@@ -85,8 +85,13 @@ describe.each(ENGINES)('hostile guests on %s: runaway guests and traps', (engine
     it('stops a loop in the start function (at instantiation) with 504 timeout', async () => {
       const bytes = await build(answering('', { fields: '(func $forever (loop $l (br $l))) (start $forever)' }));
       await host.deploy('spin-start', bytes, '?timeout_ms=300');
-      // On jco the instantiation has its own 30 s budget (DEFAULT_JCO_INSTANTIATE_TIMEOUT_MS), not the call's.
-      await whileHealthy(host, () => expectCallError(host, 'spin-start', 504, 'timeout'));
+      // A cold call's instantiation counts toward its own quota, not only jco's 30 s instantiation
+      // budget (on jco the wait is at least its 2 s start grace, what a Python guest's start costs on V8).
+      for (let i = 0; i < 2; i++) {
+        const started = Date.now();
+        await whileHealthy(host, () => expectCallError(host, 'spin-start', 504, 'timeout'));
+        expect(Date.now() - started).toBeLessThan(5_000);
+      }
     });
 
     it('answers a trap in the start function with 500 trap', async () => {

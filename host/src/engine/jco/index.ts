@@ -19,6 +19,7 @@ import { FunctionPool, type PoolCounters } from './pool.js';
 import { ArtifactStore, JCO_VERSION, TamperedArtifactError, type Artifact } from './store.js';
 import { WorkerSource } from './spare.js';
 import { enableWasmFeatures } from './wasm-features.js';
+import { checkImports, type ShimShape } from './import-check.js';
 import { wasm, type WasmModule } from './wasm.js';
 
 const PAGE = 65536;
@@ -30,6 +31,12 @@ export const DEFAULT_JCO_MAX_CALLS_PER_INSTANCE = 10_000;
 export const DEFAULT_JCO_RECYCLE_MEMORY_BYTES = 64 * 1024 * 1024;
 /** Starting a worker and instantiating a 12 MB JS guest takes ~0.1 s; a stuck start is cut off here. */
 export const DEFAULT_JCO_INSTANTIATE_TIMEOUT_MS = 30_000;
+/**
+ * A call waiting on a start is answered `timeout` after its quota, but never before this: a
+ * Python guest takes 0.2–0.5 s to instantiate on V8 (its whole start, where wasmtime maps a
+ * memory image in microseconds), so a short quota alone would time out every cold call.
+ */
+export const DEFAULT_JCO_START_GRACE_MS = 2_000;
 /** An idle worker (~20 MB of RSS: a thread, preview2-shim's I/O thread, the instance) stops after this long unused. */
 export const DEFAULT_JCO_IDLE_WORKER_MS = 5 * 60_000;
 
@@ -50,6 +57,8 @@ export interface JcoEngineOptions {
   recycleMemoryBytes?: number;
   /** Budget for starting a worker and instantiating (start functions run here); default 30 s. */
   instantiateTimeoutMs?: number;
+  /** Least time a call may wait on its instance's start (else its quota); default 2 s. */
+  startGraceMs?: number;
   /** Idle workers are stopped after this many ms; default 5 min. 0 keeps them forever. */
   idleWorkerMs?: number;
   /** Captured stdout and stderr per call, each; default DEFAULT_MAX_LOG_BYTES (64 KiB). */
@@ -92,9 +101,12 @@ export class JcoEngine implements Engine {
   private readonly compiling = new Map<string, Promise<CompiledSet>>();
   /** digest → memory quota (bytes) → pool. */
   private readonly pools = new Map<string, Map<number, FunctionPool>>();
+  /** Pools of unloaded digests still finishing their calls; `close` cuts them off. */
+  private readonly draining = new Set<FunctionPool>();
   private readonly workers: WorkerSource;
   private readonly reaper?: NodeJS.Timeout;
   private closed = false;
+  private shape?: Promise<ShimShape>;
   private readonly counters: EngineCounters = {
     compiled: 0,
     loadedFromDisk: 0,
@@ -125,6 +137,7 @@ export class JcoEngine implements Engine {
       maxCallsPerInstance: DEFAULT_JCO_MAX_CALLS_PER_INSTANCE,
       recycleMemoryBytes: DEFAULT_JCO_RECYCLE_MEMORY_BYTES,
       instantiateTimeoutMs: DEFAULT_JCO_INSTANTIATE_TIMEOUT_MS,
+      startGraceMs: DEFAULT_JCO_START_GRACE_MS,
       idleWorkerMs: DEFAULT_JCO_IDLE_WORKER_MS,
       maxLogBytes: DEFAULT_MAX_LOG_BYTES,
       spareWorker: true,
@@ -148,6 +161,8 @@ export class JcoEngine implements Engine {
   async prepare(unit: LoadUnit): Promise<LoadInfo> {
     const started = performance.now();
     const { artifact, source } = await this.loadArtifact(unit);
+    // Refused at upload, as wasmtime's linker does, what the worker's WASI cannot provide.
+    checkImports(artifact.imported ?? [], await this.shimShape());
     // Compiling proves V8 accepts every core module, and warms the cache for the first call.
     await this.modulesFor(artifact, this.settings.defaultMemoryBytes);
     return { source, ms: performance.now() - started };
@@ -155,7 +170,8 @@ export class JcoEngine implements Engine {
 
   async load(unit: LoadUnit): Promise<LoadInfo> {
     const started = performance.now();
-    const { source } = await this.loadArtifact(unit);
+    const { artifact, source } = await this.loadArtifact(unit);
+    checkImports(artifact.imported ?? [], await this.shimShape());
     return { source, ms: performance.now() - started };
   }
 
@@ -170,18 +186,26 @@ export class JcoEngine implements Engine {
     return pool.call(input, limits.timeoutMs, limits.maxOutputBytes ?? Infinity);
   }
 
+  /**
+   * Forgets `digest`. Calls already accepted (running or queued) finish, as on wasmtime: its
+   * pools drain, with the compiled modules handed over so a drain never reads the cache files
+   * again, and their workers stop once idle. New calls for the digest start from the disk cache.
+   */
   unload(digest: string): void {
     this.artifacts.delete(digest);
-    for (const key of [...this.compiled.keys()]) if (key.startsWith(`${digest}:`)) this.compiled.delete(key);
     const pools = this.pools.get(digest);
     this.pools.delete(digest);
-    for (const pool of pools?.values() ?? []) void pool.close(new NotFoundError('the function was unloaded'));
+    for (const [capBytes, pool] of pools ?? []) {
+      this.draining.add(pool);
+      void pool.drain(this.compiled.peek(`${digest}:${capBytes}`)).finally(() => this.draining.delete(pool));
+    }
+    for (const key of [...this.compiled.keys()]) if (key.startsWith(`${digest}:`)) this.compiled.delete(key);
   }
 
   /**
    * Unloads `digest` and removes its transpiled directory. Safe while a call still uses it: the
-   * pools are closed (their calls reject, their workers stop) and every worker already holds
-   * the verified JS text and compiled modules, so nothing reads the removed files again.
+   * draining pools hold the compiled modules and every worker already holds the verified JS text,
+   * so nothing reads the removed files again.
    */
   async discard(digest: string): Promise<void> {
     this.unload(digest);
@@ -191,11 +215,9 @@ export class JcoEngine implements Engine {
   stats(): EngineStats {
     let workers = 0;
     let queued = 0;
-    for (const pools of this.pools.values()) {
-      for (const pool of pools.values()) {
-        workers += pool.workers;
-        queued += pool.queued;
-      }
+    for (const pool of this.allPools()) {
+      workers += pool.workers;
+      queued += pool.queued;
     }
     return { ...this.counters, loaded: this.artifacts.size, moduleCacheBytes: this.compiled.calculatedSize, workers, queued };
   }
@@ -204,10 +226,9 @@ export class JcoEngine implements Engine {
     this.closed = true;
     clearInterval(this.reaper);
     const closing: Promise<void>[] = [];
-    for (const pools of this.pools.values()) {
-      for (const pool of pools.values()) closing.push(pool.close(new WaferError('not_ready', 503, 'the engine is shutting down')));
-    }
+    for (const pool of this.allPools()) closing.push(pool.close(new WaferError('not_ready', 503, 'the engine is shutting down')));
     this.pools.clear();
+    this.draining.clear();
     closing.push(this.workers.close());
     await Promise.all(closing);
   }
@@ -332,6 +353,7 @@ export class JcoEngine implements Engine {
         maxCallsPerInstance: this.settings.maxCallsPerInstance,
         recycleMemoryBytes: this.settings.recycleMemoryBytes,
         instantiateTimeoutMs: this.settings.instantiateTimeoutMs,
+        startGraceMs: this.settings.startGraceMs,
         counters: this.counters,
         startWorker: () => this.workers.take(),
         logger: this.logger,
@@ -339,6 +361,29 @@ export class JcoEngine implements Engine {
       pools.set(capBytes, pool);
     }
     return pool;
+  }
+
+  private *allPools(): Iterable<FunctionPool> {
+    for (const pools of this.pools.values()) yield* pools.values();
+    yield* this.draining;
+  }
+
+  /** What the workers' WASI import object provides, asked once of a worker (preview2-shim lives there, not here). */
+  private shimShape(): Promise<ShimShape> {
+    this.shape ??= new Promise<ShimShape>((resolve, reject) => {
+      const worker = this.workers.take();
+      worker.once('message', (msg: { type: string; shape: ShimShape }) => {
+        void worker.terminate();
+        resolve(msg.shape);
+      });
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`the jco worker exited (code ${code}) before describing its imports`)));
+      worker.postMessage({ type: 'describe' });
+    }).catch((err: unknown) => {
+      this.shape = undefined; // ask again next time
+      throw err;
+    });
+    return this.shape;
   }
 
   private reapIdle(): void {

@@ -4,10 +4,16 @@
  * runs one call at a time; calls go to the most recently used idle worker (so a lone caller keeps
  * hitting a warm instance) and queue when all are busy. A worker is started on demand, up to
  * `size`. The time quota is enforced here: when a call overruns, its worker is terminated (V8
- * cannot interrupt wasm any other way) and a replacement starts when a call needs one. After a
+ * cannot interrupt wasm any other way) and a replacement starts when a call needs one. A call
+ * that waits on an instance being started spends its quota waiting (at least `startGraceMs`,
+ * what a big guest's start costs on V8), as on wasmtime where the instantiation (start functions
+ * included) runs inside the call: when it runs out, the call answers `timeout` and an
+ * instantiation that has run that long is stopped. After a
  * trap, after `maxCallsPerInstance` calls, or once linear memory passes the soft limit, the
- * worker drops its instance and instantiates a fresh one.
+ * worker drops its instance and instantiates a fresh one. `drain` (an unload) refuses new calls
+ * but lets the running and queued ones finish before the workers stop; `close` cuts them off.
  */
+import { performance } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 import type { CallReport } from '../engine.js';
 import { GuestResultError, GuestTrapError, WaferError, type GuestOutput } from '../../errors.js';
@@ -34,7 +40,7 @@ export interface PoolOptions {
   /** The memory quota every instance of this pool was capped to. */
   capBytes: number;
   /** The compiled, capped core modules (from the engine's module cache) and their memory budget. */
-  modules: () => Promise<{ modules: Record<string, WasmModule>; memoryBudget: Record<string, number> }>;
+  modules: () => Promise<PoolModules>;
   /** Most workers (instances) running at once. */
   size: number;
   maxLogBytes: number;
@@ -42,6 +48,8 @@ export interface PoolOptions {
   /** Recycle once memory passes both this and twice the instance's memory after instantiation. */
   recycleMemoryBytes: number;
   instantiateTimeoutMs: number;
+  /** A call waits on a start for max(its quota, this) before it answers `timeout`. */
+  startGraceMs: number;
   counters: PoolCounters;
   /** Hands out worker threads running worker.js (a booted spare when there is one). */
   startWorker: () => Worker;
@@ -53,6 +61,8 @@ interface Pending {
   input: Uint8Array;
   timeoutMs: number;
   maxOutputBytes: number;
+  /** Fires when the call has waited its whole time quota without reaching an instance. */
+  waitTimer?: NodeJS.Timeout;
   resolve: (report: CallReport) => void;
   reject: (err: Error) => void;
 }
@@ -67,6 +77,17 @@ interface Slot {
   current?: Pending;
   timer?: NodeJS.Timeout;
   lastUsed: number;
+  /** When the current instantiation began (performance.now()). */
+  startedAt: number;
+}
+
+/** Timers may fire this much early against performance.now(); a wait that long used its quota. */
+const TIMER_SLACK_MS = 2;
+
+/** What a pool instantiates from: the compiled, capped core modules and their memory budget. */
+export interface PoolModules {
+  modules: Record<string, WasmModule>;
+  memoryBudget: Record<string, number>;
 }
 
 type FailureCode = 'trap' | 'memory_limit' | 'function_error' | 'bad_response';
@@ -83,15 +104,25 @@ export class FunctionPool {
   private readonly queue: Pending[] = [];
   private nextId = 1;
   private closed = false;
+  /**
+   * The modules the live workers were instantiated from, while any worker lives (the workers
+   * hold them anyway): what a drain falls back on when the engine's cache no longer has them.
+   */
+  private lastModules?: PoolModules;
+  /** Set by `drain`: no new calls; resolved once the last worker has stopped. */
+  private draining?: { modules?: PoolModules; done: () => void };
 
   constructor(private readonly options: PoolOptions) {}
 
   /** Runs `handle(input)` on an instance; rejects with the engine's errors. */
   call(input: Uint8Array, timeoutMs: number, maxOutputBytes = Infinity): Promise<CallReport> {
-    if (this.closed) return Promise.reject(new WaferError('not_ready', 503, 'the function is being unloaded'));
+    if (this.closed || this.draining) return Promise.reject(new WaferError('not_ready', 503, 'the function is being unloaded'));
     return new Promise<CallReport>((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, input, timeoutMs, maxOutputBytes, resolve, reject });
+      const pending: Pending = { id: this.nextId++, input, timeoutMs, maxOutputBytes, resolve, reject };
+      this.queue.push(pending);
       this.pump();
+      // Armed after the pump, so an instantiation it started began no later than the wait.
+      if (this.queue.includes(pending)) pending.waitTimer = setTimeout(() => this.onWaitExpired(pending), this.startBound(pending));
     });
   }
 
@@ -112,10 +143,26 @@ export class FunctionPool {
     return this.slots.length;
   }
 
+  /**
+   * Refuses new calls, lets the running and queued ones finish (on the workers there are, or new
+   * ones while calls wait), then stops every worker. `modules` is what an instance is made from
+   * meanwhile, so a drain never needs the cache files an unload may be removing; without it the
+   * pool's `modules()` is asked. Resolves when the last worker has stopped.
+   */
+  drain(modules?: PoolModules): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise<void>((done) => {
+      this.draining = { modules: modules ?? this.lastModules, done };
+      this.pump();
+    });
+  }
+
   /** Rejects queued and running calls with `reason` and terminates every worker. */
   async close(reason: Error): Promise<void> {
     this.closed = true;
-    for (const pending of this.queue.splice(0)) pending.reject(reason);
+    const drained = this.draining?.done;
+    this.draining = undefined;
+    this.failQueue(reason);
     const exits: Promise<unknown>[] = [];
     for (const slot of [...this.slots]) {
       slot.current?.reject(reason);
@@ -123,6 +170,7 @@ export class FunctionPool {
       exits.push(this.kill(slot));
     }
     await Promise.all(exits);
+    drained?.();
   }
 
   private pump(): void {
@@ -133,6 +181,11 @@ export class FunctionPool {
     }
     const starting = this.slots.filter((s) => s.state === 'starting').length;
     if (this.queue.length > starting && this.slots.length < this.options.size && !this.closed) this.spawn();
+    if (this.draining && this.queue.length === 0) {
+      // Nothing waits any more: workers that are not running a call stop now, the others when it ends.
+      for (const slot of [...this.slots]) if (slot.state === 'idle' || slot.state === 'starting') void this.kill(slot);
+      if (this.slots.length === 0) this.draining.done();
+    }
   }
 
   /** The most recently used idle slot: a lone caller keeps one warm instance. */
@@ -146,7 +199,7 @@ export class FunctionPool {
 
   private spawn(): void {
     const worker = this.options.startWorker();
-    const slot: Slot = { worker, state: 'starting', calls: 0, baseline: 0, lastUsed: Date.now() };
+    const slot: Slot = { worker, state: 'starting', calls: 0, baseline: 0, lastUsed: Date.now(), startedAt: performance.now() };
     this.slots.push(slot);
     this.options.counters.workersStarted++;
     worker.on('message', (msg: WorkerMessage) => this.onMessage(slot, msg));
@@ -158,25 +211,32 @@ export class FunctionPool {
   private instantiate(slot: Slot): void {
     slot.state = 'starting';
     slot.calls = 0;
+    slot.startedAt = performance.now();
     slot.timer = setTimeout(() => {
       this.failQueue(new GuestTrapError('timeout', `instantiating the component took longer than ${this.options.instantiateTimeoutMs} ms`));
       this.kill(slot);
+      this.pump();
     }, this.options.instantiateTimeoutMs);
     const { artifact, capBytes, maxLogBytes } = this.options;
-    this.options.modules().then(
-      ({ modules, memoryBudget }) => {
+    const snapshot = this.draining?.modules;
+    (snapshot ? Promise.resolve(snapshot) : this.options.modules()).then(
+      (set) => {
+        const { modules, memoryBudget } = set;
         if (slot.state === 'starting') {
+          this.lastModules = set;
           slot.worker.postMessage({ type: 'instantiate', jsUrl: artifact.jsUrl, modules, memoryBudget, capBytes, maxLogBytes });
         }
       },
       (err: Error) => {
         this.failQueue(err);
         this.kill(slot);
+        this.pump();
       },
     );
   }
 
   private dispatch(slot: Slot, pending: Pending): void {
+    clearTimeout(pending.waitTimer);
     slot.state = 'busy';
     slot.current = pending;
     slot.lastUsed = Date.now();
@@ -207,7 +267,10 @@ export class FunctionPool {
     } else {
       const pending = slot.current;
       slot.current = undefined;
-      if (!pending || pending.id !== msg.id) return void this.kill(slot); // out of step: never trust this worker again
+      if (!pending || pending.id !== msg.id) {
+        void this.kill(slot); // out of step: never trust this worker again
+        return this.pump();
+      }
       const output: GuestOutput = { stdout: msg.stdout, stderr: msg.stderr };
       if (msg.ok) {
         pending.resolve({ ...output, output: msg.output, durationUs: msg.durationUs, peakMemoryBytes: msg.memoryBytes });
@@ -261,7 +324,36 @@ export class FunctionPool {
   }
 
   private failQueue(err: Error): void {
-    for (const pending of this.queue.splice(0)) pending.reject(err);
+    for (const pending of this.queue.splice(0)) {
+      clearTimeout(pending.waitTimer);
+      pending.reject(err);
+    }
+  }
+
+  /** How long `pending` may wait on a start: its quota, but never less than the start grace. */
+  private startBound(pending: Pending): number {
+    return Math.max(pending.timeoutMs, this.options.startGraceMs);
+  }
+
+  /**
+   * A queued call's whole quota (at least the start grace) has passed. Waiting behind busy workers does not count (its quota
+   * starts when it runs), but waiting on an instance being started does: the call answers
+   * `timeout`, and a start that has itself taken a whole quota (a start function that never
+   * ends) is stopped rather than left to the instantiation budget.
+   */
+  private onWaitExpired(pending: Pending): void {
+    const at = this.queue.indexOf(pending);
+    const starting = this.slots.filter((s) => s.state === 'starting');
+    if (at < 0 || starting.length === 0) return;
+    this.queue.splice(at, 1);
+    this.options.counters.timeouts++;
+    const bound = this.startBound(pending);
+    pending.reject(new GuestTrapError('timeout', `the call's instance did not start within ${bound} ms (its time quota is ${pending.timeoutMs} ms)`));
+    const now = performance.now();
+    for (const slot of starting) {
+      if (now - slot.startedAt >= bound - TIMER_SLACK_MS) void this.kill(slot);
+    }
+    this.pump();
   }
 
   private kill(slot: Slot): Promise<number> {
@@ -276,5 +368,6 @@ export class FunctionPool {
     clearTimeout(slot.timer);
     const at = this.slots.indexOf(slot);
     if (at >= 0) this.slots.splice(at, 1);
+    if (this.slots.length === 0) this.lastModules = undefined;
   }
 }

@@ -12,6 +12,7 @@
  * `fn.mjs` is read and verified once, then imported by the workers from that verified text (a
  * `data:` URL), never from the file; each core module is verified as it is read, right before it
  * is compiled. A directory whose manifest or files do not match is refused (and re-transpiled).
+ * The JS stored is jco's output with the lift guard of `lift-guard.ts` spliced in.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
@@ -21,6 +22,8 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ComponentError } from '../../errors.js';
+import { guardHandleLift } from './lift-guard.js';
+import { componentImports, type ImportedInstance } from './component-imports.js';
 
 /** jco's version, read from its package.json (its `exports` map hides the file from `import`). */
 export const JCO_VERSION: string = (() => {
@@ -38,7 +41,7 @@ export const JCO_VERSION: string = (() => {
 })();
 
 /** Bumped when the layout or the transpile options change, so old entries are redone. */
-const FORMAT = 2;
+const FORMAT = 3;
 const JS_FILE = 'fn.mjs';
 const MANIFEST = 'manifest.json';
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -57,6 +60,8 @@ export interface Artifact {
   sha256: Record<string, string>;
   /** How many core instances the JS makes of each module (a module's memories exist once per instance). */
   instances: Record<string, number>;
+  /** The instances the component imports and what it expects in each (read from its binary); undefined if unknown. */
+  imported?: ImportedInstance[];
 }
 
 interface Manifest {
@@ -65,6 +70,8 @@ interface Manifest {
   digest: string;
   modules: string[];
   imports: string[];
+  /** Every imported instance and its items, from the binary (jco's `imports` lists only the used ones). */
+  imported?: ImportedInstance[];
   /** sha256 hex of `fn.mjs` and of each core module. */
   sha256: Record<string, string>;
 }
@@ -137,7 +144,8 @@ export class ArtifactStore {
       return refuse(`unreadable file: ${(err as Error).message}`);
     }
     if (sha256(js) !== hashes[JS_FILE]) return refuse(`${JS_FILE} does not match its manifest`);
-    return this.artifact(digest, manifest.modules, js, hashes);
+    const imported = Array.isArray(manifest.imported) ? manifest.imported : undefined;
+    return this.artifact(digest, manifest.modules, js, hashes, imported);
   }
 
   /** Removes the cached artifact of `digest`, if any (workers already hold their verified copies). */
@@ -165,8 +173,10 @@ export class ArtifactStore {
       const found = result.exports.map(([name]) => name).join(', ') || 'nothing';
       throw new ComponentError('abi_mismatch', `the component does not export a handle function (it exports ${found})`);
     }
-    const js = result.files['fn.js'];
-    if (!js) throw new ComponentError('invalid_component', 'jco produced no fn.js for the component');
+    const raw = result.files['fn.js'];
+    if (!raw) throw new ComponentError('invalid_component', 'jco produced no fn.js for the component');
+    // handle's result is lifted as strictly as the canonical ABI says (lift-guard.ts).
+    const js = Buffer.from(guardHandleLift(Buffer.from(raw).toString('utf8')), 'utf8');
     const modules = Object.keys(result.files).filter((name) => name.endsWith('.wasm'));
     const asked = [...Buffer.from(js).toString('utf8').matchAll(/getCoreModule\('([^']+)'\)/g)].map((m) => m[1]!);
     if (asked.some((name) => !modules.includes(name)) || modules.some((name) => !SAFE_NAME.test(name))) {
@@ -175,14 +185,15 @@ export class ArtifactStore {
     }
     const files: [string, Uint8Array][] = [[JS_FILE, js], ...modules.map((name) => [name, result.files[name]!] as [string, Uint8Array])];
     const hashes = Object.fromEntries(files.map(([name, data]) => [name, sha256(data)]));
-    const manifest: Manifest = { format: FORMAT, jcoVersion: JCO_VERSION, digest, modules, imports: result.imports, sha256: hashes };
+    const imported = componentImports(bytes);
+    const manifest: Manifest = { format: FORMAT, jcoVersion: JCO_VERSION, digest, modules, imports: result.imports, imported, sha256: hashes };
     await this.writeDir(dir, files, manifest);
-    return this.artifact(digest, modules, js, hashes);
+    return this.artifact(digest, modules, js, hashes, imported);
   }
 
-  private artifact(digest: string, modules: string[], js: Uint8Array, hashes: Record<string, string>): Artifact {
+  private artifact(digest: string, modules: string[], js: Uint8Array, hashes: Record<string, string>, imported?: ImportedInstance[]): Artifact {
     const instances = instanceCounts(Buffer.from(js.buffer, js.byteOffset, js.byteLength).toString('utf8'));
-    return { digest, dir: this.dirOf(digest), jsUrl: dataUrl(js), modules, sha256: hashes, instances };
+    return { digest, dir: this.dirOf(digest), jsUrl: dataUrl(js), modules, sha256: hashes, instances, imported };
   }
 
   private dirOf(digest: string): string {

@@ -8,7 +8,8 @@
  * WASI comes from preview2-shim's `WASIShim`, sandboxed (no preopens, no network, empty
  * environment and arguments), with wasi:cli's stdin, stdout, stderr, exit and terminal
  * interfaces replaced: stdout/stderr are captured per call up to a cap, stdin is empty, and
- * `exit` traps instead of ending the thread.
+ * `exit` traps instead of ending the thread. Asked to `describe`, it answers what those imports
+ * provide, for the engine's check of a component's imports at upload.
  */
 import { parentPort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
@@ -153,6 +154,53 @@ const sandboxedCli = {
   terminalStderr: { getTerminalStderr: () => undefined },
 };
 
+/** The WASI imports a component gets: preview2-shim's, sandboxed, with wasi:cli replaced. */
+function importObject() {
+  const wasi = new WASIShim({
+    cli: sandboxedCli,
+    sandbox: { preopens: {}, env: {}, args: [], enableNetwork: false },
+  });
+  return /** @type {Record<string, Record<string, unknown>>} */ (wasi.getImportObject());
+}
+
+/**
+ * What `importObject()` provides, for the engine's upload check (`import-check.ts`): per
+ * interface, each function, and each resource class with its method and static names.
+ * @returns {Record<string, Record<string, { methods?: string[], statics?: string[] }>>}
+ */
+function describeImports() {
+  /** @type {Record<string, Record<string, { methods?: string[], statics?: string[] }>>} */
+  const shape = {};
+  for (const [iface, members] of Object.entries(importObject())) {
+    /** @type {Record<string, { methods?: string[], statics?: string[] }>} */
+    const names = {};
+    for (const [name, value] of Object.entries(members ?? {})) {
+      if (typeof value !== 'function') continue;
+      if (!/^[A-Z]/.test(name) || !value.prototype) {
+        names[name] = {};
+        continue;
+      }
+      /** @type {Set<string>} */
+      const methods = new Set();
+      for (let proto = value.prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+        for (const key of Object.getOwnPropertyNames(proto)) {
+          if (key !== 'constructor' && typeof Object.getOwnPropertyDescriptor(proto, key)?.value === 'function') methods.add(key);
+        }
+      }
+      /** @type {Set<string>} */
+      const statics = new Set();
+      for (let cls = value; cls && cls !== Function.prototype; cls = Object.getPrototypeOf(cls)) {
+        for (const key of Object.getOwnPropertyNames(cls)) {
+          if (typeof Object.getOwnPropertyDescriptor(cls, key)?.value === 'function') statics.add(key);
+        }
+      }
+      names[name] = { methods: [...methods], statics: [...statics] };
+    }
+    shape[iface] = names;
+  }
+  return shape;
+}
+
 /**
  * The live instance, or null when there is none (before `instantiate`, after a trap).
  * @type {{ handle: (input: Uint8Array) => Uint8Array, memories: WebAssembly.Memory[], capBytes: number } | null}
@@ -181,10 +229,6 @@ async function instantiate(msg) {
   const memories = [];
   try {
     const { instantiate: instantiateComponent } = await import(msg.jsUrl);
-    const wasi = new WASIShim({
-      cli: sandboxedCli,
-      sandbox: { preopens: {}, env: {}, args: [], enableNetwork: false },
-    });
     /** @type {Map<WebAssembly.Module, string>} */
     const names = new Map();
     let budget = 0;
@@ -209,7 +253,7 @@ async function instantiate(msg) {
       names.set(module, name);
       return module;
     };
-    const exports = await instantiateComponent(getCoreModule, wasi.getImportObject(), instantiateCore);
+    const exports = await instantiateComponent(getCoreModule, importObject(), instantiateCore);
     if (typeof exports?.handle !== 'function') throw new Error('the component does not export handle');
     instance = { handle: exports.handle, memories, capBytes: msg.capBytes };
     for (const m of memories) startBytes.set(m, m.buffer.byteLength);
@@ -321,4 +365,5 @@ function classify(err, memories, capBytes) {
 port.on('message', (msg) => {
   if (msg.type === 'call') call(msg);
   else if (msg.type === 'instantiate') void instantiate(msg);
+  else if (msg.type === 'describe') port.postMessage({ type: 'described', shape: describeImports() });
 });
