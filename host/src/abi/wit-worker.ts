@@ -1,0 +1,135 @@
+/**
+ * @module abi/wit-worker
+ * Runs jco's `componentWit` off the event loop, in one worker thread that is thrown away after
+ * anything goes wrong. `componentWit` is a wasm component inside jco: a malformed upload can make
+ * it trap, and a trapped instance refuses every later call ("cannot enter component instance"),
+ * which in-process would refuse every later upload until a restart. In a worker a trap, a
+ * timeout or a crash costs that one validation: the worker is terminated and a fresh one answers
+ * the next. Jobs run one at a time (validation takes milliseconds) in arrival order.
+ */
+import { Worker } from 'node:worker_threads';
+import { DEFAULT_VALIDATE_HEAP_BYTES, DEFAULT_VALIDATE_TIMEOUT_MS } from '../limits.js';
+
+const WORKER_URL = new URL('./validate-worker.js', import.meta.url);
+const MiB = 1024 * 1024;
+
+/** Why `componentWit` gave no WIT: the decoder's own message, or what stopped the worker. */
+export class WitFailure extends Error {
+  constructor(
+    message: string,
+    /** `decode`: the decoder refused the bytes; the others: the worker was replaced. */
+    readonly kind: 'decode' | 'trap' | 'timeout' | 'crash',
+  ) {
+    super(message);
+  }
+}
+
+interface Job {
+  id: number;
+  bytes: Uint8Array;
+  resolve(wit: string): void;
+  reject(err: WitFailure): void;
+}
+
+type Answer = { id: number; ok: true; wit: string } | { id: number; ok: false; message: string; trapped: boolean };
+
+export interface WitWorkerOptions {
+  timeoutMs?: number;
+  heapBytes?: number;
+}
+
+/** One reusable `componentWit` worker, replaced after a trap, a timeout or a crash. */
+export class WitWorker {
+  private readonly timeoutMs: number;
+  private readonly heapBytes: number;
+  private worker: Worker | undefined;
+  private readonly queue: Job[] = [];
+  private running: { job: Job; timer: NodeJS.Timeout } | undefined;
+  private nextId = 1;
+  /** Workers started, for tests: one more than the number of replacements. */
+  started = 0;
+
+  constructor(options: WitWorkerOptions = {}) {
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_VALIDATE_TIMEOUT_MS;
+    this.heapBytes = options.heapBytes ?? DEFAULT_VALIDATE_HEAP_BYTES;
+  }
+
+  /** The component's world as WIT text; rejects with a `WitFailure`. */
+  wit(bytes: Uint8Array): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, bytes, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Stops the worker; queued jobs fail. */
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    for (const job of this.queue.splice(0)) job.reject(new WitFailure('the validator was closed', 'crash'));
+    this.finish(new WitFailure('the validator was closed', 'crash'));
+    await worker?.terminate();
+  }
+
+  private pump(): void {
+    if (this.running || this.queue.length === 0) return;
+    const job = this.queue.shift()!;
+    const worker = this.worker ?? this.spawn();
+    const timer = setTimeout(() => {
+      this.replace(worker);
+      this.finish(new WitFailure(`validation took longer than ${this.timeoutMs} ms`, 'timeout'));
+    }, this.timeoutMs);
+    this.running = { job, timer };
+    worker.ref(); // keep the process alive while a validation is pending
+    worker.postMessage({ id: job.id, bytes: job.bytes });
+  }
+
+  private spawn(): Worker {
+    const worker = new Worker(WORKER_URL, {
+      env: {},
+      stdout: true,
+      stderr: true,
+      resourceLimits: { maxOldGenerationSizeMb: Math.max(16, Math.floor(this.heapBytes / MiB)) },
+    });
+    this.started++;
+    worker.stdout.resume();
+    worker.stderr.resume();
+    worker.unref();
+    worker.on('message', (answer: Answer) => {
+      if (worker !== this.worker || this.running?.job.id !== answer.id) return;
+      if (answer.ok) return this.finish(undefined, answer.wit);
+      if (answer.trapped) this.replace(worker);
+      this.finish(new WitFailure(answer.message, answer.trapped ? 'trap' : 'decode'));
+    });
+    // 'error' is an uncaught exception or a heap limit (ERR_WORKER_OUT_OF_MEMORY); 'exit' follows it.
+    worker.on('error', (err) => {
+      if (worker !== this.worker) return;
+      this.replace(worker);
+      this.finish(new WitFailure(`the validator stopped: ${err.message}`, 'crash'));
+    });
+    worker.on('exit', (code) => {
+      if (worker !== this.worker) return;
+      this.worker = undefined;
+      this.finish(new WitFailure(`the validator exited (code ${code})`, 'crash'));
+    });
+    this.worker = worker;
+    return worker;
+  }
+
+  /** Terminates a worker that can no longer be trusted; the next job starts a fresh one. */
+  private replace(worker: Worker): void {
+    if (this.worker === worker) this.worker = undefined;
+    void worker.terminate();
+  }
+
+  private finish(err: WitFailure | undefined, wit?: string): void {
+    const running = this.running;
+    if (!running) return;
+    this.running = undefined;
+    clearTimeout(running.timer);
+    this.worker?.unref();
+    if (err) running.job.reject(err);
+    else running.job.resolve(wit!);
+    this.pump();
+  }
+}
