@@ -4,7 +4,7 @@
  * `<cacheDir>/jco/<digest>/` as `fn.mjs` (exposing `instantiate(getCoreModule, imports)`), its
  * core `.wasm` files and a `manifest.json`, so a restart never transpiles it again. A directory
  * appears whole or not at all: it is written into a temporary directory, every file fsynced,
- * then renamed into place.
+ * then renamed into place. Transpiling runs in a one-shot worker under a timeout and a heap limit.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
@@ -56,12 +56,32 @@ interface Manifest {
   imports: string[];
 }
 
+/** Bounds on one transpile (the host's compileTimeoutMs and compileMemoryBytes). */
+export interface TranspileLimits {
+  timeoutMs: number;
+  memoryBytes: number;
+}
+
+/** Why transpiles were stopped, for `stats()`. */
+export interface TranspileStats {
+  compileTimeouts: number;
+  compileMemoryKills: number;
+}
+
 export class ArtifactStore {
   private readonly root: string;
   private swept = false;
+  private readonly counters: TranspileStats = { compileTimeouts: 0, compileMemoryKills: 0 };
 
-  constructor(cacheDir: string) {
+  constructor(
+    cacheDir: string,
+    private readonly limits: TranspileLimits,
+  ) {
     this.root = join(cacheDir, 'jco');
+  }
+
+  stats(): TranspileStats {
+    return { ...this.counters };
   }
 
   /** The cached artifact of `digest`, or undefined when there is none usable (absent, other jco version). */
@@ -93,7 +113,10 @@ export class ArtifactStore {
    */
   async transpileAndStore(digest: string, bytes: Uint8Array): Promise<Artifact> {
     const dir = this.dirOf(digest);
-    const result = await transpileInWorker(bytes);
+    const result = await transpileInWorker(bytes, this.limits).catch((err: unknown) => {
+      if (err instanceof TranspileLimitError) this.counters[err.limit === 'time' ? 'compileTimeouts' : 'compileMemoryKills']++;
+      throw err;
+    });
     if (!result.exports.some(([name, kind]) => name === 'handle' && kind === 'function')) {
       const found = result.exports.map(([name]) => name).join(', ') || 'nothing';
       throw new ComponentError('abi_mismatch', `the component does not export a handle function (it exports ${found})`);
@@ -182,25 +205,64 @@ const TRANSPILE_OPTIONS = {
   emitTypescriptDeclarations: false, // jco-transpile's spelling; jco passes options through
 };
 
-/** Runs jco's `transpile` in a one-shot worker so its seconds of synchronous work never block calls. */
-function transpileInWorker(bytes: Uint8Array): Promise<TranspileResult> {
+/** A transpile stopped by its time or memory limit; the upload is refused as `invalid_component`. */
+class TranspileLimitError extends ComponentError {
+  constructor(
+    readonly limit: 'time' | 'memory',
+    message: string,
+  ) {
+    super('invalid_component', message);
+  }
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * Runs jco's `transpile` in a one-shot worker so its seconds of synchronous work never block calls.
+ * The worker is terminated past `limits.timeoutMs`; its JS heap is capped at `limits.memoryBytes`
+ * (jco's own wasm memory lives outside the heap and is bounded only by the upload size).
+ */
+function transpileInWorker(bytes: Uint8Array, limits: TranspileLimits): Promise<TranspileResult> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(TRANSPILE_WORKER_URL, { workerData: { bytes, options: TRANSPILE_OPTIONS }, env: {}, stdout: true, stderr: true });
+    const worker = new Worker(TRANSPILE_WORKER_URL, {
+      workerData: { bytes, options: TRANSPILE_OPTIONS },
+      env: {},
+      stdout: true,
+      stderr: true,
+      resourceLimits: { maxOldGenerationSizeMb: Math.max(16, Math.floor(limits.memoryBytes / MiB)) },
+    });
     worker.stdout.resume(); // jco's console chatter is dropped
     worker.stderr.resume();
     let settled = false;
-    worker.once('message', (msg: ({ ok: true } & TranspileResult) | { ok: false; message: string }) => {
+    const settle = (err: Error | undefined, result?: TranspileResult) => {
+      if (settled) return;
       settled = true;
+      clearTimeout(timer);
       void worker.terminate(); // the shim's I/O thread would keep it alive
-      if (msg.ok) resolve(msg);
-      else reject(new ComponentError('invalid_component', `jco could not transpile the component: ${msg.message.split('\n')[0]}`));
+      if (err) reject(err);
+      else resolve(result!);
+    };
+    const timer = setTimeout(() => {
+      settle(new TranspileLimitError('time', `transpiling the component took longer than ${limits.timeoutMs} ms (the host's compile timeout)`));
+    }, limits.timeoutMs);
+    worker.once('message', (msg: ({ ok: true } & TranspileResult) | { ok: false; message: string }) => {
+      if (msg.ok) settle(undefined, msg);
+      else settle(new ComponentError('invalid_component', `jco could not transpile the component: ${msg.message.split('\n')[0]}`));
     });
-    worker.once('error', (err) => {
-      if (!settled) reject(new ComponentError('invalid_component', `jco could not transpile the component: ${err.message}`, err));
-      settled = true;
+    worker.once('error', (err: Error & { code?: string }) => {
+      if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+        settle(
+          new TranspileLimitError(
+            'memory',
+            `transpiling the component needed more than ${Math.round(limits.memoryBytes / MiB)} MiB (the host's compile memory ceiling)`,
+          ),
+        );
+      } else {
+        settle(new ComponentError('invalid_component', `jco could not transpile the component: ${err.message}`, err));
+      }
     });
     worker.once('exit', (code) => {
-      if (!settled) reject(new Error(`the jco transpile worker exited (code ${code}) without an answer`));
+      settle(new Error(`the jco transpile worker exited (code ${code}) without an answer`));
     });
   });
 }
