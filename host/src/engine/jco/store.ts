@@ -216,10 +216,15 @@ class TranspileLimitError extends ComponentError {
 }
 
 const MiB = 1024 * 1024;
+/**
+ * Starting the worker and loading jco is the host's own work, not the component's: it is bounded
+ * apart from the compile timeout, generously, since a cold start on a busy machine takes seconds.
+ */
+const WORKER_START_TIMEOUT_MS = 30_000;
 
 /**
  * Runs jco's `transpile` in a one-shot worker so its seconds of synchronous work never block calls.
- * The worker is terminated past `limits.timeoutMs`; its JS heap is capped at `limits.memoryBytes`
+ * The worker is terminated when the transpile runs past `limits.timeoutMs`; its JS heap is capped at `limits.memoryBytes`
  * (jco's own wasm memory lives outside the heap and is bounded only by the upload size).
  */
 function transpileInWorker(bytes: Uint8Array, limits: TranspileLimits): Promise<TranspileResult> {
@@ -242,11 +247,16 @@ function transpileInWorker(bytes: Uint8Array, limits: TranspileLimits): Promise<
       if (err) reject(err);
       else resolve(result!);
     };
-    const timer = setTimeout(() => {
-      settle(new TranspileLimitError('time', `transpiling the component took longer than ${limits.timeoutMs} ms (the host's compile timeout)`));
-    }, limits.timeoutMs);
-    worker.once('message', (msg: ({ ok: true } & TranspileResult) | { ok: false; message: string }) => {
-      if (msg.ok) settle(undefined, msg);
+    let timer = setTimeout(() => {
+      settle(new Error(`the jco transpile worker did not start within ${WORKER_START_TIMEOUT_MS} ms`));
+    }, WORKER_START_TIMEOUT_MS);
+    worker.on('message', (msg: { started: true } | ({ ok: true } & TranspileResult) | { ok: false; message: string }) => {
+      if ('started' in msg) {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          settle(new TranspileLimitError('time', `transpiling the component took longer than ${limits.timeoutMs} ms (the host's compile timeout)`));
+        }, limits.timeoutMs);
+      } else if (msg.ok) settle(undefined, msg);
       else settle(new ComponentError('invalid_component', `jco could not transpile the component: ${msg.message.split('\n')[0]}`));
     });
     worker.once('error', (err: Error & { code?: string }) => {

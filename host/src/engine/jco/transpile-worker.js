@@ -6,9 +6,12 @@
  * Node 20 cannot run TypeScript in a worker.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { transpile } from '@bytecodealliance/jco';
 
 if (!parentPort) throw new Error('engine/jco/transpile-worker.js must run in a worker thread');
+
+// Loading jco takes most of a second; the parent's compile timeout starts after it, at `started`.
+const { transpile } = await import('@bytecodealliance/jco');
+parentPort.postMessage({ started: true });
 
 /** @type {{ bytes: Uint8Array, options: Record<string, unknown> }} */
 const { bytes, options } = workerData;
