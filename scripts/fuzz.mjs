@@ -143,6 +143,12 @@ export async function runFuzz({ iterations = 1000, seed = 1, durationS = Infinit
   const started = Date.now();
   let host = await startHost(engine, dataDir, cacheDir);
   report.hostStarts++;
+  // Stopped from outside (Ctrl-C): the host must not outlive its fuzzer.
+  const stop = (signal) => {
+    host.child.kill('SIGTERM');
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', stop).once('SIGTERM', stop);
   const deployHealthy = () => upload(host.url, 'healthy', respond);
   await deployHealthy();
   const keep = async (kind, i, bytes, detail) => {
@@ -193,6 +199,7 @@ export async function runFuzz({ iterations = 1000, seed = 1, durationS = Infinit
       }
     }
   } finally {
+    process.off('SIGINT', stop).off('SIGTERM', stop);
     host.child.kill('SIGTERM');
     await new Promise((r) => (host.child.exitCode !== null ? r() : host.child.once('exit', r)));
     await rm(dataDir, { recursive: true, force: true });
