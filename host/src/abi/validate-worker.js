@@ -7,10 +7,14 @@
  * because Node 20 cannot run TypeScript in a worker.
  */
 import { parentPort } from 'node:worker_threads';
-import { componentWit } from '@bytecodealliance/jco';
 
 if (!parentPort) throw new Error('abi/validate-worker.js must run in a worker thread');
 const port = parentPort;
+// Loading jco and its first call (which instantiates jco's own component) take a few hundred ms:
+// both happen here, so the parent's timeout, which starts at `ready`, measures only the upload.
+const { componentWit } = await import('@bytecodealliance/jco');
+const EMPTY_COMPONENT = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00]);
+await componentWit(EMPTY_COMPONENT);
 
 port.on('message', async (/** @type {{ id: number, bytes: Uint8Array }} */ job) => {
   try {
@@ -22,3 +26,4 @@ port.on('message', async (/** @type {{ id: number, bytes: Uint8Array }} */ job) 
     port.postMessage({ id: job.id, ok: false, message: String(e?.message ?? e), trapped });
   }
 });
+port.postMessage({ ready: true });

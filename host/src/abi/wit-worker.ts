@@ -12,6 +12,11 @@ import { DEFAULT_VALIDATE_HEAP_BYTES, DEFAULT_VALIDATE_TIMEOUT_MS } from '../lim
 
 const WORKER_URL = new URL('./validate-worker.js', import.meta.url);
 const MiB = 1024 * 1024;
+/**
+ * Booting a worker and loading jco is the host's own work, not the upload's: it is bounded apart
+ * from the validation timeout, generously, since a cold start on a busy machine takes seconds.
+ */
+const START_TIMEOUT_MS = 30_000;
 
 /** Why `componentWit` gave no WIT: the decoder's own message, or what stopped the worker. */
 export class WitFailure extends Error {
@@ -31,7 +36,10 @@ interface Job {
   reject(err: WitFailure): void;
 }
 
-type Answer = { id: number; ok: true; wit: string } | { id: number; ok: false; message: string; trapped: boolean };
+type Answer =
+  | { ready: true }
+  | { id: number; ok: true; wit: string }
+  | { id: number; ok: false; message: string; trapped: boolean };
 
 export interface WitWorkerOptions {
   timeoutMs?: number;
@@ -43,6 +51,8 @@ export class WitWorker {
   private readonly timeoutMs: number;
   private readonly heapBytes: number;
   private worker: Worker | undefined;
+  /** The worker has loaded jco and takes jobs. */
+  private ready = false;
   private readonly queue: Job[] = [];
   private running: { job: Job; timer: NodeJS.Timeout } | undefined;
   private nextId = 1;
@@ -76,14 +86,15 @@ export class WitWorker {
 
   private pump(): void {
     if (this.running || this.queue.length === 0) return;
-    const job = this.queue.shift()!;
     const worker = this.worker ?? this.spawn();
+    worker.ref(); // keep the process alive while a validation is waiting or running
+    if (!this.ready) return; // pumped again on `ready`
+    const job = this.queue.shift()!;
     const timer = setTimeout(() => {
       this.replace(worker);
       this.finish(new WitFailure(`validation took longer than ${this.timeoutMs} ms`, 'timeout'));
     }, this.timeoutMs);
     this.running = { job, timer };
-    worker.ref(); // keep the process alive while a validation is pending
     worker.postMessage({ id: job.id, bytes: job.bytes });
   }
 
@@ -98,25 +109,47 @@ export class WitWorker {
     worker.stdout.resume();
     worker.stderr.resume();
     worker.unref();
+    const boot = setTimeout(() => this.failToStart(worker, `not ready within ${START_TIMEOUT_MS} ms`), START_TIMEOUT_MS);
+    boot.unref();
     worker.on('message', (answer: Answer) => {
-      if (worker !== this.worker || this.running?.job.id !== answer.id) return;
+      if (worker !== this.worker) return;
+      if ('ready' in answer) {
+        clearTimeout(boot);
+        this.ready = true;
+        return this.pump();
+      }
+      if (this.running?.job.id !== answer.id) return;
       if (answer.ok) return this.finish(undefined, answer.wit);
       if (answer.trapped) this.replace(worker);
       this.finish(new WitFailure(answer.message, answer.trapped ? 'trap' : 'decode'));
     });
     // 'error' is an uncaught exception or a heap limit (ERR_WORKER_OUT_OF_MEMORY); 'exit' follows it.
     worker.on('error', (err) => {
+      clearTimeout(boot);
       if (worker !== this.worker) return;
+      if (!this.ready) return this.failToStart(worker, err.message);
       this.replace(worker);
       this.finish(new WitFailure(`the validator stopped: ${err.message}`, 'crash'));
     });
     worker.on('exit', (code) => {
+      clearTimeout(boot);
       if (worker !== this.worker) return;
+      if (!this.ready) return this.failToStart(worker, `exit code ${code}`);
       this.worker = undefined;
+      this.ready = false;
       this.finish(new WitFailure(`the validator exited (code ${code})`, 'crash'));
     });
     this.worker = worker;
+    this.ready = false;
     return worker;
+  }
+
+  /** A worker that never became ready fails what waits for it; the next job tries a fresh one. */
+  private failToStart(worker: Worker, why: string): void {
+    void worker.terminate();
+    if (this.worker === worker) this.worker = undefined;
+    this.ready = false;
+    for (const job of this.queue.splice(0)) job.reject(new WitFailure(`the validator could not start: ${why}`, 'crash'));
   }
 
   /**
@@ -127,6 +160,7 @@ export class WitWorker {
     void worker.terminate();
     if (this.worker !== worker) return;
     this.worker = undefined;
+    this.ready = false;
     if (!this.closed) this.spawn();
   }
 
@@ -135,7 +169,7 @@ export class WitWorker {
     if (!running) return;
     this.running = undefined;
     clearTimeout(running.timer);
-    this.worker?.unref();
+    if (this.queue.length === 0) this.worker?.unref();
     if (err) running.job.reject(err);
     else running.job.resolve(wit!);
     this.pump();
