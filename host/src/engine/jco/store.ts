@@ -4,7 +4,8 @@
  * `<cacheDir>/jco/<digest>/` as `fn.mjs` (exposing `instantiate(getCoreModule, imports)`), its
  * core `.wasm` files and a `manifest.json`, so a restart never transpiles it again. A directory
  * appears whole or not at all: it is written into a temporary directory, every file fsynced,
- * then renamed into place. Transpiling runs in a one-shot worker under a timeout and a heap limit.
+ * then renamed into place. Transpiling runs in a one-shot child process under the compile limits
+ * (`transpiler.ts`).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
@@ -12,8 +13,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { readFileSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
 import { ComponentError } from '../../errors.js';
+import { TranspileLimitError, transpileInChild, type TranspileLimits } from './transpiler.js';
 
 /** jco's version, read from its package.json (its `exports` map hides the file from `import`). */
 export const JCO_VERSION: string = (() => {
@@ -54,12 +55,6 @@ interface Manifest {
   digest: string;
   modules: string[];
   imports: string[];
-}
-
-/** Bounds on one transpile (the host's compileTimeoutMs and compileMemoryBytes). */
-export interface TranspileLimits {
-  timeoutMs: number;
-  memoryBytes: number;
 }
 
 /** Why transpiles were stopped, for `stats()`. */
@@ -113,7 +108,7 @@ export class ArtifactStore {
    */
   async transpileAndStore(digest: string, bytes: Uint8Array): Promise<Artifact> {
     const dir = this.dirOf(digest);
-    const result = await transpileInWorker(bytes, this.limits).catch((err: unknown) => {
+    const result = await transpileInChild(bytes, this.limits).catch((err: unknown) => {
       if (err instanceof TranspileLimitError) this.counters[err.limit === 'time' ? 'compileTimeouts' : 'compileMemoryKills']++;
       throw err;
     });
@@ -184,97 +179,6 @@ export class ArtifactStore {
       if (info && Date.now() - info.mtimeMs > STALE_TMP_MS) await rm(path, { recursive: true, force: true });
     }
   }
-}
-
-/** What jco's `transpile` answers. */
-interface TranspileResult {
-  files: Record<string, Uint8Array>;
-  imports: string[];
-  exports: [string, 'function' | 'instance'][];
-}
-
-const TRANSPILE_WORKER_URL = new URL('./transpile-worker.js', import.meta.url);
-/** `instantiate(getCoreModule, imports)` output, no TypeScript, every core module a separate file. */
-const TRANSPILE_OPTIONS = {
-  name: 'fn',
-  instantiation: 'sync',
-  nodejsCompat: false,
-  tlaCompat: false,
-  base64Cutoff: 0,
-  quiet: true,
-  emitTypescriptDeclarations: false, // jco-transpile's spelling; jco passes options through
-};
-
-/** A transpile stopped by its time or memory limit; the upload is refused as `invalid_component`. */
-class TranspileLimitError extends ComponentError {
-  constructor(
-    readonly limit: 'time' | 'memory',
-    message: string,
-  ) {
-    super('invalid_component', message);
-  }
-}
-
-const MiB = 1024 * 1024;
-/**
- * Starting the worker and loading jco is the host's own work, not the component's: it is bounded
- * apart from the compile timeout, generously, since a cold start on a busy machine takes seconds.
- */
-const WORKER_START_TIMEOUT_MS = 30_000;
-
-/**
- * Runs jco's `transpile` in a one-shot worker so its seconds of synchronous work never block calls.
- * The worker is terminated when the transpile runs past `limits.timeoutMs`; its JS heap is capped at `limits.memoryBytes`
- * (jco's own wasm memory lives outside the heap and is bounded only by the upload size).
- */
-function transpileInWorker(bytes: Uint8Array, limits: TranspileLimits): Promise<TranspileResult> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(TRANSPILE_WORKER_URL, {
-      workerData: { bytes, options: TRANSPILE_OPTIONS },
-      env: {},
-      stdout: true,
-      stderr: true,
-      resourceLimits: { maxOldGenerationSizeMb: Math.max(16, Math.floor(limits.memoryBytes / MiB)) },
-    });
-    worker.stdout.resume(); // jco's console chatter is dropped
-    worker.stderr.resume();
-    let settled = false;
-    const settle = (err: Error | undefined, result?: TranspileResult) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      void worker.terminate(); // the shim's I/O thread would keep it alive
-      if (err) reject(err);
-      else resolve(result!);
-    };
-    let timer = setTimeout(() => {
-      settle(new Error(`the jco transpile worker did not start within ${WORKER_START_TIMEOUT_MS} ms`));
-    }, WORKER_START_TIMEOUT_MS);
-    worker.on('message', (msg: { started: true } | ({ ok: true } & TranspileResult) | { ok: false; message: string }) => {
-      if ('started' in msg) {
-        clearTimeout(timer);
-        timer = setTimeout(() => {
-          settle(new TranspileLimitError('time', `transpiling the component took longer than ${limits.timeoutMs} ms (the host's compile timeout)`));
-        }, limits.timeoutMs);
-      } else if (msg.ok) settle(undefined, msg);
-      else settle(new ComponentError('invalid_component', `jco could not transpile the component: ${msg.message.split('\n')[0]}`));
-    });
-    worker.once('error', (err: Error & { code?: string }) => {
-      if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') {
-        settle(
-          new TranspileLimitError(
-            'memory',
-            `transpiling the component needed more than ${Math.round(limits.memoryBytes / MiB)} MiB (the host's compile memory ceiling)`,
-          ),
-        );
-      } else {
-        settle(new ComponentError('invalid_component', `jco could not transpile the component: ${err.message}`, err));
-      }
-    });
-    worker.once('exit', (code) => {
-      settle(new Error(`the jco transpile worker exited (code ${code}) without an answer`));
-    });
-  });
 }
 
 async function writeSynced(path: string, data: Uint8Array): Promise<void> {

@@ -11,14 +11,12 @@
  * one costs ~0.1 s), one per compile running at once.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { ComponentError, WaferError } from '../../errors.js';
+import { RSS_POLL_MS, residentBytes } from '../process-memory.js';
 import type { NativeEngineOptions, NativeLoadResult } from './native.js';
 
 const CHILD_URL = new URL('./compile-child.js', import.meta.url);
 const MiB = 1024 * 1024;
-/** How often the child's resident memory is read while it compiles. */
-const RSS_POLL_MS = 25;
 /**
  * Starting a compile process (node and the addon) is the host's own work, not the component's:
  * it is bounded apart from the compile timeout, generously, since a busy machine takes seconds.
@@ -189,17 +187,5 @@ function hold(child: ChildProcess, busy: boolean): void {
   } else {
     child.unref();
     child.channel?.unref();
-  }
-}
-
-/** Resident memory of a process in bytes (Linux), or undefined when it cannot be read. */
-async function residentBytes(pid: number | undefined): Promise<number | undefined> {
-  if (pid === undefined) return undefined;
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    const kib = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
-    return kib === undefined ? undefined : Number(kib) * 1024;
-  } catch {
-    return undefined;
   }
 }
