@@ -91,6 +91,7 @@ export class Compiler {
         if ('id' in msg && msg.id === id) finish(undefined, msg.result, true);
       };
       const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+        if (this.closed) return finish(new WaferError('internal', 500, 'the engine closed during the compile', { expose: false }));
         this.counters.compileCrashes++;
         this.options.logger?.warn({ digest, code, signal }, 'the compile process died');
         finish(new WaferError('internal', 500, `the compile process stopped (${signal ?? `exit code ${code}`}) while compiling the component`));
@@ -113,7 +114,12 @@ export class Compiler {
       }, RSS_POLL_MS);
       child.on('message', onMessage);
       child.once('exit', onExit);
-      child.send({ id, digest, bytes, cachePath });
+      // A send on a channel that just closed throws; its 'exit' may not have been seen yet.
+      try {
+        child.send({ id, digest, bytes, cachePath });
+      } catch (err) {
+        finish(new WaferError('internal', 500, `cannot reach the compile process: ${(err as Error).message}`, { cause: err }));
+      }
     });
   }
 
