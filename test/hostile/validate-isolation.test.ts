@@ -66,6 +66,19 @@ describe.each(ENGINES)('upload validation on %s', (engine) => {
     await expectHealthy();
   });
 
+  it('issue 8 #2: a first section that claims to be 4 GiB long is refused, and the next valid upload is accepted', async () => {
+    const good = await sample('hello-rust');
+    // Byte 8 is the first section's id; its LEB128 size follows. 0xffffffff0f = 4 GiB - 1.
+    let end = 9;
+    while (good[end]! & 0x80) end++;
+    const lying = Buffer.concat([good.subarray(0, 9), Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]), good.subarray(end + 1)]);
+    const res = await host.api('PUT', '/v1/functions/lying-size', lying, { 'content-type': 'application/wasm' });
+    expect(res.status).toBe(400);
+    expect((await errorOf(res)).code).toBe('invalid_component');
+    expect((await host.api('PUT', '/v1/functions/after-lying', good, { 'content-type': 'application/wasm' })).status).toBe(201);
+    await expectHealthy();
+  });
+
   it('refuses a component truncated inside a section with invalid_component and keeps accepting', async () => {
     const good = await sample('hello-rust');
     const res = await host.api('PUT', '/v1/functions/truncated', good.subarray(0, 4096), { 'content-type': 'application/wasm' });
