@@ -65,7 +65,7 @@ export interface JcoEngineOptions {
   spareWorker?: boolean;
   /** A transpile running longer than this is stopped and the load refused; default DEFAULT_COMPILE_TIMEOUT_MS. */
   compileTimeoutMs?: number;
-  /** Heap a transpile worker may use; default DEFAULT_COMPILE_MEMORY_BYTES. */
+  /** Resident memory a transpile process may reach before it is stopped; default DEFAULT_COMPILE_MEMORY_BYTES. */
   compileMemoryBytes?: number;
   /** Transpiles running at once; default DEFAULT_COMPILE_CONCURRENCY. */
   compileConcurrency?: number;

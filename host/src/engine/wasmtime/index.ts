@@ -58,9 +58,8 @@ export interface WasmtimeEngineOptions extends Omit<NativeEngineOptions, 'maxMem
   compileTimeoutMs?: number;
   /** Resident memory a compile process may reach before it is stopped; default DEFAULT_COMPILE_MEMORY_BYTES. */
   compileMemoryBytes?: number;
-  /** Compiles running at once; default DEFAULT_COMPILE_CONCURRENCY. Pass `compileGate` to share one cap. */
+  /** Compiles running at once; default DEFAULT_COMPILE_CONCURRENCY. */
   compileConcurrency?: number;
-  compileGate?: CompileGate;
 }
 
 /** Weight of the newest call in a component's moving average of call durations. */
@@ -146,7 +145,7 @@ export class WasmtimeEngine implements Engine {
     this.fuelEnabled = options.fuel ?? false;
     this.logger = options.logger;
     this.inlineBudgetMs = options.inlineBudgetMs ?? 0;
-    this.gate = options.compileGate ?? new CompileGate(options.compileConcurrency ?? DEFAULT_COMPILE_CONCURRENCY);
+    this.gate = new CompileGate(options.compileConcurrency ?? DEFAULT_COMPILE_CONCURRENCY);
     this.compiler = new Compiler({
       addonPath: addonPath!,
       nativeOptions,
