@@ -43,7 +43,7 @@ Needs the built host (npm run build; npm run fuzz builds it first).`;
 async function startHost(engine, dataDir, cacheDir) {
   const entry = join(ROOT, 'dist', 'host', 'src', 'cli', 'main.js');
   if (!existsSync(entry)) throw new Error('the host is not built: run `npm run build` first');
-  const args = ['bin/wafer.js', 'serve', '--port', '0', '--data-dir', dataDir, '--cache-dir', cacheDir, '--engine', engine, '--no-samples', '--log-level', 'silent', '--compile-timeout-ms', '30000'];
+  const args = ['bin/wafer.js', 'serve', '--port', '0', '--data-dir', dataDir, '--cache-dir', cacheDir, '--engine', engine, '--no-samples', '--log-level', 'error', '--compile-timeout-ms', '30000'];
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, WAFER_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const url = await new Promise((resolveUrl, reject) => {
@@ -60,9 +60,12 @@ async function startHost(engine, dataDir, cacheDir) {
     child.stderr.on('data', onData);
     child.once('exit', (code, signal) => reject(new Error(`the host exited at start (${signal ?? code}): ${out}`)));
   });
-  child.stdout.resume();
-  child.stderr.resume();
-  return { child, url, port: Number(new URL(url).port) };
+  // Keep the tail of what the host wrote: a crash's stack trace is the first thing to read.
+  const host = { child, url, port: Number(new URL(url).port), tail: '' };
+  const keepTail = (d) => (host.tail = (host.tail + d).slice(-8192));
+  child.stdout.on('data', keepTail);
+  child.stderr.on('data', keepTail);
+  return host;
 }
 
 /** Sends raw bytes; resolves with the status the host answered, or how the connection ended. */
@@ -171,7 +174,8 @@ export async function runFuzz({ iterations = 1000, seed = 1, durationS = Infinit
           bump(report.uploadMutations, mutated.name);
           const check = await upload(host.url, 'fz-valid', valid[i % valid.length]);
           report.uploads += 2;
-          if (check.status !== 201 && host.child.exitCode === null) {
+          // A refused connection means the host died: that is a crash, counted below, not a poisoning.
+          if (check.status !== 201 && !check.code.startsWith('fetch_failed')) {
             report.poisonings++;
             await keep('poison', i, mutated.bytes, { mutation: mutated.name, answered: check });
           }
@@ -186,7 +190,9 @@ export async function runFuzz({ iterations = 1000, seed = 1, durationS = Infinit
         if (crashed || !(await healthy(host.url))) {
           if (crashed || host.child.exitCode !== null) {
             report.crashes++;
-            await keep('crash', i, mutated.bytes, { mutation: mutated.name, raw: raw.name, exit: host.child.exitCode ?? host.child.signalCode });
+            await new Promise((r) => setTimeout(r, 200)); // let the last of its output arrive
+            await keep('crash', i, mutated.bytes, { mutation: mutated.name, raw: raw.name, exit: host.child.exitCode ?? host.child.signalCode, output: host.tail });
+            await writeFile(join(keepDir, `crash-seed${seed}-${i}.raw.http`), raw.bytes);
             host = await startHost(engine, dataDir, cacheDir);
             report.hostStarts++;
             await deployHealthy();
