@@ -60,5 +60,7 @@ export const DEFAULT_COMPILE_CONCURRENCY = 1;
 export const DEFAULT_COMPILE_MEMORY_BYTES = 2048 * MiB;
 /** Validating an upload's types takes milliseconds; anything slower is hostile. */
 export const DEFAULT_VALIDATE_TIMEOUT_MS = 15_000;
+/** JS heap of the validator's worker: the WIT text of the largest guests is well under a MiB. */
+export const DEFAULT_VALIDATE_HEAP_BYTES = 256 * MiB;
 /** Seconds a client is told to wait (`Retry-After`) after `overloaded`. */
 export const DEFAULT_RETRY_AFTER_S = 1;

@@ -3,10 +3,14 @@
  * Checks an upload is a component of wafer's world before any engine sees it, so both engines
  * refuse the same things with the same codes: not wasm or a core module → `invalid_component`;
  * a component without `handle: func(list<u8>) -> result<list<u8>, string>`, or importing
- * something other than WASI → `abi_mismatch`.
+ * something other than WASI → `abi_mismatch`. The component is decoded in a worker thread
+ * (`wit-worker.ts`), so an input that makes the decoder trap costs only its own validation.
  */
-import { componentWit } from '@bytecodealliance/jco';
 import { ComponentError } from '../errors.js';
+import { WitWorker } from './wit-worker.js';
+
+/** One decoder per process, replaced whenever it traps, times out or crashes. */
+const decoder = new WitWorker();
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d];
 /** Bytes 4..8 of the binary: the version and layer fields (core module: 1, 0, 0, 0). */
@@ -42,7 +46,7 @@ export async function validateComponent(bytes: Uint8Array): Promise<ComponentInf
   }
   let wit: string;
   try {
-    wit = await componentWit(bytes);
+    wit = await decoder.wit(bytes);
   } catch (err) {
     const reason = String((err as Error)?.message ?? err).split('\n')[0];
     throw new ComponentError('invalid_component', `the component could not be decoded: ${reason}`, err);

@@ -12,6 +12,12 @@ export interface EngineConfig {
   moduleCacheBytes: number;
   /** wasmtime only; see Config.inlineBudgetMs. */
   inlineBudgetMs?: number;
+  /** See Config.compileTimeoutMs: a compile or transpile running longer is stopped. */
+  compileTimeoutMs?: number;
+  /** See Config.compileConcurrency: compiles and transpiles running at once, host-wide. */
+  compileConcurrency?: number;
+  /** See Config.compileMemoryBytes: memory one compile or transpile may use. */
+  compileMemoryBytes?: number;
   logger: Logger;
 }
 

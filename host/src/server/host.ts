@@ -45,6 +45,9 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
     maxMemoryBytes: config.maxMemoryBytes,
     moduleCacheBytes: config.moduleCacheBytes,
     inlineBudgetMs: config.inlineBudgetMs,
+    compileTimeoutMs: config.compileTimeoutMs,
+    compileConcurrency: config.compileConcurrency,
+    compileMemoryBytes: config.compileMemoryBytes,
     logger,
   });
   const metrics = new Metrics(engine);

@@ -11,7 +11,15 @@ import { performance } from 'node:perf_hooks';
 import { LRUCache } from 'lru-cache';
 import type { CallLimits, CallReport, Engine, EngineStats, LoadInfo, LoadUnit } from '../engine.js';
 import { ComponentError, GuestTrapError, NotFoundError, WaferError } from '../../errors.js';
-import { DEFAULT_MAX_LOG_BYTES, DEFAULT_MEMORY_BYTES, DEFAULT_MODULE_CACHE_BYTES } from '../../limits.js';
+import {
+  DEFAULT_COMPILE_CONCURRENCY,
+  DEFAULT_COMPILE_MEMORY_BYTES,
+  DEFAULT_COMPILE_TIMEOUT_MS,
+  DEFAULT_MAX_LOG_BYTES,
+  DEFAULT_MEMORY_BYTES,
+  DEFAULT_MODULE_CACHE_BYTES,
+} from '../../limits.js';
+import { CompileGate } from '../compile-gate.js';
 import type { Logger } from '../../logger.js';
 import { capMemories, growables, type Growables } from './memory-cap.js';
 import { splitQuota } from './quota-split.js';
@@ -65,6 +73,12 @@ export interface JcoEngineOptions {
   maxLogBytes?: number;
   /** Keep one booted worker spare, so a cold start or a timeout's replacement skips the boot; default true. */
   spareWorker?: boolean;
+  /** A transpile running longer than this is stopped and the load refused; default DEFAULT_COMPILE_TIMEOUT_MS. */
+  compileTimeoutMs?: number;
+  /** Resident memory a transpile process may reach before it is stopped; default DEFAULT_COMPILE_MEMORY_BYTES. */
+  compileMemoryBytes?: number;
+  /** Transpiles running at once; default DEFAULT_COMPILE_CONCURRENCY. */
+  compileConcurrency?: number;
   logger?: Pick<Logger, 'info' | 'warn'>;
 }
 
@@ -105,6 +119,8 @@ export class JcoEngine implements Engine {
   private readonly draining = new Set<FunctionPool>();
   private readonly workers: WorkerSource;
   private readonly reaper?: NodeJS.Timeout;
+  /** The host-wide cap on transpiles running at once. */
+  private readonly gate: CompileGate;
   private closed = false;
   private shape?: Promise<ShimShape>;
   private readonly counters: EngineCounters = {
@@ -141,12 +157,19 @@ export class JcoEngine implements Engine {
       idleWorkerMs: DEFAULT_JCO_IDLE_WORKER_MS,
       maxLogBytes: DEFAULT_MAX_LOG_BYTES,
       spareWorker: true,
+      compileTimeoutMs: DEFAULT_COMPILE_TIMEOUT_MS,
+      compileMemoryBytes: DEFAULT_COMPILE_MEMORY_BYTES,
+      compileConcurrency: DEFAULT_COMPILE_CONCURRENCY,
       ...dropUndefined(rest),
       maxMemoryBytes: options.maxMemoryBytes,
     };
     if (this.settings.workersPerFunction < 1) throw new RangeError('workersPerFunction must be at least 1');
     enableWasmFeatures();
-    this.store = new ArtifactStore(options.cacheDir);
+    this.store = new ArtifactStore(options.cacheDir, {
+      timeoutMs: this.settings.compileTimeoutMs,
+      memoryBytes: this.settings.compileMemoryBytes,
+    });
+    this.gate = new CompileGate(this.settings.compileConcurrency);
     this.workers = new WorkerSource(this.settings.spareWorker);
     this.compiled = new LRUCache<string, CompiledSet>({
       maxSize: this.settings.moduleCacheBytes,
@@ -219,7 +242,15 @@ export class JcoEngine implements Engine {
       workers += pool.workers;
       queued += pool.queued;
     }
-    return { ...this.counters, loaded: this.artifacts.size, moduleCacheBytes: this.compiled.calculatedSize, workers, queued };
+    return {
+      ...this.counters,
+      ...this.gate.stats(),
+      ...this.store.stats(),
+      loaded: this.artifacts.size,
+      moduleCacheBytes: this.compiled.calculatedSize,
+      workers,
+      queued,
+    };
   }
 
   async close(): Promise<void> {
@@ -248,7 +279,8 @@ export class JcoEngine implements Engine {
         if (artifact) {
           this.counters.loadedFromDisk++;
         } else {
-          artifact = await this.store.transpileAndStore(unit.digest, await unit.bytes());
+          const bytes = await unit.bytes();
+          artifact = await this.gate.run(() => this.store.transpileAndStore(unit.digest, bytes));
           source = 'compiled';
           this.counters.compiled++;
           this.logger?.info({ digest: unit.digest }, 'jco: transpiled component');

@@ -12,7 +12,8 @@
  * `fn.mjs` is read and verified once, then imported by the workers from that verified text (a
  * `data:` URL), never from the file; each core module is verified as it is read, right before it
  * is compiled. A directory whose manifest or files do not match is refused (and re-transpiled).
- * The JS stored is jco's output with the lift guard of `lift-guard.ts` spliced in.
+ * The JS stored is jco's output with the lift guard of `lift-guard.ts` spliced in. Transpiling
+ * runs in a one-shot child process under the compile limits (`transpiler.ts`).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
@@ -20,10 +21,10 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { ComponentError } from '../../errors.js';
 import { guardHandleLift } from './lift-guard.js';
 import { componentImports, type ImportedInstance } from './component-imports.js';
+import { TranspileLimitError, transpileInChild, type TranspileLimits } from './transpiler.js';
 
 /** jco's version, read from its package.json (its `exports` map hides the file from `import`). */
 export const JCO_VERSION: string = (() => {
@@ -101,12 +102,26 @@ function dataUrl(js: Uint8Array): string {
   return `data:text/javascript;base64,${Buffer.from(js.buffer, js.byteOffset, js.byteLength).toString('base64')}`;
 }
 
+/** Why transpiles were stopped, for `stats()`. */
+export interface TranspileStats {
+  compileTimeouts: number;
+  compileMemoryKills: number;
+}
+
 export class ArtifactStore {
   private readonly root: string;
   private swept = false;
+  private readonly counters: TranspileStats = { compileTimeouts: 0, compileMemoryKills: 0 };
 
-  constructor(cacheDir: string) {
+  constructor(
+    cacheDir: string,
+    private readonly limits: TranspileLimits,
+  ) {
     this.root = join(cacheDir, 'jco');
+  }
+
+  stats(): TranspileStats {
+    return { ...this.counters };
   }
 
   /**
@@ -168,7 +183,10 @@ export class ArtifactStore {
    */
   async transpileAndStore(digest: string, bytes: Uint8Array): Promise<Artifact> {
     const dir = this.dirOf(digest);
-    const result = await transpileInWorker(bytes);
+    const result = await transpileInChild(bytes, this.limits).catch((err: unknown) => {
+      if (err instanceof TranspileLimitError) this.counters[err.limit === 'time' ? 'compileTimeouts' : 'compileMemoryKills']++;
+      throw err;
+    });
     if (!result.exports.some(([name, kind]) => name === 'handle' && kind === 'function')) {
       const found = result.exports.map(([name]) => name).join(', ') || 'nothing';
       throw new ComponentError('abi_mismatch', `the component does not export a handle function (it exports ${found})`);
@@ -241,48 +259,6 @@ export class ArtifactStore {
       if (info && Date.now() - info.mtimeMs > STALE_TMP_MS) await rm(path, { recursive: true, force: true });
     }
   }
-}
-
-/** What jco's `transpile` answers. */
-interface TranspileResult {
-  files: Record<string, Uint8Array>;
-  imports: string[];
-  exports: [string, 'function' | 'instance'][];
-}
-
-const TRANSPILE_WORKER_URL = new URL('./transpile-worker.js', import.meta.url);
-/** `instantiate(getCoreModule, imports)` output, no TypeScript, every core module a separate file. */
-const TRANSPILE_OPTIONS = {
-  name: 'fn',
-  instantiation: 'sync',
-  nodejsCompat: false,
-  tlaCompat: false,
-  base64Cutoff: 0,
-  quiet: true,
-  emitTypescriptDeclarations: false, // jco-transpile's spelling; jco passes options through
-};
-
-/** Runs jco's `transpile` in a one-shot worker so its seconds of synchronous work never block calls. */
-function transpileInWorker(bytes: Uint8Array): Promise<TranspileResult> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(TRANSPILE_WORKER_URL, { workerData: { bytes, options: TRANSPILE_OPTIONS }, env: {}, stdout: true, stderr: true });
-    worker.stdout.resume(); // jco's console chatter is dropped
-    worker.stderr.resume();
-    let settled = false;
-    worker.once('message', (msg: ({ ok: true } & TranspileResult) | { ok: false; message: string }) => {
-      settled = true;
-      void worker.terminate(); // the shim's I/O thread would keep it alive
-      if (msg.ok) resolve(msg);
-      else reject(new ComponentError('invalid_component', `jco could not transpile the component: ${msg.message.split('\n')[0]}`));
-    });
-    worker.once('error', (err) => {
-      if (!settled) reject(new ComponentError('invalid_component', `jco could not transpile the component: ${err.message}`, err));
-      settled = true;
-    });
-    worker.once('exit', (code) => {
-      if (!settled) reject(new Error(`the jco transpile worker exited (code ${code}) without an answer`));
-    });
-  });
 }
 
 async function writeSynced(path: string, data: Uint8Array): Promise<void> {

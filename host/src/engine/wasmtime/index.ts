@@ -6,6 +6,10 @@
  * restart maps the artifact instead of compiling. Every call gets a fresh store from the pooling allocator (strong isolation at
  * microsecond cost) with an epoch deadline, a memory quota and optional fuel.
  *
+ * Compiling never happens in the host: a compile process (`compiler.ts`) compiles under a
+ * timeout and a memory ceiling and writes the artifact, which the host then maps; the host-wide
+ * `CompileGate` bounds how many compiles run at once.
+ *
  * Loads and calls run on libuv's threadpool, never on the JS thread. That pool has 4 threads
  * unless `UV_THREADPOOL_SIZE` is set before it is first used; the CLI sets it (file reads and
  * DNS share the same pool), and the host layer above bounds concurrency per function.
@@ -23,8 +27,11 @@ import {
   type GuestOutput,
 } from '../../errors.js';
 import type { CallLimits, CallReport, Engine, EngineStats, LoadInfo, LoadUnit } from '../engine.js';
-import { DEFAULT_RETRY_AFTER_S } from '../../limits.js';
+import { CompileGate } from '../compile-gate.js';
+import { DEFAULT_COMPILE_CONCURRENCY, DEFAULT_COMPILE_MEMORY_BYTES, DEFAULT_COMPILE_TIMEOUT_MS, DEFAULT_RETRY_AFTER_S } from '../../limits.js';
+import { Compiler } from './compiler.js';
 import {
+  defaultAddonPath,
   loadAddon,
   type NativeCallLimits,
   type NativeCallResult,
@@ -55,6 +62,12 @@ export interface WasmtimeEngineOptions extends Omit<NativeEngineOptions, 'maxMem
    * 0 (default) = always the threadpool.
    */
   inlineBudgetMs?: number;
+  /** A compile running longer than this is stopped and the load refused; default DEFAULT_COMPILE_TIMEOUT_MS. */
+  compileTimeoutMs?: number;
+  /** Resident memory a compile process may reach before it is stopped; default DEFAULT_COMPILE_MEMORY_BYTES. */
+  compileMemoryBytes?: number;
+  /** Compiles running at once; default DEFAULT_COMPILE_CONCURRENCY. */
+  compileConcurrency?: number;
 }
 
 /** Temp files older than this in the artifact directory are leftovers of a crashed writer. */
@@ -116,10 +129,15 @@ export class WasmtimeEngine implements Engine {
   private memoryHits = 0;
   private inlineCalls = 0;
   private inlineOverruns = 0;
+  private readonly compiler: Compiler;
+  private readonly gate: CompileGate;
+  /** Compiles done by the compile process; each is then mapped from disk, which the addon counts as a disk load. */
+  private childCompiles = 0;
   private closed = false;
 
   constructor(options: WasmtimeEngineOptions) {
-    const addon = loadAddon(options.addonPath);
+    const addonPath = options.addonPath ?? defaultAddonPath();
+    const addon = loadAddon(addonPath);
     // Picked one by one: callers may hand over a wider config object than the addon's options.
     const nativeOptions: NativeEngineOptions = {
       maxMemoryBytes: options.maxMemoryBytes,
@@ -144,6 +162,15 @@ export class WasmtimeEngine implements Engine {
     this.logger = options.logger;
     this.inlineBudgetMs = options.inlineBudgetMs ?? 0;
     void this.sweepStaleTemps();
+    this.gate = new CompileGate(options.compileConcurrency ?? DEFAULT_COMPILE_CONCURRENCY);
+    this.compiler = new Compiler({
+      addonPath: addonPath!,
+      nativeOptions,
+      compatHash: this.compatHash,
+      timeoutMs: options.compileTimeoutMs ?? DEFAULT_COMPILE_TIMEOUT_MS,
+      memoryBytes: options.compileMemoryBytes ?? DEFAULT_COMPILE_MEMORY_BYTES,
+      logger: options.logger,
+    });
   }
 
   /** Where the compiled artifact of `digest` lives for this engine build and configuration. */
@@ -178,7 +205,20 @@ export class WasmtimeEngine implements Engine {
     if (r.discarded !== undefined) this.logger?.warn({ digest: unit.digest, reason: r.discarded }, 'discarded cached artifact');
     if (!r.ok && r.errorKind === 'needs_bytes') {
       const bytes = await unit.bytes();
-      r = await this.native.load(unit.digest, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
+      // Compiled in the compile process, under the host-wide cap; the host then maps the artifact.
+      r = await this.gate.run(() => this.compiler.compile(unit.digest, bytes, path));
+      if (r.ok && r.cacheError !== undefined) {
+        throw new WaferError('internal', 500, `cannot write the compiled artifact: ${r.cacheError}`, { expose: false });
+      }
+      if (r.ok) {
+        r = await this.native.load(unit.digest, null, path);
+        if (r.ok) {
+          this.childCompiles++;
+          r.source = 'compiled';
+        } else if (r.errorKind === 'needs_bytes') {
+          throw new WaferError('internal', 500, `the compile process's artifact was not usable: ${r.discarded ?? r.message}`, { expose: false });
+        }
+      }
     }
     if (r.ok && r.source !== undefined) {
       const ms = performance.now() - started;
@@ -288,13 +328,15 @@ export class WasmtimeEngine implements Engine {
   stats(): EngineStats {
     const s = this.native.stats();
     return {
-      compiled: s.compiled,
-      loadedFromDisk: s.loadedFromDisk,
+      compiled: s.compiled + this.childCompiles,
+      loadedFromDisk: s.loadedFromDisk - this.childCompiles,
       loadedFromMemory: s.loadedFromMemory + this.memoryHits,
       instancesCreated: s.instancesCreated,
       loaded: s.loaded,
       inlineCalls: this.inlineCalls,
       inlineOverruns: this.inlineOverruns,
+      ...this.gate.stats(),
+      ...this.compiler.stats(),
     };
   }
 
@@ -304,6 +346,7 @@ export class WasmtimeEngine implements Engine {
     const err = new WaferError('internal', 500, 'engine closed', { expose: false });
     for (const reject of this.pending) reject(err);
     this.pending.clear();
+    this.compiler.close();
     // Calls already on the threadpool finish on their own (bounded by their deadlines).
     this.native.close();
   }
