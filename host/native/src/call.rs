@@ -88,13 +88,16 @@ impl ResourceLimiter for Limiter {
     }
 
     fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
-        if desired > maximum.unwrap_or(usize::MAX).min(MAX_TABLE_ELEMENTS) {
-            // Beyond the table's own maximum (or the pool slot's): `table.grow` fails normally (-1).
+        if maximum.is_some_and(|m| desired > m) {
+            // Beyond the table's own declared maximum: `table.grow` fails normally (-1).
             return Ok(false);
         }
         let grown = desired.saturating_sub(current).saturating_mul(TABLE_ELEMENT_BYTES);
         let total = self.total.saturating_add(grown);
-        if total > self.quota {
+        // Past the quota, or past the host's cap on one table: the guest asked for more memory
+        // than it may have, so the outcome is `memory_limit` (also at instantiation, where a
+        // refused table would otherwise surface as an opaque instantiation error).
+        if total > self.quota || desired > MAX_TABLE_ELEMENTS {
             return Err(wasmtime::Error::new(MemoryLimitExceeded { quota: self.quota, requested: total }));
         }
         self.pending = grown;
