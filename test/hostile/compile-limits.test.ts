@@ -38,10 +38,12 @@ async function hostWithOwnCache(engine: EngineName, overrides: ConfigInput): Pro
 
 describe.each(ENGINES)('compile limits on %s', (engine) => {
   it('issue 8 #10: a compile longer than compileTimeoutMs is refused, the host keeps serving, the next compile works', async () => {
-    const { host } = await hostWithOwnCache(engine, { compileTimeoutMs: 1000 });
+    // Measured on this 2-core machine: a fixture transpiles in ~30 ms, hello-python in ~1.4 s
+    // (jco) and compiles in 6-10 s (Cranelift). 300 ms leaves a wide margin both ways; hello-ts
+    // (~1 s on jco) once came in under a 1 s budget on a faster machine.
+    const { host } = await hostWithOwnCache(engine, { compileTimeoutMs: 300 });
     await host.deploy('healthy', await fixture('respond'));
-    // hello-ts takes seconds to compile (wasmtime) or transpile (jco): far past 1 s.
-    const slow = host.api('PUT', '/v1/functions/slow', await sample('hello-ts'), WASM);
+    const slow = host.api('PUT', '/v1/functions/slow', await sample('hello-python'), WASM);
     const during = await host.call('healthy');
     expect(during.status).toBe(200);
     expect(await during.text()).toBe('ok');
@@ -49,7 +51,7 @@ describe.each(ENGINES)('compile limits on %s', (engine) => {
     expect(res.status).toBe(400);
     const error = await errorOf(res);
     expect(error.code).toBe('invalid_component');
-    expect(error.message).toMatch(/took longer than 1000 ms/);
+    expect(error.message).toMatch(/took longer than 300 ms/);
     expect((await host.call('slow')).status).toBe(404);
     expect(host.service.engine.stats().compileTimeouts).toBe(1);
     // The stopped compile cost only itself: a fresh compile succeeds right after.
