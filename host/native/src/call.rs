@@ -2,11 +2,12 @@
 //! applied, and the outcome sorted into wafer's closed set of reasons.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::{ComponentExportIndex, InstancePre, ResourceTable};
-use wasmtime::{Engine, PoolConcurrencyLimitError, ResourceLimiter, Store, Trap};
+use wasmtime::{Engine, PoolConcurrencyLimitError, ResourceLimiter, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::engines::Engines;
@@ -23,7 +24,9 @@ pub const TABLE_ELEMENT_BYTES: usize = std::mem::size_of::<usize>();
 /// A guest's `err(message)` is cut to this many bytes (the rest is never copied out).
 pub const ERROR_MESSAGE_CAP: usize = 64 * 1024;
 
-/// Per-store data: WASI state plus the memory accountant.
+/// Per-store data: WASI state plus the memory accountant. The limiter stays a plain
+/// `ResourceLimiter` under async calls: it only does arithmetic, never waits, so it has no use
+/// for `ResourceLimiterAsync`.
 pub struct State {
     wasi: WasiCtx,
     table: ResourceTable,
@@ -182,19 +185,33 @@ fn classify(err: &wasmtime::Error, limits: &Limits) -> (Failure, String) {
         return (Failure::MemoryLimit, m.to_string());
     }
     match err.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => (
-            Failure::Timeout,
-            format!("guest ran past its time limit of {} ms", limits.timeout_ms),
-        ),
+        Some(Trap::Interrupt) => timed_out(limits),
         Some(Trap::OutOfFuel) => (Failure::OutOfFuel, "guest ran out of fuel".to_string()),
         Some(trap) => (Failure::Trap, trap.to_string()),
         None => (Failure::Trap, format!("{err:#}")),
     }
 }
 
+/// A call that has run this long (wall clock, from its start) is moved to the executor's
+/// low-priority threads at its next epoch tick; see executor.rs.
+pub const LONG_CALL: Duration = Duration::from_millis(5);
+
+fn timed_out(limits: &Limits) -> (Failure, String) {
+    (Failure::Timeout, format!("guest ran past its time limit of {} ms", limits.timeout_ms))
+}
+
 /// Runs one call in a fresh store. Never panics on guest behaviour; every failure is an `Outcome`.
-pub fn run(loaded: &Loaded, input: &[u8], limits: &Limits) -> Outcome {
-    let ticks = loaded.engines.deadline_ticks(limits.timeout_ms);
+///
+/// The returned future is the whole call: it yields at every epoch tick (so the executor can
+/// run other calls, and a long call can be moved), awaits WASI calls that block (a sleep, a
+/// poll), and ends at `timeout_ms` of wall clock either way: in guest code through the epoch
+/// callback (a `Trap::Interrupt`), in a blocked WASI call through `timeout_at`, which drops the
+/// call mid-flight. The store is dropped with it and never reused. `long` is raised the first
+/// time the call yields after running `LONG_CALL`; `first_ticks` is how many epoch ticks the
+/// call may run before its first yield (the inline budget on the JS thread).
+pub async fn run(loaded: Arc<Loaded>, input: impl AsRef<[u8]>, limits: Limits, first_ticks: u64, long: Arc<AtomicBool>) -> Outcome {
+    let started = Instant::now();
+    let deadline = started + Duration::from_millis(limits.timeout_ms);
     let stdout = CappedPipe::new(LOG_CAP);
     let stderr = CappedPipe::new(LOG_CAP);
     let mut wasi = WasiCtx::builder();
@@ -210,7 +227,19 @@ pub fn run(loaded: &Loaded, input: &[u8], limits: &Limits) -> Outcome {
     };
     let mut store = Store::new(&loaded.engine, state);
     store.limiter(|s| &mut s.limiter);
-    store.set_epoch_deadline(ticks);
+    store.set_epoch_deadline(first_ticks.max(1));
+    store.epoch_deadline_callback(move |_| {
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(UpdateDeadline::Interrupt);
+        }
+        if now.duration_since(started) >= LONG_CALL {
+            long.store(true, Ordering::Relaxed);
+        }
+        // tokio's `yield_now` (as wasmtime recommends under tokio) puts the call behind the
+        // tasks already waiting and behind the I/O and timers the worker has to poll.
+        Ok(UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())))
+    });
     let fuel_budget = limits.fuel.unwrap_or(u64::MAX);
     let mut internal = None;
     if loaded.fuel_enabled {
@@ -219,15 +248,22 @@ pub fn run(loaded: &Loaded, input: &[u8], limits: &Limits) -> Outcome {
         }
     }
 
-    let started = Instant::now();
+    let mut finished = true;
     let result = match internal {
         Some(msg) => Err((Failure::Internal, msg)),
-        None => invoke(&mut store, loaded, input, limits),
+        None => match tokio::time::timeout_at(deadline.into(), invoke(&mut store, &loaded, input.as_ref(), &limits)).await {
+            Ok(r) => r,
+            Err(_) => {
+                finished = false;
+                Err(timed_out(&limits))
+            }
+        },
     };
     let duration_us = started.elapsed().as_secs_f64() * 1e6;
 
-    let fuel_used = match (loaded.fuel_enabled, limits.fuel) {
-        (true, Some(_)) => store.get_fuel().ok().map(|left| fuel_budget.saturating_sub(left)),
+    // A call dropped mid-flight leaves its store fit only to be dropped: read nothing from wasmtime.
+    let fuel_used = match (finished, loaded.fuel_enabled, limits.fuel) {
+        (true, true, Some(_)) => store.get_fuel().ok().map(|left| fuel_budget.saturating_sub(left)),
         _ => None,
     };
     let peak_memory_bytes = store.data().limiter.peak;
@@ -242,8 +278,8 @@ pub fn run(loaded: &Loaded, input: &[u8], limits: &Limits) -> Outcome {
     }
 }
 
-fn invoke(store: &mut Store<State>, loaded: &Loaded, input: &[u8], limits: &Limits) -> Result<Vec<u8>, (Failure, String)> {
-    let instance = loaded.pre.instantiate(&mut *store).map_err(|e| {
+async fn invoke(store: &mut Store<State>, loaded: &Loaded, input: &[u8], limits: &Limits) -> Result<Vec<u8>, (Failure, String)> {
+    let instance = loaded.pre.instantiate_async(&mut *store).await.map_err(|e| {
         if e.downcast_ref::<PoolConcurrencyLimitError>().is_some() {
             return (Failure::Overloaded, format!("no free instance slot: {e}"));
         }
@@ -258,7 +294,7 @@ fn invoke(store: &mut Store<State>, loaded: &Loaded, input: &[u8], limits: &Limi
     let func = instance
         .get_typed_func::<HandleParams<'_>, HandleResults>(&mut *store, &loaded.handle)
         .map_err(|e| (Failure::Internal, format!("cannot find `handle`: {e:#}")))?;
-    match func.call(&mut *store, (input,)) {
+    match func.call_async(&mut *store, (input,)).await {
         // The lift copied the output out of guest memory (bounded by the memory quota, since it
         // came from there); past the limit it is dropped here and never reaches JavaScript.
         Ok((Ok(output),)) if output.len() > limits.max_output_bytes => Err((

@@ -72,11 +72,19 @@ pub struct Engines {
 }
 
 impl Engines {
-    /// Epoch ticks that cover `timeout_ms`, rounding up, plus one for the partial first tick.
-    pub fn deadline_ticks(&self, timeout_ms: u64) -> u64 {
+    /// Epoch ticks of about `ms` (at least one; the first tick is partial, so a call given n
+    /// ticks runs between n-1 and n tick lengths before it yields).
+    pub fn ticks(&self, ms: u64) -> u64 {
         let tick = u64::from(self.settings.epoch_tick_ms.max(1));
-        timeout_ms.div_ceil(tick).saturating_add(1)
+        ms.div_ceil(tick).max(1)
     }
+}
+
+/// Stack of one call's fiber: the guest's `max_wasm_stack` plus room for the host functions
+/// (WASI, lifting, the epoch callback) that run on the same fiber. wasmtime refuses an engine
+/// whose async stack is not larger than `max_wasm_stack`.
+pub fn async_stack_bytes(s: &EngineSettings) -> u64 {
+    (s.max_wasm_stack_bytes + MIB).max(2 * MIB)
 }
 
 fn base_config(s: &EngineSettings) -> Config {
@@ -84,6 +92,8 @@ fn base_config(s: &EngineSettings) -> Config {
     c.epoch_interruption(true)
         .consume_fuel(s.fuel)
         .max_wasm_stack(s.max_wasm_stack_bytes as usize)
+        // Every call runs on a fiber (`call_async`), so it can yield at epoch ticks and await WASI.
+        .async_stack_size(async_stack_bytes(s) as usize)
         .signals_based_traps(s.signals_based_traps)
         .memory_init_cow(true)
         // Reserve only the ceiling per memory instead of the 4 GiB default (bounds checks
@@ -100,8 +110,12 @@ fn pooling_config(s: &EngineSettings) -> PoolingAllocationConfig {
         .total_core_instances(s.pool_core_instances)
         .total_memories(s.pool_memories)
         .total_tables(s.pool_tables)
-        // Calls are synchronous: no fiber stacks are ever taken from the pool.
-        .total_stacks(1)
+        // Every call in flight holds one fiber stack (calls are async, see executor.rs), so there
+        // are as many stacks as component instances: the instance slot stays the limit that
+        // answers `overloaded`. Stacks are address space until first touched, and are not
+        // zeroed or decommitted between calls (`async_stack_zeroing` is off), so a reused stack
+        // costs no page faults.
+        .total_stacks(s.pool_component_instances)
         .max_memory_size(s.max_memory_bytes as usize)
         .max_memories_per_module(1)
         .max_tables_per_module(8)

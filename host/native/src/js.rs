@@ -23,6 +23,9 @@ pub struct EngineOptions {
     pub max_wasm_stack_bytes: Option<u32>,
     /// Leave wasmtime's signal handlers on (default); `false` traps by explicit checks only.
     pub signals_based_traps: Option<bool>,
+    /// Worker threads of each executor runtime (default: one per core). The runtimes are
+    /// process-wide: the first engine that runs a call sizes them.
+    pub executor_threads: Option<u32>,
 }
 
 /// Limits of one call.
@@ -33,6 +36,9 @@ pub struct NativeCallLimits {
     pub fuel: Option<f64>,
     /// Largest `ok` output accepted; absent means no limit.
     pub max_output_bytes: Option<f64>,
+    /// Run the call on the JS thread for about this long (rounded to epoch ticks) before it
+    /// moves to the executor; absent or 0: straight to the executor.
+    pub inline_budget_ms: Option<f64>,
 }
 
 #[napi(object)]

@@ -1,14 +1,16 @@
 //! wafer's wasmtime engine as a Node addon. `NativeEngine` loads components (memory → disk
-//! artifact → compile) and calls `handle` in a fresh store per call. Both run on the libuv
-//! threadpool as napi `AsyncTask`s, never on the JS thread and never inside a tokio context
-//! (wasmtime-wasi's sync bindings start their own runtime and must not be nested in one).
-//! Guest failures are results, not exceptions: every call resolves with `{ ok, errorKind, … }`.
+//! artifact → compile) and calls `handle` in a fresh store per call. Loads run on the libuv
+//! threadpool as napi `AsyncTask`s. Calls are async wasmtime calls: started on the JS thread
+//! under a budget of about one epoch tick, then run to the end on the addon's own tokio
+//! runtimes (executor.rs). Guest failures are results, not exceptions: every call answers
+//! `{ ok, errorKind, … }`, synchronously or through a promise.
 
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod cache;
 mod call;
 mod engines;
+mod executor;
 mod js;
 mod load;
 mod pipe;
@@ -17,14 +19,15 @@ mod world;
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use napi::bindgen_prelude::{AsyncTask, Buffer, BufferSlice};
+use napi::bindgen_prelude::{AsyncTask, Buffer, Either, Object};
 use napi::{Env, Error, Result, Status, Task};
 use napi_derive::napi;
 
 use call::{Failure, Limits, Loaded, Outcome};
+use executor::{panic_message, Call};
 use engines::{EngineSettings, Engines};
 use js::{EngineOptions, NativeCallLimits, NativeCallResult, NativeLoadResult, NativeStats};
 use load::{LoadError, Source};
@@ -42,6 +45,8 @@ struct Inner {
     engines: RwLock<Option<Arc<Engines>>>,
     loaded: RwLock<HashMap<String, Arc<Loaded>>>,
     counters: Counters,
+    /// Worker threads per executor runtime asked for (0: one per core); see `executor::runtimes`.
+    executor_threads: usize,
 }
 
 impl Inner {
@@ -62,13 +67,6 @@ pub struct NativeEngine {
 
 fn to_u64(v: f64) -> u64 {
     if v.is_finite() && v > 0.0 { v.min(u64::MAX as f64) as u64 } else { 0 }
-}
-
-fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
-    p.downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| p.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into())
 }
 
 #[napi]
@@ -93,7 +91,12 @@ impl NativeEngine {
         let engines = engines::shared(&s)
             .map_err(|e| Error::new(Status::GenericFailure, format!("cannot create wasmtime engine: {e:#}")))?;
         Ok(NativeEngine {
-            inner: Arc::new(Inner { engines: RwLock::new(Some(engines)), loaded: RwLock::new(HashMap::new()), counters: Counters::default() }),
+            inner: Arc::new(Inner {
+                engines: RwLock::new(Some(engines)),
+                loaded: RwLock::new(HashMap::new()),
+                counters: Counters::default(),
+                executor_threads: options.executor_threads.unwrap_or(0) as usize,
+            }),
         })
     }
 
@@ -105,19 +108,34 @@ impl NativeEngine {
 
     /// Calls `handle(input)` of a loaded component in a fresh store. The component is taken
     /// now, on the JS thread: an `unload` after this returns cannot pull it from under the call.
-    #[napi(ts_return_type = "Promise<NativeCallResult>")]
-    pub fn call(&self, key: String, input: Buffer, limits: NativeCallLimits) -> AsyncTask<CallTask> {
-        let loaded = self.inner.get(&key);
-        AsyncTask::new(CallTask { inner: self.inner.clone(), key, loaded, input, limits })
-    }
-
-    /// Calls `handle(input)` on the JS thread. Blocks the event loop for the whole call, so
-    /// it is only for callers that bound `timeoutMs` to a small budget (see index.ts `inline`).
-    #[napi]
-    pub fn call_sync(&self, key: String, input: BufferSlice, limits: NativeCallLimits) -> NativeCallResult {
-        let outcome = catch_unwind(AssertUnwindSafe(|| run_call(&self.inner, &key, self.inner.get(&key), &input, &limits)))
-            .unwrap_or_else(|p| failed(Failure::Internal, format!("call panicked: {}", panic_message(p))));
-        to_js(outcome)
+    ///
+    /// With `limits.inlineBudgetMs` > 0 the call starts here, on the JS thread, and runs until
+    /// its first epoch tick after about that budget: a call that ends by then answers with its
+    /// result, synchronously (no thread hop). Otherwise (or a call still running, or blocked in
+    /// WASI) the same call, never a second run of it, continues on the executor and the answer
+    /// is a promise of the result.
+    #[napi(ts_return_type = "NativeCallResult | Promise<NativeCallResult>")]
+    pub fn call<'env>(
+        &self,
+        env: &'env Env,
+        key: String,
+        input: Buffer,
+        limits: NativeCallLimits,
+    ) -> Result<Either<NativeCallResult, Object<'env>>> {
+        let rt = executor::runtimes(self.inner.executor_threads).map_err(|e| Error::new(Status::GenericFailure, e))?;
+        let mut call = match start_call(&self.inner, &key, self.inner.get(&key), input, &limits) {
+            Ok(call) => call,
+            Err(out) => return Ok(Either::A(to_js(out))),
+        };
+        let budget = limits.inline_budget_ms.map_or(0, to_u64);
+        if budget > 0 {
+            if let Some(out) = call.poll_inline(rt) {
+                return Ok(Either::A(to_js(out)));
+            }
+        }
+        let (deferred, promise) = env.create_deferred::<NativeCallResult, Box<dyn FnOnce(Env) -> Result<NativeCallResult> + Send>>()?;
+        executor::spawn(rt, call, move |out| deferred.resolve(Box::new(move |_| Ok(to_js(out)))));
+        Ok(Either::B(promise))
     }
 
     /// Whether `key` is loaded.
@@ -253,14 +271,6 @@ impl Task for LoadTask {
     }
 }
 
-pub struct CallTask {
-    inner: Arc<Inner>,
-    key: String,
-    loaded: Option<Arc<Loaded>>,
-    input: Buffer,
-    limits: NativeCallLimits,
-}
-
 fn failed(kind: Failure, message: String) -> Outcome {
     Outcome {
         result: Err((kind, message)),
@@ -272,9 +282,10 @@ fn failed(kind: Failure, message: String) -> Outcome {
     }
 }
 
-fn run_call(inner: &Inner, key: &str, loaded: Option<Arc<Loaded>>, input: &[u8], js: &NativeCallLimits) -> Outcome {
+/// The call future for `key`, or the outcome at once when it cannot start.
+fn start_call(inner: &Inner, key: &str, loaded: Option<Arc<Loaded>>, input: Buffer, js: &NativeCallLimits) -> std::result::Result<Call, Outcome> {
     let Some(loaded) = loaded else {
-        return failed(Failure::NotLoaded, format!("component {key} is not loaded"));
+        return Err(failed(Failure::NotLoaded, format!("component {key} is not loaded")));
     };
     let limits = Limits {
         timeout_ms: to_u64(js.timeout_ms),
@@ -283,10 +294,12 @@ fn run_call(inner: &Inner, key: &str, loaded: Option<Arc<Loaded>>, input: &[u8],
         max_output_bytes: js.max_output_bytes.map_or(usize::MAX, |v| usize::try_from(to_u64(v)).unwrap_or(usize::MAX)),
     };
     if limits.fuel.is_some() && !loaded.fuel_enabled {
-        return failed(Failure::Internal, "fuel limit given but the engine was created without fuel".into());
+        return Err(failed(Failure::Internal, "fuel limit given but the engine was created without fuel".into()));
     }
     inner.counters.instances_created.fetch_add(1, Ordering::Relaxed);
-    call::run(&loaded, input, &limits)
+    let first_ticks = loaded.engines.ticks(js.inline_budget_ms.map_or(0, to_u64));
+    let long = Arc::new(AtomicBool::new(false));
+    Ok(Call::new(call::run(loaded, input, limits, first_ticks, long.clone()), long))
 }
 
 fn to_js(out: Outcome) -> NativeCallResult {
@@ -304,20 +317,5 @@ fn to_js(out: Outcome) -> NativeCallResult {
         duration_us: out.duration_us,
         fuel_used: out.fuel_used.map(|f| f as f64),
         peak_memory_bytes: out.peak_memory_bytes as f64,
-    }
-}
-
-impl Task for CallTask {
-    type Output = Outcome;
-    type JsValue = NativeCallResult;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        let loaded = self.loaded.take();
-        catch_unwind(AssertUnwindSafe(|| run_call(&self.inner, &self.key, loaded, &self.input, &self.limits)))
-            .or_else(|p| Ok(failed(Failure::Internal, format!("call panicked: {}", panic_message(p)))))
-    }
-
-    fn resolve(&mut self, _env: Env, out: Self::Output) -> Result<Self::JsValue> {
-        Ok(to_js(out))
     }
 }

@@ -118,7 +118,7 @@ fn deserialize_verified(engines: &Engines, verified: &cache::Verified) -> wasmti
 fn link(engines: &Arc<Engines>, engine: Engine, component: &Component, pooled: bool) -> Result<Loaded, LoadError> {
     world::check_handle(&engine, component).map_err(LoadError::AbiMismatch)?;
     let mut linker = Linker::<State>::new(&engine);
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)
         .map_err(|e| LoadError::Internal(format!("cannot set up WASI: {e:#}")))?;
     let pre = linker
         .instantiate_pre(component)

@@ -10,9 +10,13 @@
  * timeout and a memory ceiling and writes the artifact, which the host then maps; the host-wide
  * `CompileGate` bounds how many compiles run at once.
  *
- * Loads and calls run on libuv's threadpool, never on the JS thread. That pool has 4 threads
- * unless `UV_THREADPOOL_SIZE` is set before it is first used; the CLI sets it (file reads and
- * DNS share the same pool), and the host layer above bounds concurrency per function.
+ * Loads run on libuv's threadpool. Calls are async wasmtime calls on the addon's own executor
+ * (host/native/src/executor.rs): each starts on the JS thread under `inlineBudgetMs` (about one
+ * epoch tick) and, when it ends within it, answers with no thread hop; a call still running
+ * then continues, never re-run, on tokio runtimes sized to the cores, yielding every tick, and a
+ * call that has run long moves to lower-priority threads so fresh calls go first. A guest
+ * blocked in WASI (a sleep, a poll) is an awaited future, cut off at its timeout like a
+ * running one. The host layer above bounds concurrency per function.
  */
 import { mkdirSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
@@ -54,12 +58,11 @@ export interface WasmtimeEngineOptions extends Omit<NativeEngineOptions, 'maxMem
   /** Where the built addon is; defaults to `host/native/wafer_native.node` in this checkout. */
   addonPath?: string;
   /**
-   * Opt-in fast path. A component whose calls typically take under a quarter of this budget is
-   * called on the JS thread, cut off after the budget (plus up to one epoch tick); a call that
-   * overruns is re-run on the threadpool with its full timeout. Saves the threadpool round trip
-   * (~25-35 µs) on short calls at the cost of blocking the event loop up to the budget.
-   * Re-running is invisible to the guest: every call is a fresh instance with no state to keep.
-   * 0 (default) = always the threadpool.
+   * The fast path for short calls: every call starts on the JS thread and runs there for about
+   * this many ms (rounded up to epoch ticks); one that ends by then answers with no thread hop,
+   * one still running continues on the executor (the same call, never a second run). Blocks the
+   * event loop up to the budget per call. 0 = every call goes straight to the executor.
+   * Default DEFAULT_INLINE_BUDGET_MS.
    */
   inlineBudgetMs?: number;
   /** A compile running longer than this is stopped and the load refused; default DEFAULT_COMPILE_TIMEOUT_MS. */
@@ -73,8 +76,8 @@ export interface WasmtimeEngineOptions extends Omit<NativeEngineOptions, 'maxMem
 /** Temp files older than this in the artifact directory are leftovers of a crashed writer. */
 const STALE_TMP_MS = 10 * 60_000;
 
-/** Weight of the newest call in a component's moving average of call durations. */
-const EWMA_WEIGHT = 0.2;
+/** One epoch tick: long enough for a warm call of every sample, short enough not to hold up the event loop. */
+export const DEFAULT_INLINE_BUDGET_MS = 1;
 
 /** Digests become file names: refuse anything that could leave the cache directory. */
 const SAFE_KEY = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
@@ -123,10 +126,9 @@ export class WasmtimeEngine implements Engine {
   private readonly loading = new Map<string, Promise<LoadInfo>>();
   private readonly pending = new Set<(err: Error) => void>();
   private readonly inlineBudgetMs: number;
-  /** Moving average of each component's call duration (µs), fed only when inlining is on. */
-  private readonly typicalUs = new Map<string, number>();
   /** Memory hits answered on the JS thread without a trip to the addon. */
   private memoryHits = 0;
+  /** Calls that ended on the JS thread, and calls that started there and moved to the executor. */
   private inlineCalls = 0;
   private inlineOverruns = 0;
   private readonly compiler: Compiler;
@@ -151,6 +153,7 @@ export class WasmtimeEngine implements Engine {
       poolTableElements: options.poolTableElements,
       maxWasmStackBytes: options.maxWasmStackBytes,
       signalsBasedTraps: options.signalsBasedTraps,
+      executorThreads: options.executorThreads,
     };
     this.native = new addon.NativeEngine(nativeOptions);
     this.version = `wasmtime ${addon.version()}`;
@@ -160,7 +163,7 @@ export class WasmtimeEngine implements Engine {
     this.maxMemoryBytes = options.maxMemoryBytes;
     this.fuelEnabled = options.fuel ?? false;
     this.logger = options.logger;
-    this.inlineBudgetMs = options.inlineBudgetMs ?? 0;
+    this.inlineBudgetMs = options.inlineBudgetMs ?? DEFAULT_INLINE_BUDGET_MS;
     void this.sweepStaleTemps();
     this.gate = new CompileGate(options.compileConcurrency ?? DEFAULT_COMPILE_CONCURRENCY);
     this.compiler = new Compiler({
@@ -248,9 +251,17 @@ export class WasmtimeEngine implements Engine {
       memoryBytes: Math.min(limits.memoryBytes, this.maxMemoryBytes),
       fuel: limits.fuel,
       maxOutputBytes: limits.maxOutputBytes,
+      inlineBudgetMs: this.inlineBudgetMs,
     };
-    const r = this.inlineFirst(digest, buf, nativeLimits) ?? (await this.untilClosed(this.native.call(digest, buf, nativeLimits)));
-    if (this.inlineBudgetMs > 0) this.observe(digest, r.durationUs);
+    const answer = this.native.call(digest, buf, nativeLimits);
+    let r: NativeCallResult;
+    if (answer instanceof Promise) {
+      if (this.inlineBudgetMs > 0) this.inlineOverruns++;
+      r = await this.untilClosed(answer);
+    } else {
+      if (this.inlineBudgetMs > 0) this.inlineCalls++;
+      r = answer;
+    }
     if (!r.ok || r.output === undefined) throw toError(digest, r);
     const report: CallReport = {
       output: r.output,
@@ -260,32 +271,6 @@ export class WasmtimeEngine implements Engine {
     };
     if (r.fuelUsed !== undefined) report.fuelUsed = r.fuelUsed;
     return report;
-  }
-
-  /** The inline fast path (see `inlineBudgetMs`); undefined when the call must go to the pool. */
-  private inlineFirst(
-    digest: string,
-    input: Buffer,
-    limits: NativeCallLimits,
-  ): NativeCallResult | undefined {
-    const budgetMs = this.inlineBudgetMs;
-    const typical = this.typicalUs.get(digest);
-    // Unknown components go to the pool first: their first call teaches what they cost.
-    if (budgetMs <= 0 || typical === undefined || typical > (budgetMs * 1000) / 4) return undefined;
-    this.inlineCalls++;
-    if (limits.timeoutMs <= budgetMs) return this.native.callSync(digest, input, limits);
-    const r = this.native.callSync(digest, input, { ...limits, timeoutMs: budgetMs });
-    if (r.errorKind !== 'timeout') return r;
-    // A single overrun (say, the thread was descheduled) only nudges the average; a component
-    // that keeps overrunning soon stays on the pool, until its pool calls show it is fast again.
-    this.inlineOverruns++;
-    this.observe(digest, budgetMs * 1000);
-    return undefined;
-  }
-
-  private observe(digest: string, us: number): void {
-    const prev = this.typicalUs.get(digest);
-    this.typicalUs.set(digest, prev === undefined ? us : prev + (us - prev) * EWMA_WEIGHT);
   }
 
   /** Races a native promise against `close()`, so pending calls reject when the engine closes. */
@@ -298,7 +283,6 @@ export class WasmtimeEngine implements Engine {
 
   unload(digest: string): void {
     this.native.unload(digest);
-    this.typicalUs.delete(digest);
   }
 
   /**
@@ -347,7 +331,7 @@ export class WasmtimeEngine implements Engine {
     for (const reject of this.pending) reject(err);
     this.pending.clear();
     this.compiler.close();
-    // Calls already on the threadpool finish on their own (bounded by their deadlines).
+    // Calls already on the executor finish on their own (bounded by their deadlines).
     this.native.close();
   }
 }

@@ -22,6 +22,8 @@ export interface NativeEngineOptions {
   poolTableElements?: number;
   maxWasmStackBytes?: number;
   signalsBasedTraps?: boolean;
+  /** Worker threads of each of the addon's executor runtimes (default: one per core); process-wide, sized by the first engine that calls. */
+  executorThreads?: number;
 }
 
 export interface NativeLoadResult {
@@ -68,6 +70,8 @@ export interface NativeCallLimits {
   memoryBytes: number;
   fuel?: number;
   maxOutputBytes?: number;
+  /** Start the call on the JS thread and keep it there for about this long (rounded to epoch ticks); absent or 0: straight to the executor. */
+  inlineBudgetMs?: number;
 }
 
 export interface NativeStats {
@@ -80,9 +84,11 @@ export interface NativeStats {
 
 export interface NativeEngine {
   load(key: string, bytes: Buffer | null, cachePath: string): Promise<NativeLoadResult>;
-  call(key: string, input: Buffer, limits: NativeCallLimits): Promise<NativeCallResult>;
-  /** Same as `call`, on the JS thread: blocks the event loop for the whole call. */
-  callSync(key: string, input: Buffer, limits: NativeCallLimits): NativeCallResult;
+  /**
+   * A call that ends within `limits.inlineBudgetMs` on the JS thread answers synchronously;
+   * otherwise the same call continues on the addon's executor and the answer is a promise.
+   */
+  call(key: string, input: Buffer, limits: NativeCallLimits): NativeCallResult | Promise<NativeCallResult>;
   has(key: string): boolean;
   unload(key: string): boolean;
   compatibilityHash(): string;
