@@ -30,9 +30,10 @@ export interface Config {
   maxQueue: number;
   moduleCacheBytes: number;
   /**
-   * wasmtime only: run calls of components that usually finish well within this many ms on the
-   * JS thread instead of the thread pool (a call that overruns is cut off and re-run on the
-   * pool). 0, the default, keeps every call off the JS thread.
+   * wasmtime only: every call starts on the JS thread and runs there for about this many ms (one
+   * epoch tick by default); a call that ends by then answers with no thread hop, one still
+   * running continues on the addon's executor (never re-run). 0 sends every call straight to
+   * the executor.
    */
   inlineBudgetMs: number;
   /** Largest `ok` output a guest may return; more answers `bad_response`. */
@@ -131,7 +132,7 @@ export function loadConfig(flags: ConfigInput & { config?: string }, env: NodeJS
     maxConcurrency: int('max concurrency', merged.maxConcurrency, L.DEFAULT_MAX_CONCURRENCY, 1, 1024),
     maxQueue: int('max queue', merged.maxQueue, L.DEFAULT_MAX_QUEUE, 0, 100_000),
     moduleCacheBytes: int('module cache bytes', merged.moduleCacheBytes, L.DEFAULT_MODULE_CACHE_BYTES, 1, 2 ** 40),
-    inlineBudgetMs: int('inline budget ms', merged.inlineBudgetMs, 0, 0, 10),
+    inlineBudgetMs: int('inline budget ms', merged.inlineBudgetMs, 1, 0, 10),
     maxResponseBytes: int('max response bytes', merged.maxResponseBytes, L.DEFAULT_MAX_RESPONSE_BYTES, 1, 2 ** 31),
     headersTimeoutMs: int('headers timeout ms', merged.headersTimeoutMs, L.DEFAULT_HEADERS_TIMEOUT_MS, 100, 3_600_000),
     requestTimeoutMs: int('request timeout ms', merged.requestTimeoutMs, L.DEFAULT_REQUEST_TIMEOUT_MS, 100, 3_600_000),

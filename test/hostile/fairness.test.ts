@@ -1,23 +1,29 @@
 /**
- * Fairness (issue 8 #3): a few slow calls of one function must not stall every other function.
- * DESIGN.md's target: a short call answers within 250 ms while 16 long calls of another
- * function run. Today wasmtime runs calls on libuv's small thread pool, so the short call waits
- * until the long ones reach their time quota (measured: 13.9 s); jco's worker threads share two
- * cores by the OS scheduler (measured: 5-213 ms, at the edge of the bound on a loaded machine).
- * The fix is the executor (issue 9: async calls with epoch yields, admission control); until it
- * lands this test is skipped. Run it with WAFER_TEST_FAIRNESS=1 to see where it stands.
+ * Fairness (issue 8 #3, issue 9's target): a few slow calls of one function must not stall every
+ * other function, nor the host itself. While 16 long calls of one function run, another
+ * function's short call answers within 250 ms and `/healthz` within 100 ms.
+ *
+ * wasmtime: calls are async on the addon's executor; a running call yields every epoch tick, a
+ * short call starts (and usually ends) on the JS thread, and a call that has run long moves to
+ * lower-priority threads (host/native/src/executor.rs). Before the executor the short call waited
+ * for a libuv pool thread until the long calls reached their quota (measured: 8.6-13.9 s).
+ * jco: every instance has its own worker thread, which the OS scheduler shares with the event
+ * loop at equal priority; nothing yields or prefers the short call. On this 2-core machine at a
+ * load average of 9-11 it met the bound in 4 runs of 5 (short call 3-192 ms) and missed it in one
+ * (326 ms), so on jco the case runs only with WAFER_TEST_FAIRNESS=1.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, startTestHost, type TestHost } from '../helpers/host.js';
 import { build, deployHealthy, guest } from './kit.js';
 
-/** Issue 9 (the executor) makes calls yield; until then the bound below cannot hold. */
-const EXECUTOR_LANDED = process.env.WAFER_TEST_FAIRNESS === '1';
-
 /** DESIGN.md's performance table: a short call while 16 long calls of another function run. */
 const SHORT_CALL_BOUND_MS = 250;
+/** Issue 9's target for `/healthz` under the same load. */
+const HEALTHZ_BOUND_MS = 100;
 const LONG_CALLS = 16;
 const LONG_CALL_MS = 3_000;
+/** jco has no executor to prefer short calls (see above): opt in to see where it stands. */
+const JCO_FAIRNESS = process.env.WAFER_TEST_FAIRNESS === '1';
 
 describe.each(ENGINES)('fairness on %s', (engine) => {
   let host: TestHost;
@@ -36,20 +42,26 @@ describe.each(ENGINES)('fairness on %s', (engine) => {
   });
   afterAll(() => host?.destroy());
 
-  // Skipped until issue 9 (the executor) lands: today the short call waits ~the long calls' quota.
-  it.skipIf(!EXECUTOR_LANDED)(`issue 8 #3: answers a short call within ${SHORT_CALL_BOUND_MS} ms while ${LONG_CALLS} long calls of another function run`, async () => {
+  it.skipIf(engine === 'jco' && !JCO_FAIRNESS)(`answers a short call within ${SHORT_CALL_BOUND_MS} ms and /healthz within ${HEALTHZ_BOUND_MS} ms while ${LONG_CALLS} long calls of another function run`, async () => {
     const long = Array.from({ length: LONG_CALLS }, () => host.call('spin', '', { method: 'POST', body: 'L'.repeat(5_000) }).then((r) => r.status));
     await new Promise((resolve) => setTimeout(resolve, 300)); // the long calls are running now
     const latencies: number[] = [];
+    const healthz: number[] = [];
     for (let i = 0; i < 5; i++) {
-      const started = performance.now();
+      let started = performance.now();
       const res = await host.call('ok');
       expect(await res.text()).toBe('ok');
       latencies.push(Math.round(performance.now() - started));
+      started = performance.now();
+      const health = await fetch(`${host.url}/healthz`);
+      expect(health.status).toBe(200);
+      await health.arrayBuffer();
+      healthz.push(Math.round(performance.now() - started));
     }
     const statuses = await Promise.all(long);
-    console.log(`fairness on ${engine}: short-call latencies ${latencies.join(', ')} ms while ${LONG_CALLS} long calls ran`);
+    console.log(`fairness on ${engine}: short-call latencies ${latencies.join(', ')} ms, /healthz ${healthz.join(', ')} ms while ${LONG_CALLS} long calls ran`);
     expect(statuses).toEqual(Array(LONG_CALLS).fill(504));
     expect(Math.max(...latencies)).toBeLessThanOrEqual(SHORT_CALL_BOUND_MS);
+    expect(Math.max(...healthz)).toBeLessThanOrEqual(HEALTHZ_BOUND_MS);
   });
 });

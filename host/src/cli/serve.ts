@@ -65,7 +65,7 @@ export function registerServe(program: Command): void {
     .option('--max-queue <n>', 'calls waiting per function before `overloaded` (default 64)')
     .option('--no-samples', 'do not deploy the built samples at start')
     .option('--samples-dir <dir>', 'folder of <name>.wasm files to deploy at start (default samples/dist)')
-    .option('--inline-budget-ms <ms>', 'wasmtime: run calls that usually take well under this on the JS thread (default 0: never)')
+    .option('--inline-budget-ms <ms>', 'wasmtime: start each call on the JS thread and keep it there this long before it moves to the executor (default 1; 0: never)')
     .option('--log-level <level>', 'fatal, error, warn, info (default), debug, trace or silent')
     .action(async (flags: ServeFlags) => {
       const input: ConfigInput & { config?: string } = {
