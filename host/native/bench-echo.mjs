@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // In-process latency of a 100-byte echo on the wasmtime addon, a fresh store per call:
 //   node host/native/bench-echo.mjs [calls=20000]
-// Prints p50/p99 of the JS round trip for `call` (libuv threadpool) and `callSync` (JS thread),
-// and of the addon's own instantiate+call time (`durationUs`). Needs scripts/build-native.sh.
+// Prints p50/p99 of the JS round trip for `call` straight to the executor (`inlineBudgetMs: 0`,
+// a thread hop and a promise) and started on the JS thread (`inlineBudgetMs: 1`, answered
+// synchronously), and of the addon's own instantiate+call time (`durationUs`).
+// Needs scripts/build-native.sh.
 // `wafer bench` is the benchmark of record; this isolates the addon for engine work.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -41,12 +43,14 @@ const input = Buffer.alloc(100, 7);
 const limits = { timeoutMs: 5_000, memoryBytes: 256 * 1024 * 1024 };
 const pct = (xs, p) => xs[Math.min(xs.length - 1, Math.floor(xs.length * p))].toFixed(1);
 
+const modes = { executor: { ...limits, inlineBudgetMs: 0 }, inline: { ...limits, inlineBudgetMs: 1 } };
+
 async function run(mode) {
   const roundTrip = [];
   const native = [];
   for (let i = 0; i < calls; i++) {
     const t = process.hrtime.bigint();
-    const r = mode === 'callSync' ? engine.callSync('echo', input, limits) : await engine.call('echo', input, limits);
+    const r = await engine.call('echo', input, modes[mode]);
     roundTrip.push(Number(process.hrtime.bigint() - t) / 1e3);
     native.push(r.durationUs);
     if (!r.ok || r.output.length !== 100) throw new Error(`${mode}: ${r.errorKind} ${r.message}`);
@@ -60,8 +64,8 @@ async function run(mode) {
 }
 
 console.log(`wasmtime ${addon.version()}, ${calls} calls of a 100-byte echo, fresh store per call`);
-for (const mode of ['call', 'callSync']) {
-  for (let i = 0; i < 2_000; i++) await engine.call('echo', input, limits); // warm up
+for (const mode of Object.keys(modes)) {
+  for (let i = 0; i < 2_000; i++) await engine.call('echo', input, modes[mode]); // warm up
   await run(mode);
 }
 engine.close();
