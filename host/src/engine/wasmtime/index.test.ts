@@ -344,7 +344,7 @@ describe('WasmtimeEngine limits of issue 8', () => {
   });
 
   it('issue 8 #13: a full instance pool answers overloaded, not internal, and serves again once calls end', async () => {
-    // Two component-instance slots, four long calls at once (the libuv pool runs four threads).
+    // Two component-instance slots, four long calls at once on the executor.
     const e = engine({ poolComponentInstances: 2 });
     const loop = await loaded(e, 'loop');
     const echo = await loaded(e, 'echo');
