@@ -181,6 +181,11 @@ pub struct Loaded {
 }
 
 fn classify(err: &wasmtime::Error, limits: &Limits) -> (Failure, String) {
+    // A full pool: no instance slot, or (between instantiating and calling, which each take a
+    // fiber stack) no free stack.
+    if err.downcast_ref::<PoolConcurrencyLimitError>().is_some() {
+        return (Failure::Overloaded, format!("no free instance slot: {err}"));
+    }
     if let Some(m) = err.downcast_ref::<MemoryLimitExceeded>() {
         return (Failure::MemoryLimit, m.to_string());
     }
@@ -280,9 +285,6 @@ pub async fn run(loaded: Arc<Loaded>, input: impl AsRef<[u8]>, limits: Limits, f
 
 async fn invoke(store: &mut Store<State>, loaded: &Loaded, input: &[u8], limits: &Limits) -> Result<Vec<u8>, (Failure, String)> {
     let instance = loaded.pre.instantiate_async(&mut *store).await.map_err(|e| {
-        if e.downcast_ref::<PoolConcurrencyLimitError>().is_some() {
-            return (Failure::Overloaded, format!("no free instance slot: {e}"));
-        }
         let (kind, msg) = classify(&e, limits);
         // A plain error out of instantiation (not a trap, not the quota) is the host's problem.
         if kind == Failure::Trap && e.downcast_ref::<Trap>().is_none() {
