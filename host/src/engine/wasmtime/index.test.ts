@@ -308,6 +308,9 @@ describe('WasmtimeEngine inline fast path', () => {
     expect(r.durationUs).toBeGreaterThan(10_000);
     // One instance for the one call: it started on the JS thread and ended on the executor.
     expect(e.stats()).toMatchObject({ inlineCalls: 1, inlineOverruns: 1, instancesCreated: before + 1 });
+    // Now known to outrun the budget, its calls start on the executor (moving mid-call costs more).
+    expect((await e.call(spin, new Uint8Array(0), LIMITS)).output.byteLength).toBe(0);
+    expect(e.stats()).toMatchObject({ inlineCalls: 1, inlineOverruns: 1, instancesCreated: before + 2 });
   });
 
   it('with a budget of 0 sends every call straight to the executor', async () => {

@@ -58,11 +58,12 @@ export interface WasmtimeEngineOptions extends Omit<NativeEngineOptions, 'maxMem
   /** Where the built addon is; defaults to `host/native/wafer_native.node` in this checkout. */
   addonPath?: string;
   /**
-   * The fast path for short calls: every call starts on the JS thread and runs there for about
-   * this many ms (rounded up to epoch ticks); one that ends by then answers with no thread hop,
-   * one still running continues on the executor (the same call, never a second run). Blocks the
-   * event loop up to the budget per call. 0 = every call goes straight to the executor.
-   * Default DEFAULT_INLINE_BUDGET_MS.
+   * The fast path for short calls: a call starts on the JS thread and runs there for about this
+   * many ms (rounded up to epoch ticks); one that ends by then answers with no thread hop, one
+   * still running continues on the executor (the same call, never a second run). Blocks the
+   * event loop up to the budget per call. Components whose calls typically take over half the
+   * budget start on the executor instead (moving mid-call costs more than the hop).
+   * 0 = every call goes straight to the executor. Default DEFAULT_INLINE_BUDGET_MS.
    */
   inlineBudgetMs?: number;
   /** A compile running longer than this is stopped and the load refused; default DEFAULT_COMPILE_TIMEOUT_MS. */
@@ -76,8 +77,17 @@ export interface WasmtimeEngineOptions extends Omit<NativeEngineOptions, 'maxMem
 /** Temp files older than this in the artifact directory are leftovers of a crashed writer. */
 const STALE_TMP_MS = 10 * 60_000;
 
-/** One epoch tick: long enough for a warm call of every sample, short enough not to hold up the event loop. */
+/** One epoch tick: long enough for a warm call of a Rust or WAT component, short enough not to hold up the event loop. */
 export const DEFAULT_INLINE_BUDGET_MS = 1;
+
+/** Weight of the newest call in a component's moving average of call durations. */
+const EWMA_WEIGHT = 0.2;
+/**
+ * A component whose calls typically take more than this share of the budget starts on the
+ * executor: a call that outruns the budget moves threads mid-call, which cost a ~1 ms TS call
+ * ~250 µs (cold caches on the new core, the hop) over starting on the executor.
+ */
+const INLINE_SHARE = 0.5;
 
 /** Digests become file names: refuse anything that could leave the cache directory. */
 const SAFE_KEY = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
@@ -131,6 +141,8 @@ export class WasmtimeEngine implements Engine {
   /** Calls that ended on the JS thread, and calls that started there and moved to the executor. */
   private inlineCalls = 0;
   private inlineOverruns = 0;
+  /** Moving average of each component's call duration (µs): decides whether its calls start inline. */
+  private readonly typicalUs = new Map<string, number>();
   private readonly compiler: Compiler;
   private readonly gate: CompileGate;
   /** Compiles done by the compile process; each is then mapped from disk, which the addon counts as a disk load. */
@@ -251,17 +263,18 @@ export class WasmtimeEngine implements Engine {
       memoryBytes: Math.min(limits.memoryBytes, this.maxMemoryBytes),
       fuel: limits.fuel,
       maxOutputBytes: limits.maxOutputBytes,
-      inlineBudgetMs: this.inlineBudgetMs,
+      inlineBudgetMs: this.inlineFor(digest),
     };
     const answer = this.native.call(digest, buf, nativeLimits);
     let r: NativeCallResult;
     if (answer instanceof Promise) {
-      if (this.inlineBudgetMs > 0) this.inlineOverruns++;
+      if (nativeLimits.inlineBudgetMs! > 0) this.inlineOverruns++;
       r = await this.untilClosed(answer);
     } else {
-      if (this.inlineBudgetMs > 0) this.inlineCalls++;
+      if (nativeLimits.inlineBudgetMs! > 0) this.inlineCalls++;
       r = answer;
     }
+    if (this.inlineBudgetMs > 0 && r.durationUs > 0) this.observe(digest, r.durationUs);
     if (!r.ok || r.output === undefined) throw toError(digest, r);
     const report: CallReport = {
       output: r.output,
@@ -271,6 +284,19 @@ export class WasmtimeEngine implements Engine {
     };
     if (r.fuelUsed !== undefined) report.fuelUsed = r.fuelUsed;
     return report;
+  }
+
+  /** The inline budget for a call of `digest`: 0 when its calls typically outrun the budget. */
+  private inlineFor(digest: string): number {
+    const typical = this.typicalUs.get(digest);
+    // A component not yet seen starts inline: a call that outruns the budget is not re-run.
+    if (typical !== undefined && typical > this.inlineBudgetMs * 1000 * INLINE_SHARE) return 0;
+    return this.inlineBudgetMs;
+  }
+
+  private observe(digest: string, us: number): void {
+    const prev = this.typicalUs.get(digest);
+    this.typicalUs.set(digest, prev === undefined ? us : prev + (us - prev) * EWMA_WEIGHT);
   }
 
   /** Races a native promise against `close()`, so pending calls reject when the engine closes. */
@@ -283,6 +309,7 @@ export class WasmtimeEngine implements Engine {
 
   unload(digest: string): void {
     this.native.unload(digest);
+    this.typicalUs.delete(digest);
   }
 
   /**
