@@ -72,11 +72,11 @@ pub struct Engines {
 }
 
 impl Engines {
-    /// Epoch ticks of about `ms` (at least one; the first tick is partial, so a call given n
-    /// ticks runs between n-1 and n tick lengths before it yields).
+    /// Epoch ticks that cover at least `ms`: rounded up, plus one for the partial first tick
+    /// (a call given n ticks runs between n-1 and n tick lengths before its first yield).
     pub fn ticks(&self, ms: u64) -> u64 {
         let tick = u64::from(self.settings.epoch_tick_ms.max(1));
-        ms.div_ceil(tick).max(1)
+        ms.div_ceil(tick).saturating_add(1)
     }
 }
 

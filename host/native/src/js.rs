@@ -36,7 +36,7 @@ pub struct NativeCallLimits {
     pub fuel: Option<f64>,
     /// Largest `ok` output accepted; absent means no limit.
     pub max_output_bytes: Option<f64>,
-    /// Run the call on the JS thread for about this long (rounded to epoch ticks) before it
+    /// Run the call on the JS thread for at least this long (up to one epoch tick more) before it
     /// moves to the executor; absent or 0: straight to the executor.
     pub inline_budget_ms: Option<f64>,
 }

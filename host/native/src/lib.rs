@@ -297,7 +297,11 @@ fn start_call(inner: &Inner, key: &str, loaded: Option<Arc<Loaded>>, input: Buff
         return Err(failed(Failure::Internal, "fuel limit given but the engine was created without fuel".into()));
     }
     inner.counters.instances_created.fetch_add(1, Ordering::Relaxed);
-    let first_ticks = loaded.engines.ticks(js.inline_budget_ms.map_or(0, to_u64));
+    // Inline: at least the budget on the JS thread. On the executor: yield at the next tick.
+    let first_ticks = match js.inline_budget_ms.map_or(0, to_u64) {
+        0 => 1,
+        ms => loaded.engines.ticks(ms),
+    };
     let long = Arc::new(AtomicBool::new(false));
     Ok(Call::new(call::run(loaded, input, limits, first_ticks, long.clone()), long))
 }

@@ -59,7 +59,7 @@ export interface WasmtimeEngineOptions extends Omit<NativeEngineOptions, 'maxMem
   addonPath?: string;
   /**
    * The fast path for short calls: a call starts on the JS thread and runs there for about this
-   * many ms (rounded up to epoch ticks); one that ends by then answers with no thread hop, one
+   * many ms (up to one epoch tick more); one that ends by then answers with no thread hop, one
    * still running continues on the executor (the same call, never a second run). Blocks the
    * event loop up to the budget per call. Components whose calls typically take over half the
    * budget start on the executor instead (moving mid-call costs more than the hop).

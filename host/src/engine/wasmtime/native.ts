@@ -70,7 +70,7 @@ export interface NativeCallLimits {
   memoryBytes: number;
   fuel?: number;
   maxOutputBytes?: number;
-  /** Start the call on the JS thread and keep it there for about this long (rounded to epoch ticks); absent or 0: straight to the executor. */
+  /** Start the call on the JS thread and keep it there for at least this long (up to one epoch tick more); absent or 0: straight to the executor. */
   inlineBudgetMs?: number;
 }
 
