@@ -95,7 +95,7 @@ function everyMemory(count: number): string {
 }
 
 function make(name: EngineName, cacheDir: string): Promise<Engine> {
-  return createEngine(name, { cacheDir, maxMemoryBytes: CEILING, moduleCacheBytes: 256 * MiB, logger: silentLogger });
+  return createEngine(name, { cacheDir, maxMemoryBytes: CEILING, moduleCacheBytes: 256 * MiB, logger: silentLogger, warmUp: false });
 }
 
 describe.each(ENGINES)('the engine contract on %s', (name) => {
