@@ -4,7 +4,7 @@
  * test/fixtures/dist, a few built here from component text, and the hello-rust sample.
  * Where the engines cannot behave alike, the test says so and checks what each one does.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,8 +15,9 @@ import type { Engine, EngineName, LoadUnit } from '../../host/src/engine/engine.
 import { createEngine } from '../../host/src/engine/index.js';
 import { ComponentError, GuestResultError, GuestTrapError, WaferError } from '../../host/src/errors.js';
 import { silentLogger } from '../../host/src/logger.js';
+import { ROOT } from '../../host/src/paths.js';
 import { ENGINES, fixture, sample } from '../helpers/host.js';
-import { ALLOC, LIFT_HANDLE } from '../fixtures/kit.mjs';
+import { ALLOC, LIFT, LIFT_HANDLE } from '../fixtures/kit.mjs';
 
 const MiB = 1024 * 1024;
 const PAGE = 65536;
@@ -200,7 +201,15 @@ describe.each(ENGINES)('the engine contract on %s', (name) => {
       expect(err.message).toMatch(/exceeds the engine's ceiling/);
       expect(engine.stats().instancesCreated).toBe(created);
       // The ceiling itself is allowed.
-      expect((await engine.call(digest, Uint8Array.of(1), { ...LIMITS, memoryBytes: CEILING })).output).toEqual(Uint8Array.of(1));
+      expect([...(await engine.call(digest, Uint8Array.of(1), { ...LIMITS, memoryBytes: CEILING })).output]).toEqual([1]);
+    });
+
+    it('refuses to start a component whose initial memory alone passes the quota, with memory_limit', async () => {
+      const echo = (await readFile(join(ROOT, 'test', 'fixtures', 'echo.wat'), 'utf8')).replace('{{ALLOC}}', ALLOC).replace('{{LIFT}}', LIFT);
+      const unit = unitOf(await parse(echo.replace('(memory (export "memory") 1)', '(memory (export "memory") 64)')));
+      await engine.load(unit);
+      expect(await rejection(engine.call(unit.digest, Uint8Array.of(5), { ...LIMITS, memoryBytes: 2 * MiB }))).toMatchObject({ code: 'memory_limit', status: 500 });
+      expect([...(await engine.call(unit.digest, Uint8Array.of(5), { ...LIMITS, memoryBytes: 8 * MiB })).output]).toEqual([5]);
     });
 
     it('counts every memory of every core instance against one quota', async () => {
