@@ -29,6 +29,11 @@ export function warmupComponent(): Uint8Array {
   return Buffer.concat([Buffer.from(WARMUP_ECHO_BASE64, 'base64'), SECTION]);
 }
 
+/** The warm-up component's digest: its artifact sits in the compiled cache beside the uploads'. */
+export function warmupDigest(): string {
+  return createHash('sha256').update(warmupComponent()).digest('hex');
+}
+
 /** Calls made to warm up: the first pays the first-time costs, the second runs the path as every later call does. */
 const CALLS = 2;
 
@@ -41,7 +46,7 @@ export interface WarmUpReport {
 export async function warmUp(engine: Engine, logger?: { info(o: object, m?: string): void; warn(o: object, m?: string): void }): Promise<WarmUpReport | undefined> {
   const started = performance.now();
   const bytes = warmupComponent();
-  const digest = createHash('sha256').update(bytes).digest('hex');
+  const digest = warmupDigest();
   try {
     const info = await engine.load({ digest, bytes: async () => bytes });
     const input = new Uint8Array(100).fill(0x61);
