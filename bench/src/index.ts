@@ -2,7 +2,8 @@
  * @module bench
  * `runBench(options)`: the whole benchmark. For each engine it runs the in-process scenarios
  * (warm-call, instantiate, quota), compile, the HTTP scenarios (warm-http, throughput) and
- * restart on one data directory, then the many-functions scenarios; the Koa baseline runs
+ * restart on one data directory, `fair` (a call beside 16 looping ones), then the
+ * many-functions scenarios; the Koa baseline runs
  * first. Servers run in their own processes (servers.ts); this process is the client.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EngineName } from '../../host/src/engine/engine.js';
 import { runCompile } from './compile.js';
+import { runFair } from './fair.js';
 import { BenchContext, type ResultRow } from './context.js';
 import { collectEnvironment, packageVersion, wasmtimeVersion } from './environment.js';
 import { anySelected, runHttp, runKoaBaseline } from './http.js';
@@ -101,6 +103,7 @@ export async function runBench(options: BenchOptions & { command?: string }): Pr
     await phase(`in-process/${engine}`, () => runInProcess(ctx, engine));
     await phase(`compile/${engine}`, () => runCompile(ctx, engine));
     await phase(`http+restart/${engine}`, () => runServed(ctx, engine));
+    await phase(`fair/${engine}`, () => runFair(ctx, engine));
     await phase(`many/${engine}`, () => runMany(ctx, engine));
   }
 

@@ -18,6 +18,8 @@ const rows: ResultRow[] = [
   { scenario: 'restart', language: 'python', engine: 'wasmtime', function: 'hello-python', p50: 15, p99: 30, unit: 'ms', n: 10 },
   { scenario: 'restart', language: 'ts', engine: 'wasmtime', function: 'hello-ts', p50: 9, p99: 12, unit: 'ms', n: 10 },
   { scenario: 'deployed-rss', language: 'rust', engine: 'wasmtime', function: 'hello-rust', variant: 'same', functions: 100, p50: 150, p99: 150, unit: 'MiB', n: 1 },
+  { scenario: 'fair', language: 'rust', engine: 'wasmtime', function: 'hello-rust', variant: 'call', p50: 120, p99: 240, max: 260, unit: 'ms', n: 60, target_ms: 250 },
+  { scenario: 'fair', language: 'rust', engine: 'wasmtime', function: '/healthz', variant: 'healthz', p50: 1, p99: 20, max: 40, unit: 'ms', n: 60, target_ms: 100 },
   { scenario: 'warm-call', language: 'wat', engine: 'jco', function: 'a|b <c&d>', p50: 30, p99: 80, unit: 'µs', n: 10, note: 'pipes | and <tags>' },
 ];
 
@@ -72,6 +74,11 @@ describe('checkTargets', () => {
   it('gives Python 20 ms after a restart and the others 5 ms', () => {
     expect(byRow('hello-python · wasmtime')).toMatchObject({ goal: '≤ 20 ms', met: true });
     expect(byRow('hello-ts · wasmtime')).toMatchObject({ goal: '≤ 5 ms', met: false });
+  });
+
+  it('judges fairness on the slowest call and /healthz against their own targets', () => {
+    expect(byRow('hello-rust · wasmtime · call')).toMatchObject({ target: expect.stringMatching(/^6\./), goal: '≤ 250 ms', met: false });
+    expect(byRow('/healthz · wasmtime · healthz')).toMatchObject({ goal: '≤ 100 ms', met: true });
   });
 
   it('cannot judge the 1,000-function RSS from fewer functions', () => {

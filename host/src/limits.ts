@@ -26,7 +26,7 @@ export const DEFAULT_MAX_LOG_BYTES = 64 * 1024;
 export const DEFAULT_MAX_CONCURRENCY = 8;
 /** Calls waiting per function beyond the running ones; past this the host answers `overloaded`. */
 export const DEFAULT_MAX_QUEUE = 64;
-/** Compiled modules kept in memory (bytes of wasm); the on-disk cache backs the rest. */
+/** Compiled code kept loaded, in bytes (jco: capped core wasm; wasmtime: compiled artifacts, engine/wasmtime/resident.ts); the on-disk cache backs the rest. */
 export const DEFAULT_MODULE_CACHE_BYTES = 512 * MiB;
 /** Where `wafer serve` listens with no flags: loopback only, so nothing is exposed by default. */
 export const DEFAULT_HOST = '127.0.0.1';

@@ -10,16 +10,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineName } from '../../host/src/engine/engine.js';
+import { warmupDigest } from '../../host/src/engine/warmup.js';
 import { DEFAULT_KEEP_VERSIONS } from '../../host/src/limits.js';
 import { ENGINES, errorOf, fixture, sample, startTestHost, type TestHost } from '../helpers/host.js';
 import { filesIn, sha256, variant } from './storage-kit.js';
 
 const HEX = /^[0-9a-f]{64}/;
 
-/** Digests that have a compiled artifact in `cacheDir` for `engine`. */
+/** Digests that have a compiled artifact in `cacheDir` for `engine`, besides the engine's own warm-up component (engine/warmup.ts). */
 async function artifactDigests(engine: EngineName, cacheDir: string): Promise<string[]> {
   const names = await filesIn(join(cacheDir, engine));
-  return [...new Set(names.filter((n) => HEX.test(n)).map((n) => n.slice(0, 64)))].sort();
+  const warmup = warmupDigest();
+  return [...new Set(names.filter((n) => HEX.test(n) && !n.startsWith(warmup)).map((n) => n.slice(0, 64)))].sort();
 }
 
 async function blobDigests(host: TestHost): Promise<string[]> {

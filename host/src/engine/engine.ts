@@ -4,8 +4,34 @@
  * The host layer above it owns the registry, per-function concurrency and the envelope;
  * an engine only loads components and calls `handle(bytes)` under limits. An engine never
  * imports the server or the registry.
+ *
+ * Both engines keep one contract, checked by test/engine/contract.test.ts against each of them:
+ * - `prepare`/`load` answer where the component came from: `compiled` (first time on this cache),
+ *   `disk` (the on-disk compiled cache; the component bytes are not read), `memory` (already
+ *   loaded). A component that cannot run is refused with `ComponentError` (`invalid_component`,
+ *   `abi_mismatch`) and leaves nothing callable behind.
+ * - `call` on a digest that is not in memory (never loaded by this process, unloaded, or evicted
+ *   by the engine's cache) loads it from the on-disk compiled cache first, counted in
+ *   `loadedFromDisk`: unloading is scale to zero, never a refusal. Only when the disk has no
+ *   artifact either (never prepared on this cache, or discarded) does it reject, with
+ *   `not_ready` 503 (`notLoadedError`), before anything runs. Never `not_found`: at the HTTP
+ *   layer that code means an unknown function name, and the engine knows only digests.
+ * - `call` with `limits.memoryBytes` over the engine's ceiling (`maxMemoryBytes`) rejects with
+ *   `invalid_request` 400 before anything runs (`checkMemoryRequest`). It is never clamped:
+ *   running under a quota the caller did not ask for would make `memory_limit` lie.
+ * - One memory quota covers everything a guest can grow: every linear memory of every core
+ *   instance and every table (an element costs 8 bytes). Past it the call fails with
+ *   `memory_limit`. wasmtime counts the sum as the guest grows; V8 has no hook on growth, so jco
+ *   gives each memory and table a fixed share of the quota as its declared maximum (one real
+ *   memory gets it all; see jco/quota-split.ts): the sum never passes the quota on either, but a
+ *   guest with several growable memories used unevenly meets `memory_limit` sooner on jco.
+ * - Guest failures: `GuestTrapError` (`timeout` 504, `memory_limit`, `out_of_fuel`, `trap` 500)
+ *   and `GuestResultError` (`function_error` 500, `bad_response` 502), with what the guest wrote.
+ * - `unload` and `discard` let calls already accepted finish. After `close`, `load` and `call` reject.
+ * - `stats()` has at least `compiled`, `loadedFromDisk`, `loadedFromMemory`, `instancesCreated`
+ *   (counters) and `loaded` (components in memory now).
  */
-import type { GuestOutput } from '../errors.js';
+import { WaferError, type GuestOutput } from '../errors.js';
 
 export type EngineName = 'wasmtime' | 'jco';
 
@@ -60,6 +86,18 @@ export interface EngineStats {
   [key: string]: number;
 }
 
+/** What `call` answers for a digest neither in memory nor in the on-disk cache (see the module comment). */
+export function notLoadedError(digest: string): WaferError {
+  return new WaferError('not_ready', 503, `component ${digest} is not loaded`);
+}
+
+/** Refuses a memory quota over the engine's ceiling (see the module comment). */
+export function checkMemoryRequest(memoryBytes: number, ceilingBytes: number): void {
+  if (memoryBytes > ceilingBytes) {
+    throw new WaferError('invalid_request', 400, `memory quota ${memoryBytes} exceeds the engine's ceiling ${ceilingBytes}`);
+  }
+}
+
 export interface Engine {
   readonly name: EngineName;
   /** Version of the underlying engine (e.g. wasmtime 48.0.0, jco 1.35.0). */
@@ -69,10 +107,14 @@ export interface Engine {
    * as a side effect). Rejects with a `ComponentError` when it cannot.
    */
   prepare(unit: LoadUnit): Promise<LoadInfo>;
-  /** Makes a component callable, from memory, the on-disk cache, or by compiling it. */
+  /**
+   * Makes a component callable, from memory, the on-disk cache, or by compiling it. An engine
+   * may later drop it from memory to stay within `moduleCacheBytes`; `call` brings it back.
+   */
   load(unit: LoadUnit): Promise<LoadInfo>;
   /**
-   * Calls `handle(input)` on a loaded component. Resolves with the guest's `ok` bytes; rejects
+   * Calls `handle(input)` on a component (loading it from the on-disk cache if it is not in
+   * memory; `not_ready` when it is not there either). Resolves with the guest's `ok` bytes; rejects
    * with `GuestTrapError` (timeout, memory_limit, out_of_fuel, trap) or `GuestResultError`
    * (`function_error`). The envelope is not the engine's business.
    */

@@ -1,10 +1,11 @@
 /**
  * @module engine/index
- * Chooses an engine backend by name. Backends are imported lazily so the jco engine runs
- * on a machine where the wasmtime addon was never built.
+ * Chooses an engine backend by name, and warms it up (warmup.ts). Backends are imported lazily
+ * so the jco engine runs on a machine where the wasmtime addon was never built.
  */
 import type { Engine, EngineName } from './engine.js';
 import type { Logger } from '../logger.js';
+import { warmUp } from './warmup.js';
 
 export interface EngineConfig {
   cacheDir: string;
@@ -19,9 +20,18 @@ export interface EngineConfig {
   /** See Config.compileMemoryBytes: memory one compile or transpile may use. */
   compileMemoryBytes?: number;
   logger: Logger;
+  /** Warm the execute path with a built-in tiny component before resolving (warmup.ts); default true. */
+  warmUp?: boolean;
 }
 
+/** Creates the engine `name`, warmed up (warmup.ts) unless `config.warmUp` is false. */
 export async function createEngine(name: EngineName, config: EngineConfig): Promise<Engine> {
+  const engine = await create(name, config);
+  if (config.warmUp !== false) await warmUp(engine, config.logger);
+  return engine;
+}
+
+async function create(name: EngineName, config: EngineConfig): Promise<Engine> {
   switch (name) {
     case 'wasmtime': {
       const { WasmtimeEngine } = await import('./wasmtime/index.js');

@@ -9,8 +9,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { LRUCache } from 'lru-cache';
-import type { CallLimits, CallReport, Engine, EngineStats, LoadInfo, LoadUnit } from '../engine.js';
-import { ComponentError, GuestTrapError, NotFoundError, WaferError } from '../../errors.js';
+import { checkMemoryRequest, notLoadedError, type CallLimits, type CallReport, type Engine, type EngineStats, type LoadInfo, type LoadUnit } from '../engine.js';
+import { ComponentError, GuestTrapError, WaferError } from '../../errors.js';
 import {
   DEFAULT_COMPILE_CONCURRENCY,
   DEFAULT_COMPILE_MEMORY_BYTES,
@@ -106,7 +106,8 @@ interface CompiledSet {
 
 export class JcoEngine implements Engine {
   readonly name = 'jco' as const;
-  readonly version = JCO_VERSION;
+  /** `jco <version>`, as wasmtime's is `wasmtime <version>` (engine.ts); shown by /healthz. */
+  readonly version = `jco ${JCO_VERSION}`;
 
   private readonly store: ArtifactStore;
   private readonly artifacts = new Map<string, Artifact>();
@@ -182,6 +183,7 @@ export class JcoEngine implements Engine {
   }
 
   async prepare(unit: LoadUnit): Promise<LoadInfo> {
+    if (this.closed) throw new WaferError('not_ready', 503, 'the engine is closed');
     const started = performance.now();
     const { artifact, source } = await this.loadArtifact(unit);
     // Refused at upload, as wasmtime's linker does, what the worker's WASI cannot provide.
@@ -192,6 +194,7 @@ export class JcoEngine implements Engine {
   }
 
   async load(unit: LoadUnit): Promise<LoadInfo> {
+    if (this.closed) throw new WaferError('not_ready', 503, 'the engine is closed');
     const started = performance.now();
     const { artifact, source } = await this.loadArtifact(unit);
     checkImports(artifact.imported ?? [], await this.shimShape());
@@ -200,10 +203,8 @@ export class JcoEngine implements Engine {
 
   async call(digest: string, input: Uint8Array, limits: CallLimits): Promise<CallReport> {
     if (this.closed) throw new WaferError('not_ready', 503, 'the engine is closed');
+    checkMemoryRequest(limits.memoryBytes, this.settings.maxMemoryBytes);
     const artifact = this.artifacts.get(digest) ?? (await this.fromDisk(digest));
-    if (limits.memoryBytes > this.settings.maxMemoryBytes) {
-      throw new WaferError('invalid_request', 400, `memory quota ${limits.memoryBytes} exceeds the engine's ceiling ${this.settings.maxMemoryBytes}`);
-    }
     const capBytes = Math.floor(limits.memoryBytes / PAGE) * PAGE;
     const pool = this.pools.get(digest)?.get(capBytes) ?? (await this.newPool(artifact, capBytes));
     return pool.call(input, limits.timeoutMs, limits.maxOutputBytes ?? Infinity);
@@ -293,10 +294,10 @@ export class JcoEngine implements Engine {
     return pending;
   }
 
-  /** For a call on a digest that was never loaded in this process: only the disk cache can serve it. */
+  /** For a call on a digest not in memory (never loaded here, or unloaded): only the disk cache can serve it (engine.ts). */
   private async fromDisk(digest: string): Promise<Artifact> {
     const artifact = await this.store.read(digest, (why) => this.logger?.warn({ digest, reason: why }, 'jco: discarded cached transpile'));
-    if (!artifact) throw new NotFoundError(`component ${digest} is not loaded`);
+    if (!artifact) throw notLoadedError(digest);
     this.counters.loadedFromDisk++;
     this.artifacts.set(digest, artifact);
     return artifact;

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ComponentError, GuestResultError, GuestTrapError, NotFoundError } from '../../errors.js';
+import { ComponentError, GuestResultError, GuestTrapError } from '../../errors.js';
 import { fixtureUnit, type FixtureName } from './fixtures.testkit.js';
 import { JcoEngine } from './index.js';
 
@@ -185,8 +185,8 @@ describe('JcoEngine', () => {
     }
   });
 
-  it('rejects a call on an unknown digest with not_found', async () => {
-    await expect(engine.call('0'.repeat(64), bytes('x'), limits)).rejects.toBeInstanceOf(NotFoundError);
+  it('rejects a call on a digest it has neither in memory nor on disk with not_ready (engine.ts)', async () => {
+    await expect(engine.call('0'.repeat(64), bytes('x'), limits)).rejects.toMatchObject({ code: 'not_ready', status: 503 });
   });
 
   it('queues calls beyond its workers and answers them all', async () => {

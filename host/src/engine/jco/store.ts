@@ -22,7 +22,7 @@ import { dirname, join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { ComponentError } from '../../errors.js';
-import { guardHandleLift } from './lift-guard.js';
+import { guardHandleLift, UnguardedLiftError } from './lift-guard.js';
 import { componentImports, type ImportedInstance } from './component-imports.js';
 import { TranspileLimitError, transpileInChild, type TranspileLimits } from './transpiler.js';
 
@@ -179,7 +179,8 @@ export class ArtifactStore {
 
   /**
    * Transpiles a component and stores the result. Rejects with `invalid_component` when jco
-   * cannot transpile it and `abi_mismatch` when it does not export `handle`.
+   * cannot transpile it and `abi_mismatch` when it does not export `handle` or exports one of
+   * another type.
    */
   async transpileAndStore(digest: string, bytes: Uint8Array): Promise<Artifact> {
     const dir = this.dirOf(digest);
@@ -194,7 +195,16 @@ export class ArtifactStore {
     const raw = result.files['fn.js'];
     if (!raw) throw new ComponentError('invalid_component', 'jco produced no fn.js for the component');
     // handle's result is lifted as strictly as the canonical ABI says (lift-guard.ts).
-    const js = Buffer.from(guardHandleLift(Buffer.from(raw).toString('utf8')), 'utf8');
+    // A handle of another type (say `func(u32) -> u32`) has no lift of a result to guard: the
+    // guard cannot find it, and that is the component's fault (abi_mismatch, as on wasmtime).
+    let guarded: string;
+    try {
+      guarded = guardHandleLift(Buffer.from(raw).toString('utf8'));
+    } catch (err) {
+      if (!(err instanceof UnguardedLiftError)) throw err;
+      throw new ComponentError('abi_mismatch', `handle is not a func(list<u8>) -> result<list<u8>, string> (${err.message})`, err);
+    }
+    const js = Buffer.from(guarded, 'utf8');
     const modules = Object.keys(result.files).filter((name) => name.endsWith('.wasm'));
     const asked = [...Buffer.from(js).toString('utf8').matchAll(/getCoreModule\('([^']+)'\)/g)].map((m) => m[1]!);
     if (asked.some((name) => !modules.includes(name)) || modules.some((name) => !SAFE_NAME.test(name))) {

@@ -149,10 +149,11 @@ describe('WasmtimeEngine calls', () => {
     results.forEach((r, i) => expect(r.output).toEqual(Buffer.from(inputs[i]!)));
   });
 
-  it('answers not_ready for a component that is not loaded, and after unload', async () => {
+  it('maps an unloaded component again from disk, and answers not_ready for one it never compiled (engine.ts)', async () => {
     const key = await loaded(e, 'echo');
     e.unload(key);
-    const err = await rejection(e.call(key, new Uint8Array(0), LIMITS));
+    expect((await e.call(key, Uint8Array.of(9), LIMITS)).output).toEqual(Buffer.of(9));
+    const err = await rejection(e.call('0'.repeat(64), new Uint8Array(0), LIMITS));
     expect(err).toBeInstanceOf(WaferError);
     expect((err as WaferError).code).toBe('not_ready');
   });

@@ -30,9 +30,10 @@ import {
   WaferError,
   type GuestOutput,
 } from '../../errors.js';
-import type { CallLimits, CallReport, Engine, EngineStats, LoadInfo, LoadUnit } from '../engine.js';
+import { checkMemoryRequest, notLoadedError, type CallLimits, type CallReport, type Engine, type EngineStats, type LoadInfo, type LoadUnit } from '../engine.js';
 import { CompileGate } from '../compile-gate.js';
-import { DEFAULT_COMPILE_CONCURRENCY, DEFAULT_COMPILE_MEMORY_BYTES, DEFAULT_COMPILE_TIMEOUT_MS, DEFAULT_RETRY_AFTER_S } from '../../limits.js';
+import { DEFAULT_COMPILE_CONCURRENCY, DEFAULT_COMPILE_MEMORY_BYTES, DEFAULT_COMPILE_TIMEOUT_MS, DEFAULT_MODULE_CACHE_BYTES, DEFAULT_RETRY_AFTER_S } from '../../limits.js';
+import { Resident } from './resident.js';
 import { Compiler } from './compiler.js';
 import {
   defaultAddonPath,
@@ -72,6 +73,8 @@ export interface WasmtimeEngineOptions extends Omit<NativeEngineOptions, 'maxMem
   compileMemoryBytes?: number;
   /** Compiles running at once; default DEFAULT_COMPILE_CONCURRENCY. */
   compileConcurrency?: number;
+  /** Bytes of compiled artifacts kept loaded (LRU, `resident.ts`); default DEFAULT_MODULE_CACHE_BYTES. */
+  moduleCacheBytes?: number;
 }
 
 /** Temp files older than this in the artifact directory are leftovers of a crashed writer. */
@@ -118,7 +121,7 @@ function toError(digest: string, r: NativeCallResult): WaferError {
       // Every slot of the pooling allocator is taken by calls in flight: a moment's wait fixes it.
       return new OverloadedError(`no free instance for ${digest.slice(0, 12)}: the instance pool is full`, DEFAULT_RETRY_AFTER_S);
     case 'not_loaded':
-      return new WaferError('not_ready', 503, `component ${digest} is not loaded`);
+      return notLoadedError(digest);
     default:
       return new WaferError('internal', 500, message, { expose: false });
   }
@@ -148,6 +151,8 @@ export class WasmtimeEngine implements Engine {
   /** Compiles done by the compile process; each is then mapped from disk, which the addon counts as a disk load. */
   private childCompiles = 0;
   private closed = false;
+  /** The LRU of loaded components, bounded by `moduleCacheBytes` (resident.ts). */
+  private readonly resident: Resident;
 
   constructor(options: WasmtimeEngineOptions) {
     const addonPath = options.addonPath ?? defaultAddonPath();
@@ -168,6 +173,7 @@ export class WasmtimeEngine implements Engine {
       executorThreads: options.executorThreads,
     };
     this.native = new addon.NativeEngine(nativeOptions);
+    this.resident = new Resident({ maxBytes: options.moduleCacheBytes ?? DEFAULT_MODULE_CACHE_BYTES, unload: (digest) => this.native.unload(digest) });
     this.version = `wasmtime ${addon.version()}`;
     this.compatHash = this.native.compatibilityHash();
     this.artifactDir = join(options.cacheDir, 'wasmtime');
@@ -202,11 +208,14 @@ export class WasmtimeEngine implements Engine {
     if (this.closed) return Promise.reject(new WaferError('internal', 500, 'engine is closed', { expose: false }));
     if (this.native.has(unit.digest)) {
       this.memoryHits++;
+      this.resident.touch(unit.digest);
       return Promise.resolve({ source: 'memory', ms: 0 });
     }
     let p = this.loading.get(unit.digest);
     if (p === undefined) {
-      p = this.loadUncached(unit).finally(() => this.loading.delete(unit.digest));
+      p = this.loadUncached(unit)
+        .then(async (info) => (await this.resident.loaded(unit.digest, this.artifactPath(unit.digest)), info))
+        .finally(() => this.loading.delete(unit.digest));
       this.loading.set(unit.digest, p);
     }
     return p;
@@ -257,22 +266,29 @@ export class WasmtimeEngine implements Engine {
     if (limits.fuel !== undefined && !this.fuelEnabled) {
       throw new WaferError('internal', 500, 'a fuel limit needs the wasmtime engine started with fuel: true', { expose: false });
     }
+    checkMemoryRequest(limits.memoryBytes, this.maxMemoryBytes);
+    this.resident.touch(digest);
     const buf = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     const nativeLimits: NativeCallLimits = {
       timeoutMs: limits.timeoutMs,
-      memoryBytes: Math.min(limits.memoryBytes, this.maxMemoryBytes),
+      memoryBytes: limits.memoryBytes,
       fuel: limits.fuel,
       maxOutputBytes: limits.maxOutputBytes,
       inlineBudgetMs: this.inlineFor(digest),
     };
-    const answer = this.native.call(digest, buf, nativeLimits);
-    let r: NativeCallResult;
-    if (answer instanceof Promise) {
-      if (nativeLimits.inlineBudgetMs! > 0) this.inlineOverruns++;
-      r = await this.untilClosed(answer);
-    } else {
+    const once = async (): Promise<NativeCallResult> => {
+      const answer = this.native.call(digest, buf, nativeLimits);
+      if (answer instanceof Promise) {
+        if (nativeLimits.inlineBudgetMs! > 0) this.inlineOverruns++;
+        return this.untilClosed(answer);
+      }
       if (nativeLimits.inlineBudgetMs! > 0) this.inlineCalls++;
-      r = answer;
+      return answer;
+    };
+    let r = await once();
+    // Not in memory (evicted or unloaded): map it again from disk and call (engine.ts, resident.ts).
+    for (let tries = 0; r.errorKind === 'not_loaded' && tries < 3 && (await this.resident.reload(digest, (u) => this.load(u))); tries++) {
+      r = await once();
     }
     if (this.inlineBudgetMs > 0 && r.durationUs > 0) this.observe(digest, r.durationUs);
     if (!r.ok || r.output === undefined) throw toError(digest, r);
@@ -308,6 +324,7 @@ export class WasmtimeEngine implements Engine {
   }
 
   unload(digest: string): void {
+    this.resident.forget(digest);
     this.native.unload(digest);
     this.typicalUs.delete(digest);
   }
@@ -348,6 +365,7 @@ export class WasmtimeEngine implements Engine {
       inlineOverruns: this.inlineOverruns,
       ...this.gate.stats(),
       ...this.compiler.stats(),
+      ...this.resident.stats(),
     };
   }
 
