@@ -12,6 +12,7 @@ import { GuestResultError, InvalidInputError, NotFoundError, WaferError, type Gu
 import type { Logger } from '../logger.js';
 import type { FunctionLimits, FunctionVersion, RecordProblem, Registry } from '../registry/registry.js';
 import { Limiter } from './limiter.js';
+import { DEFAULT_CALL_SHARE, DEFAULT_MAX_CALLS, DEFAULT_MAX_QUEUED_CALLS } from '../limits.js';
 import type { Metrics } from './metrics.js';
 import { dropUndefined } from '../util.js';
 
@@ -29,8 +30,16 @@ export interface ServiceOptions {
   defaults: FunctionLimits;
   ceilings: FunctionLimits;
   maxUploadBytes: number;
+  /** Calls running at once per function. */
   maxConcurrency: number;
+  /** Calls waiting per function. */
   maxQueue: number;
+  /** Calls running at once, host-wide (default DEFAULT_MAX_CALLS). */
+  maxCalls?: number;
+  /** Calls waiting host-wide (default DEFAULT_MAX_QUEUED_CALLS). */
+  maxQueuedCalls?: number;
+  /** The fraction of the host-wide calls one function may hold (default DEFAULT_CALL_SHARE). */
+  callShare?: number;
   /** Largest `ok` output a guest may return; longer answers `bad_response`. */
   maxResponseBytes: number;
   /** Versions kept per function (blobs and compiled artifacts); older ones are collected. */
@@ -65,7 +74,7 @@ export function checkName(name: string): void {
 
 export class FunctionService {
   private readonly index = new Map<string, FunctionVersion>();
-  private readonly limiters = new Map<string, Limiter>();
+  private readonly limiter: Limiter;
   private readonly loaded = new Set<string>();
   /** Function records skipped at start because they could not be read. */
   private skipped: RecordProblem[] = [];
@@ -77,7 +86,15 @@ export class FunctionService {
   /** Digests that stopped being current less than their time quota ago, with how many times. */
   private readonly retiring = new Map<string, number>();
 
-  constructor(private readonly options: ServiceOptions) {}
+  constructor(private readonly options: ServiceOptions) {
+    this.limiter = new Limiter({
+      maxCalls: options.maxCalls ?? DEFAULT_MAX_CALLS,
+      maxQueuedCalls: options.maxQueuedCalls ?? DEFAULT_MAX_QUEUED_CALLS,
+      share: options.callShare ?? DEFAULT_CALL_SHARE,
+      concurrency: options.maxConcurrency,
+      queue: options.maxQueue,
+    });
+  }
 
   get engine(): Engine {
     return this.options.engine;
@@ -179,7 +196,6 @@ export class FunctionService {
     const fn = this.index.get(name);
     if (!fn || !(await this.options.registry.remove(name))) throw new NotFoundError(`no function named ${name}`);
     this.index.delete(name);
-    this.limiters.delete(name);
     this.retire(fn);
     await this.collect();
   }
@@ -257,7 +273,7 @@ export class FunctionService {
     if (!fn) throw new NotFoundError(`no function named ${name}`);
     let release: () => void;
     try {
-      release = await this.limiterFor(name).acquire();
+      release = await this.limiter.acquire(name);
     } catch (err) {
       this.options.metrics?.call(name, err instanceof WaferError ? err.code : 'internal');
       throw err;
@@ -318,15 +334,6 @@ export class FunctionService {
     const info = await this.options.engine.load({ digest: fn.digest, bytes: () => this.options.registry.readBlob(fn.digest) });
     this.loaded.add(fn.digest);
     this.options.logger.debug({ fn: fn.name, digest: fn.digest, load: info }, 'loaded');
-  }
-
-  private limiterFor(name: string): Limiter {
-    let limiter = this.limiters.get(name);
-    if (!limiter) {
-      limiter = new Limiter(name, this.options.maxConcurrency, this.options.maxQueue);
-      this.limiters.set(name, limiter);
-    }
-    return limiter;
   }
 
   private logGuest(fn: string, invocation: string, output: GuestOutput): void {
