@@ -1,6 +1,8 @@
 /**
  * A data directory survives restarts: everything deployed before is served after.
  */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ENGINES, fixture, startTestHost, type TestHost } from '../helpers/host.js';
 
@@ -32,5 +34,31 @@ describe.each(ENGINES)('restart on %s', (engine) => {
     const after = host.service.engine.stats();
     expect(after.compiled - before.compiled).toBe(0);
     expect(after.loadedFromDisk - before.loadedFromDisk).toBe(1);
+  });
+});
+
+describe('function records', () => {
+  it('issue 9 #4: reads a record written before worlds were stored as the wafer handler world', async () => {
+    const host = await startTestHost('wasmtime');
+    try {
+      await host.deploy('legacy', await fixture('respond'));
+      const path = join(host.dataDir, 'functions', 'legacy.json');
+      const record = JSON.parse(await readFile(path, 'utf8'));
+      expect(record.versions[0].world).toBe('wafer:function/handler@1.0.0');
+      for (const version of record.versions) delete version.world;
+      await writeFile(path, JSON.stringify(record));
+      const again = await host.restart();
+      try {
+        const got = await (await again.api('GET', '/v1/functions/legacy')).json();
+        expect(got.world).toBe('wafer:function/handler@1.0.0');
+        const res = await again.call('legacy');
+        expect(await res.text()).toBe('ok');
+      } finally {
+        await again.destroy();
+      }
+    } catch (err) {
+      await host.destroy().catch(() => undefined);
+      throw err;
+    }
   });
 });

@@ -7,6 +7,7 @@
  * (`wit-worker.ts`), so an input that makes the decoder trap costs only its own validation.
  */
 import { ComponentError } from '../errors.js';
+import { WAFER_HANDLER_WORLD } from '../executors/index.js';
 import { WitWorker } from './wit-worker.js';
 
 /** One decoder per process, replaced whenever it traps, times out or crashes. */
@@ -27,6 +28,8 @@ export interface ComponentInfo {
   wit: string;
   /** The interfaces it imports (all WASI). */
   imports: string[];
+  /** The world it was accepted as. */
+  world: string;
 }
 
 /** Refuses anything that is not a component of the `wafer:function/handler` world. */
@@ -65,5 +68,5 @@ export async function validateComponent(bytes: Uint8Array): Promise<ComponentInf
   if (foreign.length > 0) {
     throw new ComponentError('abi_mismatch', `the component imports ${foreign.join(', ')}; wafer provides only WASI 0.2 interfaces`);
   }
-  return { wit, imports };
+  return { wit, imports, world: WAFER_HANDLER_WORLD };
 }
