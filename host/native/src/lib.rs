@@ -9,6 +9,7 @@
 mod cache;
 mod call;
 mod engines;
+mod inspect;
 mod js;
 mod load;
 mod pipe;
