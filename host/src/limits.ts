@@ -35,6 +35,8 @@ export const DEFAULT_MAX_CALLS = 16;
 export const DEFAULT_MAX_QUEUED_CALLS = 256;
 /** The fraction of the host-wide running and queued slots one function may hold: half leaves the rest room. */
 export const DEFAULT_CALL_SHARE = 0.5;
+/** Functions loaded at once in the background at start: loads are mostly disk and CPU, and there are 2 cores. */
+export const DEFAULT_WARM_CONCURRENCY = 2;
 /** Compiled modules kept in memory (bytes of wasm); the on-disk cache backs the rest. */
 export const DEFAULT_MODULE_CACHE_BYTES = 512 * MiB;
 /** Where `wafer serve` listens with no flags: loopback only, so nothing is exposed by default. */

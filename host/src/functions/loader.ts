@@ -28,6 +28,29 @@ export class Loader {
     return pending;
   }
 
+  /**
+   * Loads every function in `fns` in the background, at most `concurrency` at once, so their
+   * first calls pay no load. A load that fails is logged, never thrown: the function's first
+   * call tries again (and answers the error if it fails again). Resolves when all have settled.
+   */
+  async warm(fns: FunctionVersion[], concurrency: number): Promise<void> {
+    const queue = [...fns];
+    const started = performance.now();
+    let failed = 0;
+    const worker = async (): Promise<void> => {
+      for (let fn = queue.shift(); fn; fn = queue.shift()) {
+        try {
+          await this.ensure(fn);
+        } catch (err) {
+          failed++;
+          this.logger.warn({ fn: fn.name, digest: fn.digest, err }, 'could not load a function in the background; its first call loads it');
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+    this.logger.info({ functions: fns.length, failed, ms: Math.round(performance.now() - started) }, 'loaded deployed functions');
+  }
+
   /** True once `digest` is loaded (and not forgotten since). */
   has(digest: string): boolean {
     return this.loaded.has(digest);

@@ -8,7 +8,7 @@ import { validateComponent } from '../abi/validate.js';
 import type { Engine } from '../engine/engine.js';
 import { InvalidInputError, NotFoundError, WaferError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { DEFAULT_CALL_SHARE, DEFAULT_MAX_CALLS, DEFAULT_MAX_QUEUED_CALLS } from '../limits.js';
+import { DEFAULT_CALL_SHARE, DEFAULT_MAX_CALLS, DEFAULT_MAX_QUEUED_CALLS, DEFAULT_WARM_CONCURRENCY } from '../limits.js';
 import type { FunctionLimits, FunctionVersion, RecordProblem, Registry } from '../registry/registry.js';
 import { dropUndefined } from '../util.js';
 import { Collector } from './collector.js';
@@ -63,6 +63,8 @@ export class FunctionService {
   private readonly loader: Loader;
   private readonly collector: Collector;
   private readonly pipeline: PipelineDeps;
+  /** Settles once the background loads started by `init` have (each failure is logged, not thrown). */
+  warming: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: ServiceOptions) {
     const { engine, registry, logger, metrics } = options;
@@ -90,7 +92,9 @@ export class FunctionService {
   /**
    * Loads the registry's index so every function deployed before a restart is served. A record
    * that cannot be read is logged and skipped (see `problems`); the rest are served. Then
-   * collects what a crash may have left unreferenced.
+   * collects what a crash may have left unreferenced, and starts loading every function's
+   * component in the background (`warming`), so the first calls after a restart pay no load;
+   * nothing waits for that.
    */
   async init(): Promise<void> {
     const { functions, problems } = await this.options.registry.scan();
@@ -101,6 +105,13 @@ export class FunctionService {
     }
     if (problems.length > 0) this.options.logger.warn({ skipped: problems.length }, 'garbage collection is off until every record reads');
     await this.collector.collect();
+    this.warming = this.loader.warm(this.list(), DEFAULT_WARM_CONCURRENCY);
+  }
+
+  /** True when the serving version of `name` is loaded in the engine (its next call pays no load). */
+  isLoaded(name: string): boolean {
+    const fn = this.index.get(name);
+    return fn !== undefined && this.loader.has(fn.digest);
   }
 
   /** Function records skipped at start (shown in /healthz). */
