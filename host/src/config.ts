@@ -28,6 +28,12 @@ export interface Config {
   maxMemoryBytes: number;
   maxConcurrency: number;
   maxQueue: number;
+  /** Calls running at once, host-wide. */
+  maxCalls: number;
+  /** Calls waiting for a slot, host-wide. */
+  maxQueuedCalls: number;
+  /** The fraction (0 < share ≤ 1) of the host-wide running and queued calls one function may hold. */
+  callShare: number;
   moduleCacheBytes: number;
   /**
    * wasmtime only: every call starts on the JS thread and runs there for about this many ms (one
@@ -86,6 +92,9 @@ const ENV_KEYS: Record<string, keyof Config> = {
   WAFER_MEMORY_MB: 'memoryBytes',
   WAFER_MAX_CONCURRENCY: 'maxConcurrency',
   WAFER_MAX_QUEUE: 'maxQueue',
+  WAFER_MAX_CALLS: 'maxCalls',
+  WAFER_MAX_QUEUED_CALLS: 'maxQueuedCalls',
+  WAFER_CALL_SHARE: 'callShare',
   WAFER_LOG_LEVEL: 'logLevel',
   WAFER_INLINE_BUDGET_MS: 'inlineBudgetMs',
   WAFER_MAX_REQUEST_BYTES: 'maxRequestBytes',
@@ -131,6 +140,9 @@ export function loadConfig(flags: ConfigInput & { config?: string }, env: NodeJS
     maxMemoryBytes: L.MAX_MEMORY_BYTES,
     maxConcurrency: int('max concurrency', merged.maxConcurrency, L.DEFAULT_MAX_CONCURRENCY, 1, 1024),
     maxQueue: int('max queue', merged.maxQueue, L.DEFAULT_MAX_QUEUE, 0, 100_000),
+    maxCalls: int('max calls', merged.maxCalls, L.DEFAULT_MAX_CALLS, 1, 100_000),
+    maxQueuedCalls: int('max queued calls', merged.maxQueuedCalls, L.DEFAULT_MAX_QUEUED_CALLS, 0, 1_000_000),
+    callShare: fraction('call share', merged.callShare, L.DEFAULT_CALL_SHARE),
     moduleCacheBytes: int('module cache bytes', merged.moduleCacheBytes, L.DEFAULT_MODULE_CACHE_BYTES, 1, 2 ** 40),
     inlineBudgetMs: int('inline budget ms', merged.inlineBudgetMs, 1, 0, 10),
     maxResponseBytes: int('max response bytes', merged.maxResponseBytes, L.DEFAULT_MAX_RESPONSE_BYTES, 1, 2 ** 31),
@@ -162,6 +174,13 @@ function int(what: string, value: unknown, fallback: number, min: number, max: n
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new ConfigError(`invalid ${what} ${JSON.stringify(value)}: expected an integer from ${min} to ${max}`);
   }
+  return n;
+}
+
+function fraction(what: string, value: unknown, fallback: number): number {
+  if (value === undefined || value === null || value === '') return fallback;
+  const n = typeof value === 'number' ? value : Number(String(value).trim());
+  if (!Number.isFinite(n) || n <= 0 || n > 1) throw new ConfigError(`invalid ${what} ${JSON.stringify(value)}: expected a number above 0 and at most 1`);
   return n;
 }
 

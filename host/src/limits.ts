@@ -26,6 +26,17 @@ export const DEFAULT_MAX_LOG_BYTES = 64 * 1024;
 export const DEFAULT_MAX_CONCURRENCY = 8;
 /** Calls waiting per function beyond the running ones; past this the host answers `overloaded`. */
 export const DEFAULT_MAX_QUEUE = 64;
+/**
+ * Calls running at once, host-wide. Calls are CPU-bound and the machine has 2 cores: 16 keeps
+ * both busy while some calls wait on WASI or their body, and bounds memory to 16 live instances.
+ */
+export const DEFAULT_MAX_CALLS = 16;
+/** Calls waiting host-wide beyond the running ones: ~16 rounds of slots, a second or two of short calls. */
+export const DEFAULT_MAX_QUEUED_CALLS = 256;
+/** The fraction of the host-wide running and queued slots one function may hold: half leaves the rest room. */
+export const DEFAULT_CALL_SHARE = 0.5;
+/** Functions loaded at once in the background at start: loads are mostly disk and CPU, and there are 2 cores. */
+export const DEFAULT_WARM_CONCURRENCY = 2;
 /** Compiled code kept loaded, in bytes (jco: capped core wasm; wasmtime: compiled artifacts, engine/wasmtime/resident.ts); the on-disk cache backs the rest. */
 export const DEFAULT_MODULE_CACHE_BYTES = 512 * MiB;
 /** Where `wafer serve` listens with no flags: loopback only, so nothing is exposed by default. */

@@ -21,6 +21,13 @@ describe.each(ENGINES)('management API on %s', (engine) => {
       expect(body.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     });
 
+    it('issue 9 #4: names the world the component was accepted as', async () => {
+      const body = await host.deploy('worldly', await fixture('respond'));
+      expect(body.world).toBe('wafer:function/handler@1.0.0');
+      const got = await (await host.api('GET', '/v1/functions/worldly')).json();
+      expect(got.world).toBe('wafer:function/handler@1.0.0');
+    });
+
     it('makes every upload a new immutable version', async () => {
       const a = await host.deploy('versions', await fixture('respond'));
       const b = await host.deploy('versions', await fixture('counter'));
@@ -113,7 +120,7 @@ describe.each(ENGINES)('management API on %s', (engine) => {
       await host.deploy('listed', await fixture('respond'));
       const { functions } = await (await host.api('GET', '/v1/functions')).json();
       const listed = functions.find((f: { name: string }) => f.name === 'listed');
-      expect(listed).toMatchObject({ name: 'listed', version: 1 });
+      expect(listed).toMatchObject({ name: 'listed', version: 1, world: 'wafer:function/handler@1.0.0' });
     });
 
     it('deletes a function, after which it answers not_found', async () => {

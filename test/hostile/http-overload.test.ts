@@ -74,3 +74,61 @@ describe.each(ENGINES)('overload on %s', (engine) => {
     }
   });
 });
+
+/**
+ * Issue 9 #2: admission control host-wide. The host runs at most `maxCalls` calls and queues at
+ * most `maxQueuedCalls`, and one function holds at most `callShare` of each: here 2 and 2, half
+ * each, so a flooding function holds one running and one queued call and the rest of its calls
+ * answer 503, while another function still finds the other slot.
+ */
+describe.each(ENGINES)('host-wide admission on %s', (engine) => {
+  let host: TestHost;
+
+  beforeAll(async () => {
+    host = await startTestHost(engine, { maxCalls: 2, maxQueuedCalls: 2, callShare: 0.5, maxConcurrency: 8, maxQueue: 8 });
+    await host.deploy('healthy', await fixture('respond'));
+    await host.deploy('spin', await fixture('loop'), '?timeout_ms=1000');
+    await host.deploy('spin-too', await fixture('loop'), '?timeout_ms=1000');
+  });
+  afterAll(() => host?.destroy());
+
+  /** Sends `count` calls of `name` at once; resolves once `refused` of them have answered 503. */
+  async function flood(name: string, count: number, refused: number): Promise<{ all: Promise<number[]> }> {
+    let answered = 0;
+    let enough!: () => void;
+    const seen = new Promise<void>((resolve) => (enough = resolve));
+    const all = Promise.all(
+      Array.from({ length: count }, async () => {
+        const res = await host.call(name);
+        await res.arrayBuffer();
+        if (res.status === 503 && ++answered === refused) enough();
+        return res.status;
+      }),
+    );
+    await seen;
+    return { all };
+  }
+
+  it('issue 9 #2: one function flooding the host cannot make another function\'s call answer 503', async () => {
+    const { all } = await flood('spin', 8, 6);
+    const healthy = await host.call('healthy');
+    expect(healthy.status).toBe(200);
+    expect(await healthy.text()).toBe('ok');
+    // One call of `spin` ran, one waited for it and then ran; the other six were refused at once.
+    expect((await all).sort()).toEqual([503, 503, 503, 503, 503, 503, 504, 504]);
+  });
+
+  it('issue 9 #2: past the host-wide bound every function answers 503 overloaded with Retry-After', async () => {
+    const first = await flood('spin', 4, 2);
+    const second = await flood('spin-too', 4, 2);
+    const res = await host.call('healthy');
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe(String(DEFAULT_RETRY_AFTER_S));
+    const error = await errorOf(res);
+    expect(error.code).toBe('overloaded');
+    expect(error.message).toMatch(/the host is overloaded/);
+    expect((await first.all).sort()).toEqual([503, 503, 504, 504]);
+    expect((await second.all).sort()).toEqual([503, 503, 504, 504]);
+    expect((await host.call('healthy')).status).toBe(200);
+  });
+});

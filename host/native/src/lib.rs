@@ -11,6 +11,7 @@ mod cache;
 mod call;
 mod engines;
 mod executor;
+mod inspect;
 mod js;
 mod load;
 mod pipe;

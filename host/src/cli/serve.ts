@@ -22,6 +22,9 @@ interface ServeFlags {
   maxUploadMb?: string;
   maxConcurrency?: string;
   maxQueue?: string;
+  maxCalls?: string;
+  maxQueuedCalls?: string;
+  callShare?: string;
   samples: boolean;
   samplesDir?: string;
   logLevel?: string;
@@ -63,6 +66,9 @@ export function registerServe(program: Command): void {
     .option('--compile-memory-mb <mb>', 'memory one compile may use (default 2048)')
     .option('--max-concurrency <n>', 'calls running at once per function (default 8)')
     .option('--max-queue <n>', 'calls waiting per function before `overloaded` (default 64)')
+    .option('--max-calls <n>', 'calls running at once, host-wide (default 16)')
+    .option('--max-queued-calls <n>', 'calls waiting host-wide before `overloaded` (default 256)')
+    .option('--call-share <fraction>', 'the part of the host-wide running and queued calls one function may hold (default 0.5)')
     .option('--no-samples', 'do not deploy the built samples at start')
     .option('--samples-dir <dir>', 'folder of <name>.wasm files to deploy at start (default samples/dist)')
     .option('--inline-budget-ms <ms>', 'wasmtime: start each call on the JS thread and keep it there this long before it moves to the executor (default 1; 0: never)')
@@ -89,6 +95,9 @@ export function registerServe(program: Command): void {
         compileMemoryBytes: flags.compileMemoryMb,
         maxConcurrency: flags.maxConcurrency,
         maxQueue: flags.maxQueue,
+        maxCalls: flags.maxCalls,
+        maxQueuedCalls: flags.maxQueuedCalls,
+        callShare: flags.callShare,
         samplesDir: flags.samples ? (flags.samplesDir ?? SAMPLES_DIST) : null,
         logLevel: flags.logLevel,
         inlineBudgetMs: flags.inlineBudgetMs,

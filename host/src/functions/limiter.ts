@@ -1,51 +1,92 @@
 /**
  * @module functions/limiter
- * Bounds the calls of one function: at most `concurrency` run, at most `queue` wait, and
- * anything past that is refused at once with `overloaded` (and `Retry-After`) rather than piling
- * up. A slot is taken before the call's body is read, so slow request bodies count against it too.
+ * Admission control: bounds the calls of the whole host and of each function. Host-wide at most
+ * `maxCalls` run and `maxQueuedCalls` wait; one function may hold at most `share` of each (so one
+ * function flooding the host can never take every slot), and at most `concurrency` running and
+ * `queue` waiting of its own. Anything past a bound is refused at once with `overloaded` (and
+ * `Retry-After`) rather than piling up. A slot is taken before the call's body is read, so slow
+ * request bodies count against it too. A freed slot goes to the longest-waiting call whose
+ * function is under its running cap.
  */
 import { OverloadedError } from '../errors.js';
 import { DEFAULT_RETRY_AFTER_S } from '../limits.js';
 
+export interface LimiterBounds {
+  /** Calls running at once, host-wide. */
+  maxCalls: number;
+  /** Calls waiting for a slot, host-wide. */
+  maxQueuedCalls: number;
+  /** The fraction (0 < share ≤ 1) of `maxCalls` and of `maxQueuedCalls` one function may hold. */
+  share: number;
+  /** Calls running at once per function. */
+  concurrency: number;
+  /** Calls waiting per function. */
+  queue: number;
+}
+
+interface Waiter {
+  name: string;
+  resolve(): void;
+}
+
+interface Usage {
+  running: number;
+  queued: number;
+}
+
+/** One function's caps: its own limits, and its share of the host's (at least one running). */
+export function capsOf(bounds: LimiterBounds): { running: number; queued: number } {
+  return {
+    running: Math.min(bounds.concurrency, Math.max(1, Math.floor(bounds.share * bounds.maxCalls))),
+    queued: Math.min(bounds.queue, Math.floor(bounds.share * bounds.maxQueuedCalls)),
+  };
+}
+
 export class Limiter {
   private running = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly waiting: Waiter[] = [];
+  /** Per function; an entry is dropped when its function has nothing running or waiting. */
+  private readonly usage = new Map<string, Usage>();
+  private readonly caps: { running: number; queued: number };
 
-  constructor(
-    private readonly name: string,
-    private readonly concurrency: number,
-    private readonly queue: number,
-  ) {}
+  constructor(private readonly bounds: LimiterBounds) {
+    this.caps = capsOf(bounds);
+  }
 
   /**
-   * Takes a slot, waiting in the queue if all are busy; throws `OverloadedError` if the queue is
-   * full. Resolves with the function that gives the slot back (calling it again does nothing).
+   * Takes a slot for a call of `name`, waiting in the queue if it must; throws `OverloadedError`
+   * past a bound. Resolves with the function that gives the slot back (calling it again does nothing).
    */
-  async acquire(): Promise<() => void> {
-    if (this.running >= this.concurrency) {
-      if (this.waiting.length >= this.queue) {
-        throw new OverloadedError(
-          `function ${this.name} is overloaded: ${this.running} calls running and ${this.waiting.length} queued`,
-          DEFAULT_RETRY_AFTER_S,
-        );
-      }
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
-    } else {
+  async acquire(name: string): Promise<() => void> {
+    const usage = this.usage.get(name) ?? { running: 0, queued: 0 };
+    this.usage.set(name, usage);
+    if (usage.running < this.caps.running && this.running < this.bounds.maxCalls) {
+      // Under both caps no call of this function waits (a release would have started it).
+      usage.running += 1;
       this.running += 1;
+    } else {
+      const refusal = this.refusal(name, usage);
+      if (refusal) {
+        this.settle(name, usage);
+        throw new OverloadedError(refusal, DEFAULT_RETRY_AFTER_S);
+      }
+      usage.queued += 1;
+      await new Promise<void>((resolve) => this.waiting.push({ name, resolve }));
     }
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.running -= 1;
+      usage.running -= 1;
+      this.running -= 1;
+      this.settle(name, usage);
+      this.dispatch();
     };
   }
 
-  /** Runs `work` in a slot (see `acquire`). */
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    const release = await this.acquire();
+  /** Runs `work` in a slot of `name` (see `acquire`). */
+  async run<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const release = await this.acquire(name);
     try {
       return await work();
     } finally {
@@ -53,8 +94,39 @@ export class Limiter {
     }
   }
 
-  /** Calls running and waiting, for metrics. */
-  get load(): { running: number; queued: number } {
-    return { running: this.running, queued: this.waiting.length };
+  /** Calls running and waiting, host-wide or of one function, for metrics and tests. */
+  load(name?: string): { running: number; queued: number } {
+    if (name === undefined) return { running: this.running, queued: this.waiting.length };
+    const usage = this.usage.get(name);
+    return { running: usage?.running ?? 0, queued: usage?.queued ?? 0 };
+  }
+
+  /** Why a call of `name` may not wait, or undefined if it may. */
+  private refusal(name: string, usage: Usage): string | undefined {
+    const state = `${usage.running} calls running and ${usage.queued} queued`;
+    if (usage.queued >= this.bounds.queue) return `function ${name} is overloaded: ${state}`;
+    if (usage.queued >= this.caps.queued) return `function ${name} has its share of the host's queue: ${state}`;
+    if (this.waiting.length >= this.bounds.maxQueuedCalls) {
+      return `the host is overloaded: ${this.running} calls running and ${this.waiting.length} queued`;
+    }
+    return undefined;
+  }
+
+  /** Starts waiting calls while host slots are free, oldest first, skipping functions at their cap. */
+  private dispatch(): void {
+    while (this.running < this.bounds.maxCalls) {
+      const i = this.waiting.findIndex((w) => (this.usage.get(w.name)?.running ?? 0) < this.caps.running);
+      if (i === -1) return;
+      const [next] = this.waiting.splice(i, 1);
+      const usage = this.usage.get(next!.name)!;
+      usage.queued -= 1;
+      usage.running += 1;
+      this.running += 1;
+      next!.resolve();
+    }
+  }
+
+  private settle(name: string, usage: Usage): void {
+    if (usage.running === 0 && usage.queued === 0 && this.usage.get(name) === usage) this.usage.delete(name);
   }
 }

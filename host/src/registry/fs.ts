@@ -182,7 +182,7 @@ export class FsRegistry implements Registry {
     return readFile(join(this.blobs, digest));
   }
 
-  publish(name: string, blob: { digest: string; size: number }, limits: FunctionLimits, keepVersions: number): Promise<FunctionVersion> {
+  publish(name: string, blob: { digest: string; size: number; world?: string }, limits: FunctionLimits, keepVersions: number): Promise<FunctionVersion> {
     return this.withLock(name, async () => {
       const record = (await this.readRecord(name)) ?? { name, current: 0, nextVersion: 1, versions: [] };
       const version: FunctionVersion = {
@@ -192,6 +192,7 @@ export class FsRegistry implements Registry {
         size: blob.size,
         limits,
         createdAt: new Date().toISOString(),
+        ...(blob.world === undefined ? {} : { world: blob.world }),
       };
       record.versions.push(version);
       record.versions = record.versions.slice(-Math.max(1, keepVersions));

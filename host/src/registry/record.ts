@@ -17,6 +17,8 @@ export interface FunctionRecord {
 }
 
 export const DIGEST_PATTERN = /^[0-9a-f]{64}$/;
+/** A world's name and version, as `wafer:function/handler@1.0.0` or `wasi:http/proxy@0.2.0`. */
+const WORLD_PATTERN = /^[a-z][a-z0-9-]*:[a-z][a-z0-9-]*\/[a-z][a-z0-9-]*@[0-9A-Za-z.+-]{1,64}$/;
 
 const isInt = (v: unknown, min: number): v is number => Number.isSafeInteger(v) && (v as number) >= min;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -45,6 +47,8 @@ export function parseRecord(name: string, text: string): FunctionRecord {
     if (!isInt(v.size, 0)) throw new Error(`${where}.size is not a size`);
     if (!isObject(v.limits) || !isInt(v.limits.timeoutMs, 1) || !isInt(v.limits.memoryBytes, 1)) throw new Error(`${where}.limits are invalid`);
     if (typeof v.createdAt !== 'string') throw new Error(`${where}.createdAt is not a string`);
+    // Absent in records written before worlds were stored: those are of the wafer handler world.
+    if (v.world !== undefined && (typeof v.world !== 'string' || !WORLD_PATTERN.test(v.world))) throw new Error(`${where}.world is not a world name`);
     previous = v.version;
   }
   const record = raw as unknown as FunctionRecord;

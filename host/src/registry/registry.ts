@@ -20,6 +20,11 @@ export interface FunctionVersion {
   size: number;
   limits: FunctionLimits;
   createdAt: string;
+  /**
+   * The world (ABI) the component was accepted as, e.g. `wafer:function/handler@1.0.0`. Absent in
+   * records written before worlds were stored: those are of that world.
+   */
+  world?: string;
 }
 
 /** A blob written to the store but not yet published under a name. */
@@ -57,9 +62,9 @@ export interface Registry {
   /**
    * Records a new version of `name` pointing at a committed blob, atomically, keeping the last
    * `keepVersions` versions of `name` (older ones are dropped from the record; `collect` then
-   * removes what nothing references).
+   * removes what nothing references). `blob.world` is stored as the version's world.
    */
-  publish(name: string, blob: { digest: string; size: number }, limits: FunctionLimits, keepVersions: number): Promise<FunctionVersion>;
+  publish(name: string, blob: { digest: string; size: number; world?: string }, limits: FunctionLimits, keepVersions: number): Promise<FunctionVersion>;
   /** The current version of every function whose record reads; unreadable ones are skipped. */
   list(): Promise<FunctionVersion[]>;
   /** Reads every record: the current versions, and the records that could not be read. */

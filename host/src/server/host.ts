@@ -61,6 +61,9 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
     maxUploadBytes: config.maxUploadBytes,
     maxConcurrency: config.maxConcurrency,
     maxQueue: config.maxQueue,
+    maxCalls: config.maxCalls,
+    maxQueuedCalls: config.maxQueuedCalls,
+    callShare: config.callShare,
     maxResponseBytes: config.maxResponseBytes,
     keepVersions: config.keepVersions,
   });

@@ -12,6 +12,7 @@ import { InvalidInputError } from '../../errors.js';
 import type { FunctionVersion } from '../../registry/registry.js';
 import type { FunctionService } from '../../functions/service.js';
 import { checkName } from '../../functions/service.js';
+import { DEFAULT_WORLD } from '../../executors/index.js';
 import { checkDeclaredLength, limitedBody } from '../body.js';
 
 const MiB = 1024 * 1024;
@@ -25,6 +26,7 @@ export function functionView(fn: FunctionVersion): Record<string, unknown> {
     size: fn.size,
     limits: { timeout_ms: fn.limits.timeoutMs, memory_mb: fn.limits.memoryBytes / MiB },
     created_at: fn.createdAt,
+    world: fn.world ?? DEFAULT_WORLD,
   };
 }
 

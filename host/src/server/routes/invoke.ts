@@ -5,7 +5,7 @@
  * back. This is the hot path, so it is a plain middleware rather than a router lookup.
  */
 import type { Middleware } from 'koa';
-import type { Header } from '../../abi/envelope.js';
+import type { Header } from '../../executors/index.js';
 import type { FunctionService, Invocation } from '../../functions/service.js';
 import { readBody } from '../body.js';
 

@@ -1,28 +1,34 @@
 /**
- * @module abi/wit-worker
- * Runs jco's `componentWit` off the event loop, in one worker thread that is thrown away after
- * anything goes wrong. `componentWit` is a wasm component inside jco: a malformed upload can make
- * it trap, and a trapped instance refuses every later call ("cannot enter component instance"),
- * which in-process would refuse every later upload until a restart. In a worker a trap, a
- * timeout or a crash costs that one validation: the worker is terminated and a fresh one answers
- * the next. Jobs run one at a time (validation takes milliseconds) in arrival order.
+ * @module abi/inspect-worker
+ * Reads an upload's component types (the addon's `inspectComponent`: wasmparser validation with
+ * the engine's features) off the event loop, in one worker thread that is thrown away after
+ * anything goes wrong. The inspector runs under `catch_unwind` on a thread of its own, but an
+ * input that still brought it down, or took too long, costs only that one validation here: the
+ * worker is terminated and a fresh one answers the next. Jobs run one at a time (validation
+ * takes milliseconds) in arrival order. The same worker serves both engines: validation does
+ * not depend on the engine.
  */
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { ComponentTypes } from '../executors/types.js';
 import { DEFAULT_VALIDATE_HEAP_BYTES, DEFAULT_VALIDATE_TIMEOUT_MS } from '../limits.js';
+import { ROOT } from '../paths.js';
 
 const WORKER_URL = new URL('./validate-worker.js', import.meta.url);
+/** The wasmtime addon, which also carries the inspector (host/native/src/inspect.rs). */
+const ADDON_PATH = join(ROOT, 'host', 'native', 'wafer_native.node');
 const MiB = 1024 * 1024;
 /**
- * Booting a worker and loading jco is the host's own work, not the upload's: it is bounded apart
+ * Booting a worker and loading the addon is the host's own work, not the upload's: it is bounded apart
  * from the validation timeout, generously, since a cold start on a busy machine takes seconds.
  */
 const START_TIMEOUT_MS = 30_000;
 
-/** Why `componentWit` gave no WIT: the decoder's own message, or what stopped the worker. */
-export class WitFailure extends Error {
+/** Why the inspector gave no types: its own message, or what stopped the worker. */
+export class InspectFailure extends Error {
   constructor(
     message: string,
-    /** `decode`: the decoder refused the bytes; the others: the worker was replaced. */
+    /** `decode`: the bytes are not a valid component; the others: the worker was replaced. */
     readonly kind: 'decode' | 'trap' | 'timeout' | 'crash',
   ) {
     super(message);
@@ -32,26 +38,26 @@ export class WitFailure extends Error {
 interface Job {
   id: number;
   bytes: Uint8Array;
-  resolve(wit: string): void;
-  reject(err: WitFailure): void;
+  resolve(types: ComponentTypes): void;
+  reject(err: InspectFailure): void;
 }
 
 type Answer =
   | { ready: true }
-  | { id: number; ok: true; wit: string }
+  | { id: number; ok: true; types: ComponentTypes }
   | { id: number; ok: false; message: string; trapped: boolean };
 
-export interface WitWorkerOptions {
+export interface InspectWorkerOptions {
   timeoutMs?: number;
   heapBytes?: number;
 }
 
-/** One reusable `componentWit` worker, replaced after a trap, a timeout or a crash. */
-export class WitWorker {
+/** One reusable inspector worker, replaced after a crash or a timeout. */
+export class InspectWorker {
   private readonly timeoutMs: number;
   private readonly heapBytes: number;
   private worker: Worker | undefined;
-  /** The worker has loaded jco and takes jobs. */
+  /** The worker has loaded the addon and takes jobs. */
   private ready = false;
   private readonly queue: Job[] = [];
   private running: { job: Job; timer: NodeJS.Timeout } | undefined;
@@ -60,14 +66,14 @@ export class WitWorker {
   /** Workers started, for tests: one more than the number of replacements. */
   started = 0;
 
-  constructor(options: WitWorkerOptions = {}) {
+  constructor(options: InspectWorkerOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_VALIDATE_TIMEOUT_MS;
     this.heapBytes = options.heapBytes ?? DEFAULT_VALIDATE_HEAP_BYTES;
   }
 
-  /** The component's world as WIT text; rejects with a `WitFailure`. */
-  wit(bytes: Uint8Array): Promise<string> {
-    if (this.closed) return Promise.reject(new WitFailure('the validator was closed', 'crash'));
+  /** The component's imports and exports; rejects with an `InspectFailure`. */
+  inspect(bytes: Uint8Array): Promise<ComponentTypes> {
+    if (this.closed) return Promise.reject(new InspectFailure('the validator was closed', 'crash'));
     return new Promise((resolve, reject) => {
       this.queue.push({ id: this.nextId++, bytes, resolve, reject });
       this.pump();
@@ -79,8 +85,8 @@ export class WitWorker {
     this.closed = true;
     const worker = this.worker;
     this.worker = undefined;
-    for (const job of this.queue.splice(0)) job.reject(new WitFailure('the validator was closed', 'crash'));
-    this.finish(new WitFailure('the validator was closed', 'crash'));
+    for (const job of this.queue.splice(0)) job.reject(new InspectFailure('the validator was closed', 'crash'));
+    this.finish(new InspectFailure('the validator was closed', 'crash'));
     await worker?.terminate();
   }
 
@@ -92,7 +98,7 @@ export class WitWorker {
     const job = this.queue.shift()!;
     const timer = setTimeout(() => {
       this.replace(worker);
-      this.finish(new WitFailure(`validation took longer than ${this.timeoutMs} ms`, 'timeout'));
+      this.finish(new InspectFailure(`validation took longer than ${this.timeoutMs} ms`, 'timeout'));
     }, this.timeoutMs);
     this.running = { job, timer };
     worker.postMessage({ id: job.id, bytes: job.bytes });
@@ -101,6 +107,7 @@ export class WitWorker {
   private spawn(): Worker {
     const worker = new Worker(WORKER_URL, {
       env: {},
+      workerData: { addon: ADDON_PATH },
       stdout: true,
       stderr: true,
       resourceLimits: { maxOldGenerationSizeMb: Math.max(16, Math.floor(this.heapBytes / MiB)) },
@@ -119,9 +126,9 @@ export class WitWorker {
         return this.pump();
       }
       if (this.running?.job.id !== answer.id) return;
-      if (answer.ok) return this.finish(undefined, answer.wit);
+      if (answer.ok) return this.finish(undefined, answer.types);
       if (answer.trapped) this.replace(worker);
-      this.finish(new WitFailure(answer.message, answer.trapped ? 'trap' : 'decode'));
+      this.finish(new InspectFailure(answer.message, answer.trapped ? 'trap' : 'decode'));
     });
     // 'error' is an uncaught exception or a heap limit (ERR_WORKER_OUT_OF_MEMORY); 'exit' follows it.
     worker.on('error', (err) => {
@@ -129,7 +136,7 @@ export class WitWorker {
       if (worker !== this.worker) return;
       if (!this.ready) return this.failToStart(worker, err.message);
       this.replace(worker);
-      this.finish(new WitFailure(`the validator stopped: ${err.message}`, 'crash'));
+      this.finish(new InspectFailure(`the validator stopped: ${err.message}`, 'crash'));
     });
     worker.on('exit', (code) => {
       clearTimeout(boot);
@@ -137,7 +144,7 @@ export class WitWorker {
       if (!this.ready) return this.failToStart(worker, `exit code ${code}`);
       this.worker = undefined;
       this.ready = false;
-      this.finish(new WitFailure(`the validator exited (code ${code})`, 'crash'));
+      this.finish(new InspectFailure(`the validator exited (code ${code})`, 'crash'));
     });
     this.worker = worker;
     this.ready = false;
@@ -149,12 +156,12 @@ export class WitWorker {
     void worker.terminate();
     if (this.worker === worker) this.worker = undefined;
     this.ready = false;
-    for (const job of this.queue.splice(0)) job.reject(new WitFailure(`the validator could not start: ${why}`, 'crash'));
+    for (const job of this.queue.splice(0)) job.reject(new InspectFailure(`the validator could not start: ${why}`, 'crash'));
   }
 
   /**
    * Terminates a worker that can no longer be trusted and boots its successor now, so the next
-   * upload does not wait the ~0.3 s it takes a worker to load jco.
+   * upload does not wait for a worker to start.
    */
   private replace(worker: Worker): void {
     void worker.terminate();
@@ -164,14 +171,14 @@ export class WitWorker {
     if (!this.closed) this.spawn();
   }
 
-  private finish(err: WitFailure | undefined, wit?: string): void {
+  private finish(err: InspectFailure | undefined, types?: ComponentTypes): void {
     const running = this.running;
     if (!running) return;
     this.running = undefined;
     clearTimeout(running.timer);
     if (this.queue.length === 0) this.worker?.unref();
     if (err) running.job.reject(err);
-    else running.job.resolve(wit!);
+    else running.job.resolve(types!);
     this.pump();
   }
 }

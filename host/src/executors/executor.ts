@@ -1,0 +1,53 @@
+/**
+ * @module executors/executor
+ * The seam between the host and one world (ABI) it accepts. An executor says whether a
+ * component belongs to its world (`detect`), refuses one that claims the world but does not fit
+ * it (`validate`), and maps an HTTP call to the guest's input and the guest's output back to an
+ * HTTP answer. Executors see only a component's types and bytes, never an engine or the registry.
+ */
+import type { GuestOutput } from '../errors.js';
+import type { ComponentTypes } from './types.js';
+
+/** One header as it crosses into a guest: lower-case name, value. */
+export interface Header {
+  name: string;
+  value: string;
+}
+
+/** An HTTP call as the host received it (the body already read). */
+export interface HttpCall {
+  method: string;
+  /** The path after `/fn/{name}`, starting with `/`. */
+  path: string;
+  /** The query string without its `?`. */
+  query: string;
+  headers: Header[];
+  body: Uint8Array;
+}
+
+/** What the host answers over HTTP for one call. */
+export interface HttpAnswer {
+  status: number;
+  headers: Header[];
+  body: Uint8Array;
+}
+
+/** What a call carries besides the HTTP request. */
+export interface CallContext {
+  invocationId: string;
+  /** Unix milliseconds past which the call is cut off. */
+  deadlineMs: number;
+}
+
+export interface Executor {
+  /** The world's name and version, as stored in the function record: `wafer:function/handler@1.0.0`. */
+  readonly world: string;
+  /** True when the component is meant for this world (it exports what the world exports, by name). */
+  detect(types: ComponentTypes): boolean;
+  /** Throws `ComponentError` (`abi_mismatch`) when a detected component does not fit the world. */
+  validate(types: ComponentTypes): void;
+  /** The bytes the guest is called with for one HTTP call. */
+  toGuest(call: HttpCall, context: CallContext): Uint8Array;
+  /** The HTTP answer from the guest's `ok` bytes; throws `GuestResultError` (`bad_response`) when they are not one. */
+  fromGuest(output: Uint8Array, log: GuestOutput): HttpAnswer;
+}

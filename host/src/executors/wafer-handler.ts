@@ -1,0 +1,43 @@
+/**
+ * @module executors/wafer-handler
+ * The `wafer:function/handler` 1.x world (abi/ABI.md): the component exports
+ * `handle: func(request: list<u8>) -> result<list<u8>, string>` and imports only WASI 0.2; each
+ * call's HTTP request is encoded as a protobuf `wafer.v1.Request` and the `ok` bytes decoded as
+ * a `wafer.v1.Response`. The one place that states the handle signature on the TypeScript side.
+ */
+import { decodeResponse, encodeRequest } from '../abi/envelope.js';
+import { ComponentError } from '../errors.js';
+import type { Executor } from './executor.js';
+import { describeFunc, type ComponentTypes } from './types.js';
+
+export const WAFER_HANDLER_WORLD = 'wafer:function/handler@1.0.0';
+
+const BYTES = 'list<u8>';
+const HANDLE_RESULT = 'result<list<u8>, string>';
+const EXPECTED = `handle: func(request: ${BYTES}) -> ${HANDLE_RESULT}`;
+
+export const waferHandler: Executor = {
+  world: WAFER_HANDLER_WORLD,
+
+  detect: (types) => 'handle' in types.exports,
+
+  validate(types: ComponentTypes): void {
+    const handle = types.exports.handle;
+    if (!handle) {
+      throw new ComponentError('abi_mismatch', `the component does not export ${EXPECTED} (world ${WAFER_HANDLER_WORLD})`);
+    }
+    const fits = handle.kind === 'func' && !handle.async && handle.params.length === 1 && handle.params[0]!.type === BYTES && handle.result === HANDLE_RESULT;
+    if (!fits) {
+      const found = handle.kind === 'func' ? describeFunc(handle) : handle.kind;
+      throw new ComponentError('abi_mismatch', `the component exports handle: ${found}, but wafer ABI 1 needs ${EXPECTED}`);
+    }
+    const foreign = Object.keys(types.imports).filter((name) => !name.startsWith('wasi:'));
+    if (foreign.length > 0) {
+      throw new ComponentError('abi_mismatch', `the component imports ${foreign.join(', ')}; wafer provides only WASI 0.2 interfaces`);
+    }
+  },
+
+  toGuest: (call, context) => encodeRequest({ ...call, ...context }),
+
+  fromGuest: (output, log) => decodeResponse(output, log),
+};

@@ -1,0 +1,69 @@
+/**
+ * @module functions/loader
+ * Which components the engine has loaded, so a call loads its component once and later calls
+ * skip straight to the engine. Loads of one digest already under way are shared.
+ */
+import type { Engine } from '../engine/engine.js';
+import type { Logger } from '../logger.js';
+import type { FunctionVersion, Registry } from '../registry/registry.js';
+
+export class Loader {
+  private readonly loaded = new Set<string>();
+  private readonly loading = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly registry: Registry,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Makes `fn`'s component callable: from memory, the compiled cache, or by compiling it. */
+  ensure(fn: FunctionVersion): Promise<void> {
+    if (this.loaded.has(fn.digest)) return Promise.resolve();
+    let pending = this.loading.get(fn.digest);
+    if (!pending) {
+      pending = this.load(fn).finally(() => this.loading.delete(fn.digest));
+      this.loading.set(fn.digest, pending);
+    }
+    return pending;
+  }
+
+  /**
+   * Loads every function in `fns` in the background, at most `concurrency` at once, so their
+   * first calls pay no load. A load that fails is logged, never thrown: the function's first
+   * call tries again (and answers the error if it fails again). Resolves when all have settled.
+   */
+  async warm(fns: FunctionVersion[], concurrency: number): Promise<void> {
+    const queue = [...fns];
+    const started = performance.now();
+    let failed = 0;
+    const worker = async (): Promise<void> => {
+      for (let fn = queue.shift(); fn; fn = queue.shift()) {
+        try {
+          await this.ensure(fn);
+        } catch (err) {
+          failed++;
+          this.logger.warn({ fn: fn.name, digest: fn.digest, err }, 'could not load a function in the background; its first call loads it');
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+    this.logger.info({ functions: fns.length, failed, ms: Math.round(performance.now() - started) }, 'loaded deployed functions');
+  }
+
+  /** True once `digest` is loaded (and not forgotten since). */
+  has(digest: string): boolean {
+    return this.loaded.has(digest);
+  }
+
+  /** The engine dropped `digest` (unloaded or discarded): the next call loads it again. */
+  forget(digest: string): void {
+    this.loaded.delete(digest);
+  }
+
+  private async load(fn: FunctionVersion): Promise<void> {
+    const info = await this.engine.load({ digest: fn.digest, bytes: () => this.registry.readBlob(fn.digest) });
+    this.loaded.add(fn.digest);
+    this.logger.debug({ fn: fn.name, digest: fn.digest, load: info }, 'loaded');
+  }
+}

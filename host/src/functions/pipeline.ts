@@ -1,0 +1,139 @@
+/**
+ * @module functions/pipeline
+ * The invoke path as named steps: admit → resolve → load → execute → meter → log. `admit` runs
+ * before the request body is read (an unknown name or a full host is answered without it); the
+ * rest run once it has arrived. The world-specific mapping between HTTP and the guest is the
+ * function's executor's; everything here is the same for every world.
+ */
+import { randomUUID } from 'node:crypto';
+import type { CallReport, Engine } from '../engine/engine.js';
+import { GuestResultError, NotFoundError, WaferError, type GuestOutput } from '../errors.js';
+import { executorFor, type HttpAnswer, type HttpCall } from '../executors/index.js';
+import type { Logger } from '../logger.js';
+import type { FunctionVersion } from '../registry/registry.js';
+import type { Limiter } from './limiter.js';
+import type { Loader } from './loader.js';
+import type { Metrics } from './metrics.js';
+
+/** What the steps need from the service. */
+export interface PipelineDeps {
+  /** The serving version of a name, if any. */
+  lookup(name: string): FunctionVersion | undefined;
+  limiter: Limiter;
+  loader: Loader;
+  engine: Engine;
+  logger: Logger;
+  metrics?: Metrics;
+  /** Largest `ok` output a guest may return; longer answers `bad_response`. */
+  maxResponseBytes: number;
+}
+
+/** The HTTP call as the service needs it; the server fills it from Koa's context. */
+export type InvocationInput = HttpCall & { invocationId?: string };
+
+export interface Invocation {
+  invocationId: string;
+  response: HttpAnswer;
+  report: CallReport;
+}
+
+/** A call that has its function and a slot; `release` gives the slot back (once). */
+export interface Admission {
+  fn: FunctionVersion;
+  call(input: InvocationInput): Promise<Invocation>;
+  release(): void;
+}
+
+/** How a call ended, with the guest's output when it ran. */
+type Outcome = { ok: true; report: CallReport; response: HttpAnswer } | { ok: false; error: unknown; output?: GuestOutput };
+
+/** admit: look `name` up (`not_found`), then take a slot (`overloaded`); the caller then reads the body, calls and releases. */
+export async function admit(deps: PipelineDeps, name: string): Promise<Admission> {
+  const fn = resolve(deps, name);
+  let release: () => void;
+  try {
+    release = await deps.limiter.acquire(name);
+  } catch (err) {
+    meter(deps, name, { ok: false, error: err });
+    throw err;
+  }
+  return { fn, release, call: (input) => run(deps, name, input) };
+}
+
+/**
+ * The steps after admission. The name is resolved again, after the body arrived: a function
+ * deleted meanwhile answers `not_found` (its blob may be gone), one redeployed meanwhile runs its
+ * new version.
+ */
+export async function run(deps: PipelineDeps, name: string, input: InvocationInput): Promise<Invocation> {
+  const invocationId = input.invocationId ?? randomUUID();
+  let outcome: Outcome;
+  try {
+    const fn = resolve(deps, name, ' (it was removed while the request arrived)');
+    await load(deps, fn);
+    outcome = await execute(deps, fn, input, invocationId);
+  } catch (error) {
+    outcome = { ok: false, error };
+  }
+  meter(deps, name, outcome);
+  log(deps, name, invocationId, outcome);
+  if (!outcome.ok) throw outcome.error;
+  return { invocationId, response: outcome.response, report: outcome.report };
+}
+
+/** resolve: the serving version of `name`, or `not_found`. */
+function resolve(deps: PipelineDeps, name: string, why = ''): FunctionVersion {
+  const fn = deps.lookup(name);
+  if (!fn) throw new NotFoundError(`no function named ${name}${why}`);
+  return fn;
+}
+
+/** load: the component is in the engine (a no-op after the first call). */
+function load(deps: PipelineDeps, fn: FunctionVersion): Promise<void> {
+  return deps.loader.ensure(fn);
+}
+
+/** execute: the executor maps the HTTP call in, the engine runs it under the limits, the executor maps the output out. */
+async function execute(deps: PipelineDeps, fn: FunctionVersion, input: InvocationInput, invocationId: string): Promise<Outcome> {
+  const { engine, maxResponseBytes } = deps;
+  const executor = executorFor(fn.world);
+  const { method, path, query, headers, body } = input;
+  const guestInput = executor.toGuest({ method, path, query, headers, body }, { invocationId, deadlineMs: Date.now() + fn.limits.timeoutMs });
+  let report: CallReport;
+  try {
+    report = await engine.call(fn.digest, guestInput, { ...fn.limits, maxOutputBytes: maxResponseBytes });
+  } catch (error) {
+    return { ok: false, error, output: error instanceof WaferError && 'output' in error ? (error.output as GuestOutput) : undefined };
+  }
+  try {
+    // The engine refuses longer output before copying it; this is the second line.
+    if (report.output.byteLength > maxResponseBytes) {
+      throw new GuestResultError(
+        'bad_response',
+        `the function answered ${report.output.byteLength} bytes, over the limit of ${maxResponseBytes} bytes`,
+        report,
+      );
+    }
+    return { ok: true, report, response: executor.fromGuest(report.output, report) };
+  } catch (error) {
+    return { ok: false, error, output: report };
+  }
+}
+
+/** meter: counts the call by outcome (ok or its error code), with the guest's run time when it succeeded. */
+function meter(deps: PipelineDeps, name: string, outcome: Outcome): void {
+  if (outcome.ok) deps.metrics?.call(name, 'ok', outcome.report.durationUs);
+  else deps.metrics?.call(name, outcome.error instanceof WaferError ? outcome.error.code : 'internal');
+}
+
+/** log: the guest's stdout and stderr, line by line, tagged with the function and the invocation. */
+function log(deps: PipelineDeps, fn: string, invocation: string, outcome: Outcome): void {
+  const output = outcome.ok ? outcome.report : outcome.output;
+  if (!output) return;
+  for (const [stream, bytes] of [['stdout', output.stdout], ['stderr', output.stderr]] as const) {
+    if (!bytes || bytes.length === 0) continue;
+    for (const line of Buffer.from(bytes).toString('utf8').split('\n')) {
+      if (line.length > 0) deps.logger.info({ fn, invocation, stream }, line);
+    }
+  }
+}
