@@ -76,6 +76,7 @@ export async function runBench(options: BenchOptions & { command?: string }): Pr
     options: {
       quick: options.quick,
       filter: options.filter?.source ?? null,
+      instance: options.instance ?? 'fresh',
       engines,
       duration_s: sizes.durationS,
       connections: sizes.connections,
@@ -130,7 +131,7 @@ async function runServed(ctx: BenchContext, engine: EngineName): Promise<void> {
     try {
       for (const s of [...subjects]) {
         try {
-          const ms = await deploy(host.url, s.deployName, readSubject(s));
+          const ms = await deploy(host.url, s.deployName, readSubject(s), ctx.options.instance === 'reuse' ? '?instance=reuse' : '');
           if (ms > 1000) ctx.progress(`  ${s.function} deployed in ${(ms / 1000).toFixed(1)} s (compiled into the bench cache; later runs reuse it)`);
         } catch (err) {
           ctx.fail({ scenario: 'warm-http/throughput/restart', language: s.language, engine }, err);

@@ -101,7 +101,9 @@ async function execute(deps: PipelineDeps, fn: FunctionVersion, input: Invocatio
   const guestInput = executor.toGuest({ method, path, query, headers, body }, { invocationId, deadlineMs: Date.now() + fn.limits.timeoutMs });
   let report: CallReport;
   try {
-    report = await engine.call(fn.digest, guestInput, { ...fn.limits, maxOutputBytes: maxResponseBytes });
+    const { timeoutMs, memoryBytes, instance } = fn.limits;
+    const reusePool = instance === 'reuse' ? fn.name : undefined;
+    report = await engine.call(fn.digest, guestInput, { timeoutMs, memoryBytes, maxOutputBytes: maxResponseBytes, reusePool });
   } catch (error) {
     return { ok: false, error, output: error instanceof WaferError && 'output' in error ? (error.output as GuestOutput) : undefined };
   }
