@@ -8,6 +8,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, errorOf, fixture, startTestHost, type TestHost } from '../helpers/host.js';
+import { build, guest } from '../hostile/kit.js';
+
+/** counter.wat, plus: a request over 3000 bytes spins until its time quota. */
+const COUNTER_THAT_SPINS = guest(
+  `(if (i32.gt_u (local.get $len) (i32.const 3000)) (then (loop $spin (br $spin))))
+      (if (i32.gt_u (local.get $len) (i32.const 1000)) (then (unreachable)))
+      (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+      (i32.store8 (i32.const 69) (global.get $calls))
+      (call $ok (i32.const 64) (i32.const 6))`,
+  { fields: '(global $calls (mut i32) (i32.const 0))\n    (data (i32.const 64) "\\08\\c8\\01\\1a\\01\\00")' },
+);
 
 describe.each(ENGINES)('instance reuse on %s', (engine) => {
   let host: TestHost;
@@ -25,6 +36,7 @@ describe.each(ENGINES)('instance reuse on %s', (engine) => {
     await host.deploy('twin', counter, '?instance=reuse');
     await host.deploy('fresh', counter, '?instance=fresh');
     await host.deploy('default', counter);
+    await host.deploy('spinner', await build(COUNTER_THAT_SPINS), '?instance=reuse&timeout_ms=300');
   });
   afterAll(() => host?.destroy());
 
@@ -53,6 +65,15 @@ describe.each(ENGINES)('instance reuse on %s', (engine) => {
     const trapped = await host.call('reused', '', { method: 'POST', body: 'x'.repeat(2000) });
     expect(trapped.status).toBe(500);
     expect(await count('reused')).toBe(1);
+  });
+
+  it('starts a reused instance over after a timeout', async () => {
+    const before = await counts('spinner', 3);
+    expect(before[2]! - before[0]!).toBe(2);
+    const spun = await host.call('spinner', '', { method: 'POST', body: 'x'.repeat(4000) });
+    expect(spun.status).toBe(504);
+    expect((await errorOf(spun)).code).toBe('timeout');
+    expect(await count('spinner')).toBe(1);
   });
 
   it.runIf(engine === 'wasmtime')('never keeps state with instance=fresh, nor by default', async () => {
