@@ -6,7 +6,7 @@
  */
 import { createEngine } from '../../host/src/engine/index.js';
 import type { CallLimits, Engine, EngineName, LoadUnit } from '../../host/src/engine/engine.js';
-import { DEFAULT_MEMORY_BYTES, DEFAULT_MODULE_CACHE_BYTES, DEFAULT_TIMEOUT_MS, MAX_MEMORY_BYTES, MAX_TIMEOUT_MS } from '../../host/src/limits.js';
+import { DEFAULT_INSTANCE_MODE, DEFAULT_MEMORY_BYTES, DEFAULT_MODULE_CACHE_BYTES, DEFAULT_TIMEOUT_MS, MAX_MEMORY_BYTES, MAX_TIMEOUT_MS } from '../../host/src/limits.js';
 import { silentLogger } from '../../host/src/logger.js';
 import type { BenchContext } from './context.js';
 import { timeLoop, type LoopSizes } from './measure.js';
@@ -69,9 +69,9 @@ export async function runInProcess(ctx: BenchContext, engineName: EngineName): P
       if (ctx.selected('warm-call', s.language, engineName)) {
         ctx.progress(`warm-call ${s.function} on ${engineName}`);
         const engineUs: number[] = [];
-        const limits: CallLimits = ctx.options.instance === 'reuse' ? { ...DEFAULT_LIMITS, reusePool: s.function } : DEFAULT_LIMITS;
+        const limits: CallLimits = (ctx.options.instance ?? DEFAULT_INSTANCE_MODE) === 'reuse' ? { ...DEFAULT_LIMITS, reusePool: s.function } : DEFAULT_LIMITS;
         const t = await timeLoop(loop, async () => void engineUs.push((await engine.call(unit.digest, input, limits)).durationUs), () => (engineUs.length = 0));
-        const reuse = ctx.options.instance === 'reuse' && engineName === 'wasmtime';
+        const reuse = (ctx.options.instance ?? DEFAULT_INSTANCE_MODE) === 'reuse' && engineName === 'wasmtime';
         ctx.addSamples({ ...base, scenario: 'warm-call', ...(reuse ? { variant: 'instance=reuse' } : {}), ...errors(t), ...engineFigures(engineUs), note: reuse ? NOTES.warmCallReuse : NOTES.warmCall[engineName] }, t.samples);
       }
 

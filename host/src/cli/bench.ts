@@ -40,7 +40,7 @@ export function registerBench(program: Command): void {
     .option('--json', 'print only the JSON summary {environment, results} on stdout')
     .option('--out <dir>', 'where run folders are written (default bench/results)')
     .option('--no-write', 'write no files')
-    .option('--instance <mode>', 'fresh or reuse: how the measured functions get their instance (warm-call, warm-http, throughput; default fresh)')
+    .option('--instance <mode>', 'fresh or reuse: how the measured functions get their instance (warm-call, warm-http, throughput; default: the host\'s default)')
     .option('--cache-dir <dir>', 'persistent compiled cache for every scenario but compile (default $WAFER_CACHE_DIR/bench-compiled or ~/.cache/wafer/bench-compiled)')
     .addHelpText(
       'after',
