@@ -7,7 +7,9 @@
  * host/src/engine/jco/README.md), so there only the rules that hold for both are checked.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENGINES, errorOf, fixture, startTestHost, type TestHost } from '../helpers/host.js';
+import { createHash } from 'node:crypto';
+import { WasmtimeEngine } from '../../host/src/engine/wasmtime/index.js';
+import { ENGINES, errorOf, fixture, SHARED_CACHE, startTestHost, type TestHost } from '../helpers/host.js';
 import { build, guest } from '../hostile/kit.js';
 
 /** counter.wat, plus: a request over 3000 bytes spins until its time quota. */
@@ -90,5 +92,26 @@ describe.each(ENGINES)('instance reuse on %s', (engine) => {
   it('answers calls in flight together on a reused function (each on an instance of its own)', async () => {
     const answers = await Promise.all(Array.from({ length: 8 }, () => host.call('twin')));
     expect(answers.map((r) => r.status)).toEqual(Array(8).fill(200));
+  });
+});
+
+describe('warm instances on a full wasmtime instance pool', () => {
+  const MiB = 1024 * 1024;
+  let engine: WasmtimeEngine;
+  beforeAll(() => {
+    engine = new WasmtimeEngine({ cacheDir: SHARED_CACHE, maxMemoryBytes: 64 * MiB, poolComponentInstances: 2, poolMemories: 8 });
+  });
+  afterAll(() => engine?.close());
+
+  it('never cost another call its place: idle instances are dropped before a call is refused overloaded', async () => {
+    const bytes = await fixture('counter');
+    const digest = createHash('sha256').update(bytes).digest('hex');
+    await engine.load({ digest, bytes: async () => bytes });
+    const limits = { timeoutMs: 1000, memoryBytes: 16 * MiB };
+    // Two pools, one idle instance each: both slots of the pool are held by idle instances.
+    await engine.call(digest, new Uint8Array(0), { ...limits, reusePool: 'a' });
+    await engine.call(digest, new Uint8Array(0), { ...limits, reusePool: 'b' });
+    const fresh = await engine.call(digest, new Uint8Array(0), limits);
+    expect(fresh.output[5]).toBe(1);
   });
 });

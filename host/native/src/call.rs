@@ -180,7 +180,7 @@ pub struct Loaded {
     /// Set when the on-demand engine had to take a component too large for the pool.
     pub pooled: bool,
     /// Idle instances kept for `instance=reuse` functions of this component (reuse.rs).
-    pub pools: Pools,
+    pub pools: Arc<Pools>,
 }
 
 fn classify(err: &wasmtime::Error, limits: &Limits) -> (Failure, String) {
@@ -333,7 +333,12 @@ async fn invoke(store: &mut Store<State>, slot: &mut Option<Instance>, loaded: &
     let instance = match *slot {
         Some(i) => i,
         None => {
-            let i = loaded.pre.instantiate_async(&mut *store).await.map_err(|e| {
+            let mut first = loaded.pre.instantiate_async(&mut *store).await;
+            // A full instance pool may be full of idle warm instances: free them and try once more.
+            if first.as_ref().err().is_some_and(|e| e.downcast_ref::<PoolConcurrencyLimitError>().is_some()) && crate::reuse::drop_all_idle() > 0 {
+                first = loaded.pre.instantiate_async(&mut *store).await;
+            }
+            let i = first.map_err(|e| {
                 let (kind, msg) = classify(&e, limits);
                 // A plain error out of instantiation (not a trap, not the quota) is the host's problem.
                 if kind == Failure::Trap && e.downcast_ref::<Trap>().is_none() {

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, Weak};
 
 use wasmtime::component::Instance;
 use wasmtime::Store;
@@ -31,6 +31,25 @@ pub const DEFAULT_KEEP_RESIDENT_BYTES: usize = 64 << 20;
 
 /// Idle instances held host-wide (all engines of the process).
 static IDLE_TOTAL: AtomicUsize = AtomicUsize::new(0);
+/// Every live `Pools`, so a call that finds the instance pool full can free idle instances.
+static ALL: Mutex<Vec<Weak<Pools>>> = Mutex::new(Vec::new());
+
+/// New pools for a component, registered for `drop_all_idle`.
+pub fn pools() -> Arc<Pools> {
+    let p = Arc::new(Pools::default());
+    let mut all = ALL.lock().unwrap_or_else(|e| e.into_inner());
+    all.retain(|w| w.strong_count() > 0);
+    all.push(Arc::downgrade(&p));
+    p
+}
+
+/// Drops every idle instance in the process; answers how many. Idle instances hold slots of the
+/// pooling allocator: a call that finds no free slot frees them before it is refused `overloaded`,
+/// so warm instances never cost another call its place.
+pub fn drop_all_idle() -> usize {
+    let live: Vec<Arc<Pools>> = ALL.lock().unwrap_or_else(|e| e.into_inner()).iter().filter_map(Weak::upgrade).collect();
+    live.iter().map(|p| p.clear()).sum()
+}
 
 /// A live instance between calls, with the capture pipes its WASI context writes to.
 pub struct Warm {
@@ -69,6 +88,16 @@ impl Pools {
             return;
         }
         list.push(warm);
+    }
+
+    /// Drops this component's idle instances; answers how many.
+    pub fn clear(&self) -> usize {
+        let taken: Vec<Warm> = {
+            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+            idle.drain().flat_map(|(_, v)| v).collect()
+        };
+        IDLE_TOTAL.fetch_sub(taken.len(), Ordering::Relaxed);
+        taken.len()
     }
 
     /// Idle instances held now.
