@@ -6,7 +6,7 @@
  */
 import { createEngine } from '../../host/src/engine/index.js';
 import type { CallLimits, Engine, EngineName, LoadUnit } from '../../host/src/engine/engine.js';
-import { DEFAULT_MEMORY_BYTES, DEFAULT_MODULE_CACHE_BYTES, DEFAULT_TIMEOUT_MS, MAX_MEMORY_BYTES, MAX_TIMEOUT_MS } from '../../host/src/limits.js';
+import { DEFAULT_INSTANCE_MODE, DEFAULT_MEMORY_BYTES, DEFAULT_MODULE_CACHE_BYTES, DEFAULT_TIMEOUT_MS, MAX_MEMORY_BYTES, MAX_TIMEOUT_MS } from '../../host/src/limits.js';
 import { silentLogger } from '../../host/src/logger.js';
 import type { BenchContext } from './context.js';
 import { timeLoop, type LoopSizes } from './measure.js';
@@ -27,6 +27,7 @@ const NOTES = {
     wasmtime: 'engine.call round trip (libuv threadpool); wasmtime has no warm instances: each call is a fresh store from the InstancePre, so this equals instantiate',
     jco: 'engine.call round trip to the warm instance in a worker thread',
   },
+  warmCallReuse: 'engine.call round trip on a warm instance of the function (--instance reuse): no instantiation after the first call',
   instantiate: {
     wasmtime: 'fresh store + instance from the InstancePre and one call (the default for every call), engine.call round trip through the libuv threadpool; engine_us_* is the addon-measured instantiate+call',
     wasmtimeInline: 'as instantiate, with the engine’s opt-in inline path (inlineBudgetMs: 1): the call runs on the JS thread, no threadpool hop',
@@ -68,8 +69,10 @@ export async function runInProcess(ctx: BenchContext, engineName: EngineName): P
       if (ctx.selected('warm-call', s.language, engineName)) {
         ctx.progress(`warm-call ${s.function} on ${engineName}`);
         const engineUs: number[] = [];
-        const t = await timeLoop(loop, async () => void engineUs.push((await engine.call(unit.digest, input, DEFAULT_LIMITS)).durationUs), () => (engineUs.length = 0));
-        ctx.addSamples({ ...base, scenario: 'warm-call', ...errors(t), ...engineFigures(engineUs), note: NOTES.warmCall[engineName] }, t.samples);
+        const limits: CallLimits = (ctx.options.instance ?? DEFAULT_INSTANCE_MODE) === 'reuse' ? { ...DEFAULT_LIMITS, reusePool: s.function } : DEFAULT_LIMITS;
+        const t = await timeLoop(loop, async () => void engineUs.push((await engine.call(unit.digest, input, limits)).durationUs), () => (engineUs.length = 0));
+        const reuse = (ctx.options.instance ?? DEFAULT_INSTANCE_MODE) === 'reuse' && engineName === 'wasmtime';
+        ctx.addSamples({ ...base, scenario: 'warm-call', ...(reuse ? { variant: 'instance=reuse' } : {}), ...errors(t), ...engineFigures(engineUs), note: reuse ? NOTES.warmCallReuse : NOTES.warmCall[engineName] }, t.samples);
       }
 
       if (ctx.selected('instantiate', s.language, engineName)) {

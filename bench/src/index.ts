@@ -16,6 +16,7 @@ import { BenchContext, type ResultRow } from './context.js';
 import { collectEnvironment, packageVersion, wasmtimeVersion } from './environment.js';
 import { anySelected, runHttp, runKoaBaseline } from './http.js';
 import { deploy } from './http-client.js';
+import { DEFAULT_INSTANCE_MODE } from '../../host/src/limits.js';
 import { runInProcess } from './in-process.js';
 import { runMany } from './many.js';
 import { sizesFor, type BenchOptions } from './options.js';
@@ -76,6 +77,7 @@ export async function runBench(options: BenchOptions & { command?: string }): Pr
     options: {
       quick: options.quick,
       filter: options.filter?.source ?? null,
+      instance: options.instance ?? 'fresh',
       engines,
       duration_s: sizes.durationS,
       connections: sizes.connections,
@@ -130,7 +132,7 @@ async function runServed(ctx: BenchContext, engine: EngineName): Promise<void> {
     try {
       for (const s of [...subjects]) {
         try {
-          const ms = await deploy(host.url, s.deployName, readSubject(s));
+          const ms = await deploy(host.url, s.deployName, readSubject(s), `?instance=${ctx.options.instance ?? DEFAULT_INSTANCE_MODE}`);
           if (ms > 1000) ctx.progress(`  ${s.function} deployed in ${(ms / 1000).toFixed(1)} s (compiled into the bench cache; later runs reuse it)`);
         } catch (err) {
           ctx.fail({ scenario: 'warm-http/throughput/restart', language: s.language, engine }, err);

@@ -20,6 +20,8 @@ export interface BenchOptions {
   functions?: number;
   /** Where each run's folder is written; null writes nothing. */
   outDir: string | null;
+  /** How measured functions get their instance (`instance=`); default the host's default, `fresh`. */
+  instance?: 'fresh' | 'reuse';
   /** Persistent compiled cache for every scenario except `compile` (which always starts empty). */
   cacheDir: string;
   /** Progress lines go here (stderr in the CLI). */

@@ -1,4 +1,4 @@
-//! One call of `handle`: a fresh `Store` from the cached `InstancePre`, WASI sandboxed, limits
+//! One call of `handle`: a fresh `Store` from the cached `InstancePre` (or a warm one, reuse.rs), WASI sandboxed, limits
 //! applied, and the outcome sorted into wafer's closed set of reasons.
 
 use std::fmt;
@@ -6,12 +6,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wasmtime::component::{ComponentExportIndex, InstancePre, ResourceTable};
+use wasmtime::component::{ComponentExportIndex, Instance, InstancePre, ResourceTable};
 use wasmtime::{Engine, PoolConcurrencyLimitError, ResourceLimiter, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::engines::Engines;
 use crate::pipe::CappedPipe;
+use crate::reuse::{Pools, Warm, DEFAULT_KEEP_RESIDENT_BYTES, DEFAULT_REUSE_CALLS};
 use crate::world::{HandleParams, HandleResults};
 
 /// Captured stdout/stderr per call; the rest is dropped (limits.ts `DEFAULT_MAX_LOG_BYTES`).
@@ -178,6 +179,8 @@ pub struct Loaded {
     pub fuel_enabled: bool,
     /// Set when the on-demand engine had to take a component too large for the pool.
     pub pooled: bool,
+    /// Idle instances kept for `instance=reuse` functions of this component (reuse.rs).
+    pub pools: Arc<Pools>,
 }
 
 fn classify(err: &wasmtime::Error, limits: &Limits) -> (Failure, String) {
@@ -205,18 +208,15 @@ fn timed_out(limits: &Limits) -> (Failure, String) {
     (Failure::Timeout, format!("guest ran past its time limit of {} ms", limits.timeout_ms))
 }
 
-/// Runs one call in a fresh store. Never panics on guest behaviour; every failure is an `Outcome`.
-///
-/// The returned future is the whole call: it yields at every epoch tick (so the executor can
-/// run other calls, and a long call can be moved), awaits WASI calls that block (a sleep, a
-/// poll), and ends at `timeout_ms` of wall clock either way: in guest code through the epoch
-/// callback (a `Trap::Interrupt`), in a blocked WASI call through `timeout_at`, which drops the
-/// call mid-flight. The store is dropped with it and never reused. `long` is raised the first
-/// time the call yields after running `LONG_CALL`; `first_ticks` is how many epoch ticks the
-/// call may run before its first yield (the inline budget on the JS thread).
-pub async fn run(loaded: Arc<Loaded>, input: impl AsRef<[u8]>, limits: Limits, first_ticks: u64, long: Arc<AtomicBool>) -> Outcome {
-    let started = Instant::now();
-    let deadline = started + Duration::from_millis(limits.timeout_ms);
+/// Where a call's instance comes from: a fresh store (`instance=fresh`), or the pool of a
+/// function (`instance=reuse`) with the idle instance taken from it, if there was one.
+pub enum Reuse {
+    Fresh,
+    Pool { name: String, warm: Option<Warm> },
+}
+
+/// A fresh store with its own capture pipes, WASI sandboxed, no instance yet.
+fn fresh_store(loaded: &Loaded, memory_bytes: usize) -> (Store<State>, CappedPipe, CappedPipe) {
     let stdout = CappedPipe::new(LOG_CAP);
     let stderr = CappedPipe::new(LOG_CAP);
     let mut wasi = WasiCtx::builder();
@@ -228,10 +228,47 @@ pub async fn run(loaded: Arc<Loaded>, input: impl AsRef<[u8]>, limits: Limits, f
     let state = State {
         wasi: wasi.build(),
         table: ResourceTable::new(),
-        limiter: Limiter { quota: limits.memory_bytes, total: 0, peak: 0, pending: 0 },
+        limiter: Limiter { quota: memory_bytes, total: 0, peak: 0, pending: 0 },
     };
     let mut store = Store::new(&loaded.engine, state);
     store.limiter(|s| &mut s.limiter);
+    (store, stdout, stderr)
+}
+
+/// Runs one call, in a fresh store or a reused one. Never panics on guest behaviour; every
+/// failure is an `Outcome`.
+///
+/// The returned future is the whole call: it yields at every epoch tick (so the executor can
+/// run other calls, and a long call can be moved), awaits WASI calls that block (a sleep, a
+/// poll), and ends at `timeout_ms` of wall clock either way: in guest code through the epoch
+/// callback (a `Trap::Interrupt`), in a blocked WASI call through `timeout_at`, which drops the
+/// call mid-flight. A fresh store is dropped after the call; a reused one goes back to its pool
+/// only after an `ok` or `function_error` call (reuse.rs). `long` is raised the first
+/// time the call yields after running `LONG_CALL`; `first_ticks` is how many epoch ticks the
+/// call may run before its first yield (the inline budget on the JS thread).
+pub async fn run(loaded: Arc<Loaded>, input: impl AsRef<[u8]>, limits: Limits, first_ticks: u64, long: Arc<AtomicBool>, reuse: Reuse) -> Outcome {
+    let started = Instant::now();
+    let deadline = started + Duration::from_millis(limits.timeout_ms);
+    let (pool, warm) = match reuse {
+        Reuse::Fresh => (None, None),
+        Reuse::Pool { name, warm } => (Some(name), warm),
+    };
+    // A warm instance already over this call's quota is dropped: the call runs fresh.
+    let warm = warm.filter(|w| w.store.data().limiter.total <= limits.memory_bytes);
+    let (mut store, stdout, stderr, mut instance, calls) = match warm {
+        Some(w) => (w.store, w.stdout, w.stderr, Some(w.instance), w.calls),
+        None => {
+            let (store, stdout, stderr) = fresh_store(&loaded, limits.memory_bytes);
+            (store, stdout, stderr, None, 0)
+        }
+    };
+    {
+        // Each call its own quota and peak; what the instance already holds counts against it.
+        let limiter = &mut store.data_mut().limiter;
+        limiter.quota = limits.memory_bytes;
+        limiter.peak = limiter.total;
+        limiter.pending = 0;
+    }
     store.set_epoch_deadline(first_ticks.max(1));
     store.epoch_deadline_callback(move |_| {
         let now = Instant::now();
@@ -252,11 +289,10 @@ pub async fn run(loaded: Arc<Loaded>, input: impl AsRef<[u8]>, limits: Limits, f
             internal = Some(format!("cannot set fuel: {e:#}"));
         }
     }
-
     let mut finished = true;
     let result = match internal {
         Some(msg) => Err((Failure::Internal, msg)),
-        None => match tokio::time::timeout_at(deadline.into(), invoke(&mut store, &loaded, input.as_ref(), &limits)).await {
+        None => match tokio::time::timeout_at(deadline.into(), invoke(&mut store, &mut instance, &loaded, input.as_ref(), &limits)).await {
             Ok(r) => r,
             Err(_) => {
                 finished = false;
@@ -272,27 +308,49 @@ pub async fn run(loaded: Arc<Loaded>, input: impl AsRef<[u8]>, limits: Limits, f
         _ => None,
     };
     let peak_memory_bytes = store.data().limiter.peak;
-    drop(store);
-    Outcome {
-        result,
+    let out = Outcome {
         stdout: stdout.take(),
         stderr: stderr.take(),
+        result,
         duration_us,
         fuel_used,
         peak_memory_bytes,
+    };
+    let reusable = finished
+        && matches!(&out.result, Ok(_) | Err((Failure::FunctionError, _)))
+        && calls + 1 < DEFAULT_REUSE_CALLS
+        && store.data().limiter.total <= limits.memory_bytes.min(DEFAULT_KEEP_RESIDENT_BYTES);
+    match (pool, instance) {
+        (Some(name), Some(instance)) if reusable => {
+            loaded.pools.give(&name, Warm { store, instance, stdout, stderr, calls: calls + 1 });
+        }
+        _ => drop(store),
     }
+    out
 }
 
-async fn invoke(store: &mut Store<State>, loaded: &Loaded, input: &[u8], limits: &Limits) -> Result<Vec<u8>, (Failure, String)> {
-    let instance = loaded.pre.instantiate_async(&mut *store).await.map_err(|e| {
-        let (kind, msg) = classify(&e, limits);
-        // A plain error out of instantiation (not a trap, not the quota) is the host's problem.
-        if kind == Failure::Trap && e.downcast_ref::<Trap>().is_none() {
-            (Failure::Internal, format!("cannot instantiate: {msg}"))
-        } else {
-            (kind, msg)
+async fn invoke(store: &mut Store<State>, slot: &mut Option<Instance>, loaded: &Loaded, input: &[u8], limits: &Limits) -> Result<Vec<u8>, (Failure, String)> {
+    let instance = match *slot {
+        Some(i) => i,
+        None => {
+            let mut first = loaded.pre.instantiate_async(&mut *store).await;
+            // A full instance pool may be full of idle warm instances: free them and try once more.
+            if first.as_ref().err().is_some_and(|e| e.downcast_ref::<PoolConcurrencyLimitError>().is_some()) && crate::reuse::drop_all_idle() > 0 {
+                first = loaded.pre.instantiate_async(&mut *store).await;
+            }
+            let i = first.map_err(|e| {
+                let (kind, msg) = classify(&e, limits);
+                // A plain error out of instantiation (not a trap, not the quota) is the host's problem.
+                if kind == Failure::Trap && e.downcast_ref::<Trap>().is_none() {
+                    (Failure::Internal, format!("cannot instantiate: {msg}"))
+                } else {
+                    (kind, msg)
+                }
+            })?;
+            *slot = Some(i);
+            i
         }
-    })?;
+    };
     let func = instance
         .get_typed_func::<HandleParams<'_>, HandleResults>(&mut *store, &loaded.handle)
         .map_err(|e| (Failure::Internal, format!("cannot find `handle`: {e:#}")))?;

@@ -39,6 +39,9 @@ pub struct NativeCallLimits {
     /// Run the call on the JS thread for at least this long (up to one epoch tick more) before it
     /// moves to the executor; absent or 0: straight to the executor.
     pub inline_budget_ms: Option<f64>,
+    /// Reuse a warm instance of this pool (the function's name; pools are per component, so an
+    /// instance never serves two functions). Absent: a fresh instance for this call only.
+    pub reuse_pool: Option<String>,
 }
 
 #[napi(object)]
@@ -80,5 +83,7 @@ pub struct NativeStats {
     pub loaded_from_disk: f64,
     pub loaded_from_memory: f64,
     pub instances_created: f64,
+    /// Calls that ran on a warm instance taken from a pool (`instance=reuse`).
+    pub instances_reused: f64,
     pub loaded: f64,
 }

@@ -15,6 +15,7 @@ mod inspect;
 mod js;
 mod load;
 mod pipe;
+mod reuse;
 mod world;
 
 use std::collections::HashMap;
@@ -39,6 +40,7 @@ struct Counters {
     loaded_from_disk: AtomicU64,
     loaded_from_memory: AtomicU64,
     instances_created: AtomicU64,
+    instances_reused: AtomicU64,
 }
 
 struct Inner {
@@ -145,7 +147,7 @@ impl NativeEngine {
         self.inner.get(&key).is_some()
     }
 
-    /// Drops `key` from memory; calls in flight finish on their own reference.
+    /// Drops `key` from memory with its idle instances; calls in flight finish on their own reference.
     #[napi]
     pub fn unload(&self, key: String) -> bool {
         self.inner.loaded.write().unwrap_or_else(|p| p.into_inner()).remove(&key).is_some()
@@ -176,6 +178,7 @@ impl NativeEngine {
             loaded_from_disk: c.loaded_from_disk.load(Ordering::Relaxed) as f64,
             loaded_from_memory: c.loaded_from_memory.load(Ordering::Relaxed) as f64,
             instances_created: c.instances_created.load(Ordering::Relaxed) as f64,
+            instances_reused: c.instances_reused.load(Ordering::Relaxed) as f64,
             loaded: self.inner.loaded.read().unwrap_or_else(|p| p.into_inner()).len() as f64,
         }
     }
@@ -297,14 +300,23 @@ fn start_call(inner: &Inner, key: &str, loaded: Option<Arc<Loaded>>, input: Buff
     if limits.fuel.is_some() && !loaded.fuel_enabled {
         return Err(failed(Failure::Internal, "fuel limit given but the engine was created without fuel".into()));
     }
-    inner.counters.instances_created.fetch_add(1, Ordering::Relaxed);
+    // Taken here, on the JS thread: the instance is this call's alone until the call gives it back.
+    let reuse = match &js.reuse_pool {
+        None => call::Reuse::Fresh,
+        Some(name) => call::Reuse::Pool { name: name.clone(), warm: loaded.pools.take(name) },
+    };
+    let counter = match &reuse {
+        call::Reuse::Pool { warm: Some(_), .. } => &inner.counters.instances_reused,
+        _ => &inner.counters.instances_created,
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
     // Inline: at least the budget on the JS thread. On the executor: yield at the next tick.
     let first_ticks = match js.inline_budget_ms.map_or(0, to_u64) {
         0 => 1,
         ms => loaded.engines.ticks(ms),
     };
     let long = Arc::new(AtomicBool::new(false));
-    Ok(Call::new(call::run(loaded, input, limits, first_ticks, long.clone()), long))
+    Ok(Call::new(call::run(loaded, input, limits, first_ticks, long.clone(), reuse), long))
 }
 
 fn to_js(out: Outcome) -> NativeCallResult {

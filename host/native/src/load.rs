@@ -126,7 +126,7 @@ fn link(engines: &Arc<Engines>, engine: Engine, component: &Component, pooled: b
     let handle = component
         .get_export_index(None, "handle")
         .ok_or_else(|| LoadError::AbiMismatch("component does not export `handle`".into()))?;
-    Ok(Loaded { engines: engines.clone(), engine, pre, handle, fuel_enabled: engines.settings.fuel, pooled })
+    Ok(Loaded { engines: engines.clone(), engine, pre, handle, fuel_enabled: engines.settings.fuel, pooled, pools: crate::reuse::pools() })
 }
 
 /// Loads `key`'s artifact from `cache_path` if it holds a valid one bound to `key` and this

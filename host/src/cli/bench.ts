@@ -22,6 +22,7 @@ interface BenchFlags {
   out?: string;
   write: boolean;
   cacheDir?: string;
+  instance?: string;
 }
 
 const SCENARIOS = 'compile, restart, instantiate, warm-call, quota, warm-http, throughput, koa-baseline, deployed-rss, deployed-cold-call';
@@ -39,6 +40,7 @@ export function registerBench(program: Command): void {
     .option('--json', 'print only the JSON summary {environment, results} on stdout')
     .option('--out <dir>', 'where run folders are written (default bench/results)')
     .option('--no-write', 'write no files')
+    .option('--instance <mode>', 'fresh or reuse: how the measured functions get their instance (warm-call, warm-http, throughput; default: the host\'s default)')
     .option('--cache-dir <dir>', 'persistent compiled cache for every scenario but compile (default $WAFER_CACHE_DIR/bench-compiled or ~/.cache/wafer/bench-compiled)')
     .addHelpText(
       'after',
@@ -65,6 +67,7 @@ export function registerBench(program: Command): void {
       } catch (err) {
         throw new CliError((err as Error).message);
       }
+      if (flags.instance !== undefined && flags.instance !== 'fresh' && flags.instance !== 'reuse') throw new CliError(`invalid --instance ${flags.instance}: expected fresh or reuse`);
       const cacheRoot = process.env.WAFER_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'wafer');
       const run = await runBench({
         quick: flags.quick ?? false,
@@ -73,6 +76,7 @@ export function registerBench(program: Command): void {
         connections,
         engines,
         functions,
+        instance: flags.instance as 'fresh' | 'reuse' | undefined,
         outDir: flags.write ? resolve(flags.out ?? join(ROOT, 'bench', 'results')) : null,
         cacheDir: resolve(flags.cacheDir ?? join(cacheRoot, 'bench-compiled')),
         progress: (line) => process.stderr.write(`${line}\n`),

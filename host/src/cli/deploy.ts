@@ -14,11 +14,12 @@ export function registerDeploy(program: Command): void {
     .argument('<file>', 'the component (.wasm)')
     .option('--timeout-ms <ms>', 'time quota per call')
     .option('--memory-mb <mb>', 'memory quota per instance')
+    .option('--instance <mode>', 'reuse (warm instances kept per function, state survives between calls; the default) or fresh (an instance per call)')
     .option('--json', 'print the host\'s JSON answer')
     .option('--url <url>', CLIENT_OPTION_HELP.url)
     .option('--token <token>', CLIENT_OPTION_HELP.token)
     .option('--data-dir <dir>', CLIENT_OPTION_HELP.dataDir)
-    .action(async (name: string, file: string, flags: ClientOptions & { timeoutMs?: string; memoryMb?: string; json?: boolean }) => {
+    .action(async (name: string, file: string, flags: ClientOptions & { timeoutMs?: string; memoryMb?: string; instance?: string; json?: boolean }) => {
       let blob: Blob;
       try {
         blob = await openAsBlob(file);
@@ -28,6 +29,7 @@ export function registerDeploy(program: Command): void {
       const query = new URLSearchParams();
       if (flags.timeoutMs) query.set('timeout_ms', flags.timeoutMs);
       if (flags.memoryMb) query.set('memory_mb', flags.memoryMb);
+      if (flags.instance) query.set('instance', flags.instance);
       const qs = query.size > 0 ? `?${query}` : '';
       const started = Date.now();
       const fn = await new Client(flags).json<{ name: string; version: number; digest: string; size: number }>(

@@ -48,6 +48,12 @@ export interface CallLimits {
    * `bad_response` before it is copied out of the guest. Undefined means no limit.
    */
   maxOutputBytes?: number;
+  /**
+   * Run on a warm instance of this pool (the function's name) when one is idle, and keep the
+   * instance for the pool's next call (`instance=reuse`). Undefined: a fresh instance. wasmtime
+   * only; jco keeps warm instances per worker in either mode (jco/README.md).
+   */
+  reusePool?: string;
 }
 
 /** A component to make callable. `bytes` is read lazily: a cached artifact may make it unnecessary. */

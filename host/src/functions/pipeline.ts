@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { CallReport, Engine } from '../engine/engine.js';
+import { DEFAULT_INSTANCE_MODE } from '../limits.js';
 import { GuestResultError, NotFoundError, WaferError, type GuestOutput } from '../errors.js';
 import { executorFor, type HttpAnswer, type HttpCall } from '../executors/index.js';
 import type { Logger } from '../logger.js';
@@ -101,7 +102,10 @@ async function execute(deps: PipelineDeps, fn: FunctionVersion, input: Invocatio
   const guestInput = executor.toGuest({ method, path, query, headers, body }, { invocationId, deadlineMs: Date.now() + fn.limits.timeoutMs });
   let report: CallReport;
   try {
-    report = await engine.call(fn.digest, guestInput, { ...fn.limits, maxOutputBytes: maxResponseBytes });
+    const { timeoutMs, memoryBytes, instance } = fn.limits;
+    // A record written before the setting has none: it reads as the default.
+    const reusePool = (instance ?? DEFAULT_INSTANCE_MODE) === 'reuse' ? fn.name : undefined;
+    report = await engine.call(fn.digest, guestInput, { timeoutMs, memoryBytes, maxOutputBytes: maxResponseBytes, reusePool });
   } catch (error) {
     return { ok: false, error, output: error instanceof WaferError && 'output' in error ? (error.output as GuestOutput) : undefined };
   }

@@ -4,7 +4,7 @@
  * read back from disk that anyone could have edited or a disk could have damaged, so its whole
  * shape is checked, not only that it parses: a bad record is reported and skipped, never served.
  */
-import type { FunctionVersion } from './registry.js';
+import { INSTANCE_MODES, type FunctionVersion } from './registry.js';
 
 export interface FunctionRecord {
   name: string;
@@ -46,6 +46,7 @@ export function parseRecord(name: string, text: string): FunctionRecord {
     if (typeof v.digest !== 'string' || !DIGEST_PATTERN.test(v.digest)) throw new Error(`${where}.digest is not a sha256 hex digest`);
     if (!isInt(v.size, 0)) throw new Error(`${where}.size is not a size`);
     if (!isObject(v.limits) || !isInt(v.limits.timeoutMs, 1) || !isInt(v.limits.memoryBytes, 1)) throw new Error(`${where}.limits are invalid`);
+    if (v.limits.instance !== undefined && !INSTANCE_MODES.includes(v.limits.instance as never)) throw new Error(`${where}.limits.instance is not fresh or reuse`);
     if (typeof v.createdAt !== 'string') throw new Error(`${where}.createdAt is not a string`);
     // Absent in records written before worlds were stored: those are of the wafer handler world.
     if (v.world !== undefined && (typeof v.world !== 'string' || !WORLD_PATTERN.test(v.world))) throw new Error(`${where}.world is not a world name`);

@@ -4,10 +4,16 @@
  * data directory later. It knows names, versions and blobs; it never imports an engine.
  */
 
-/** Per-function quotas, fixed at upload. */
+/** How a function's calls get their instance; see `DEFAULT_INSTANCE_MODE` in limits.ts. */
+export type InstanceMode = 'fresh' | 'reuse';
+export const INSTANCE_MODES: readonly InstanceMode[] = ['fresh', 'reuse'];
+
+/** Per-function quotas and settings, fixed at upload. */
 export interface FunctionLimits {
   timeoutMs: number;
   memoryBytes: number;
+  /** Absent in records written before the setting existed: read as `DEFAULT_INSTANCE_MODE`. */
+  instance?: InstanceMode;
 }
 
 /** One immutable uploaded version of a function. */

@@ -72,6 +72,8 @@ export interface NativeCallLimits {
   maxOutputBytes?: number;
   /** Start the call on the JS thread and keep it there for at least this long (up to one epoch tick more); absent or 0: straight to the executor. */
   inlineBudgetMs?: number;
+  /** Take a warm instance of this pool (a function's name) if one is idle, and give it back after an `ok` or `function_error` call; absent: a fresh instance. */
+  reusePool?: string;
 }
 
 export interface NativeStats {
@@ -79,6 +81,8 @@ export interface NativeStats {
   loadedFromDisk: number;
   loadedFromMemory: number;
   instancesCreated: number;
+  /** Calls that ran on a warm instance of a pool. */
+  instancesReused: number;
   loaded: number;
 }
 

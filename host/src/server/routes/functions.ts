@@ -9,7 +9,8 @@
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
 import { InvalidInputError } from '../../errors.js';
-import type { FunctionVersion } from '../../registry/registry.js';
+import { INSTANCE_MODES, type FunctionVersion, type InstanceMode } from '../../registry/registry.js';
+import { DEFAULT_INSTANCE_MODE } from '../../limits.js';
 import type { FunctionService } from '../../functions/service.js';
 import { checkName } from '../../functions/service.js';
 import { DEFAULT_WORLD } from '../../executors/index.js';
@@ -24,7 +25,7 @@ export function functionView(fn: FunctionVersion): Record<string, unknown> {
     version: fn.version,
     digest: `sha256:${fn.digest}`,
     size: fn.size,
-    limits: { timeout_ms: fn.limits.timeoutMs, memory_mb: fn.limits.memoryBytes / MiB },
+    limits: { timeout_ms: fn.limits.timeoutMs, memory_mb: fn.limits.memoryBytes / MiB, instance: fn.limits.instance ?? DEFAULT_INSTANCE_MODE },
     created_at: fn.createdAt,
     world: fn.world ?? DEFAULT_WORLD,
   };
@@ -35,6 +36,15 @@ function intParam(value: string | string[] | undefined, name: string): number | 
   const text = Array.isArray(value) ? value[value.length - 1]! : value;
   if (!/^\d{1,10}$/.test(text)) throw new InvalidInputError('invalid_request', `${name} must be a positive integer, got ${JSON.stringify(text)}`);
   return Number(text);
+}
+
+function instanceParam(value: string | string[] | undefined): InstanceMode {
+  if (value === undefined) return DEFAULT_INSTANCE_MODE;
+  const text = Array.isArray(value) ? value[value.length - 1]! : value;
+  if (!INSTANCE_MODES.includes(text as InstanceMode)) {
+    throw new InvalidInputError('invalid_request', `instance must be ${INSTANCE_MODES.join(' or ')}, got ${JSON.stringify(text)}`);
+  }
+  return text as InstanceMode;
 }
 
 export function functionRoutes(service: FunctionService, maxUploadBytes: number, guard: Middleware): Router {
@@ -50,7 +60,8 @@ export function functionRoutes(service: FunctionService, maxUploadBytes: number,
     checkDeclaredLength(ctx.req, maxUploadBytes, 'upload');
     const timeoutMs = intParam(ctx.query.timeout_ms, 'timeout_ms');
     const memoryMb = intParam(ctx.query.memory_mb, 'memory_mb');
-    const limits = service.resolveLimits({ timeoutMs, memoryBytes: memoryMb === undefined ? undefined : memoryMb * MiB });
+    const instance = instanceParam(ctx.query.instance);
+    const limits = { ...service.resolveLimits({ timeoutMs, memoryBytes: memoryMb === undefined ? undefined : memoryMb * MiB }), instance };
     const version = await service.deploy(name, limitedBody(ctx, maxUploadBytes, 'upload'), limits);
     ctx.status = 201;
     ctx.body = functionView(version);
