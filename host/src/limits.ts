@@ -16,9 +16,8 @@ export const DEFAULT_MEMORY_BYTES = 256 * MiB;
  * How a function's calls get their instance (`PUT ?instance=`): `fresh` builds one per call (no
  * state survives a call), `reuse` keeps warm instances per function (memory, globals and WASI
  * state survive between calls; see README.md, deploy). Records without it read as this.
- * `reuse`: 10-150x faster warm calls for TS, Go and Python (bench/RESULTS.md, "Issue 9 instance reuse").
  */
-export const DEFAULT_INSTANCE_MODE = 'reuse' as const;
+export const DEFAULT_INSTANCE_MODE = 'fresh' as const;
 /** No function may ask for more memory than this; the pooling allocator reserves address space for it. */
 export const MAX_MEMORY_BYTES = 1024 * MiB;
 /** Upload size cap: the largest guests (Python) are ~40 MiB. */

@@ -16,7 +16,7 @@ describe.each(ENGINES)('quotas and guest failures on %s', (engine) => {
     await host.deploy('crash', await fixture('trap'));
     await host.deploy('fails', await fixture('err'));
     await host.deploy('garbage', await fixture('garbage'));
-    await host.deploy('counter', await fixture('counter'), '?instance=fresh');
+    await host.deploy('counter', await fixture('counter'));
   });
   afterAll(() => host?.destroy());
 
@@ -111,7 +111,7 @@ describe('wasmtime with short calls inlined on the JS thread (--inline-budget-ms
     host = await startTestHost('wasmtime', { inlineBudgetMs: 1 });
     await host.deploy('ok', await fixture('respond'));
     await host.deploy('spin', await fixture('loop'), '?timeout_ms=400');
-    await host.deploy('counter', await fixture('counter'), '?instance=fresh');
+    await host.deploy('counter', await fixture('counter'));
   });
   afterAll(() => host?.destroy());
 

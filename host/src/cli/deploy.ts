@@ -14,7 +14,7 @@ export function registerDeploy(program: Command): void {
     .argument('<file>', 'the component (.wasm)')
     .option('--timeout-ms <ms>', 'time quota per call')
     .option('--memory-mb <mb>', 'memory quota per instance')
-    .option('--instance <mode>', 'reuse (warm instances kept per function, state survives between calls; the default) or fresh (an instance per call)')
+    .option('--instance <mode>', 'fresh (an instance per call, the default) or reuse (warm instances kept per function; state survives between calls)')
     .option('--json', 'print the host\'s JSON answer')
     .option('--url <url>', CLIENT_OPTION_HELP.url)
     .option('--token <token>', CLIENT_OPTION_HELP.token)

@@ -3,9 +3,9 @@
  * The default engine: wasmtime 48 embedded through the Rust addon in `host/native/`.
  * Components are compiled once (Cranelift), kept as `InstancePre`s, and serialized to
  * `<cacheDir>/wasmtime/<digest>-<compatHash>.cwasm` (plus a `.sum` header beside it) so a
- * restart maps the artifact instead of compiling. A call gets a fresh store from the pooling allocator with an epoch deadline, a memory quota
- * and optional fuel, or, for a function deployed with `instance=reuse` (the default), a
- * warm instance of its own pool when one is idle (`CallLimits.reusePool`, host/native/src/reuse.rs).
+ * restart maps the artifact instead of compiling. Every call gets a fresh store from the pooling allocator (strong isolation at
+ * microsecond cost) with an epoch deadline, a memory quota and optional fuel; a function deployed with `instance=reuse` gets a
+ * warm instance of its own pool instead when one is idle (`CallLimits.reusePool`, host/native/src/reuse.rs).
  *
  * Compiling never happens in the host: a compile process (`compiler.ts`) compiles under a
  * timeout and a memory ceiling and writes the artifact, which the host then maps; the host-wide
