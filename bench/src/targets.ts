@@ -26,7 +26,7 @@ export function checkTargets(results: readonly ResultRow[]): TargetCheck[] {
     checks.push({
       target: '1. fresh instance + call, 100 B echo, wasmtime, in process',
       row: label(r),
-      measured: `p50 ${r.p50} µs (round trip${r.variant === 'inline' ? ' on the JS thread' : ' via the threadpool'})${engineUs}`,
+      measured: `p50 ${r.p50} µs (engine.call round trip${r.variant === 'inline' ? ', inlineBudgetMs 1 given explicitly' : ''})${engineUs}`,
       goal: 'p50 ≤ 20 µs',
       met: r.p50 <= 20,
     });

@@ -4,8 +4,8 @@
  * calls that got a slot run to their end, and the host serves normally once they are done.
  *
  * The host here is composed like `startHost` does, over real HTTP, but around a WasmtimeEngine
- * built with a two-slot pool: the default pool (1000 instances) cannot be filled through a
- * libuv threadpool of four threads.
+ * built with a two-slot pool: the default pool (1000 instances) is far above the calls the host
+ * admits at once (DEFAULT_MAX_CALLS), so it cannot be filled through HTTP.
  */
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
