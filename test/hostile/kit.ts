@@ -16,6 +16,20 @@ export const HANDLE_TYPE = '(param "request" (list u8)) (result (result (list u8
 /** A valid `wafer.v1.Response` (status 200, body "ok") as a WAT data string, and its length. */
 export const OK_RESPONSE = { data: '\\08\\c8\\01\\1a\\02ok', length: 7 };
 
+/**
+ * The end of a core `handle` that answers OK_RESPONSE (placed at 64 by the guest's data): writes
+ * `ok(list)` into the return area at 16 and returns it.
+ */
+export const RETURN_OK = `(i32.store8 (i32.const 16) (i32.const 0))
+      (i32.store (i32.const 20) (i32.const 64))
+      (i32.store (i32.const 24) (i32.const ${OK_RESPONSE.length}))
+      (i32.const 16)`;
+
+/** Lifts core instance `$i`'s `handle` as wafer's handle, with `$mem` (the fixtures' ALLOC module) as memory and allocator. */
+export const LIFT_HANDLE_MEM = `(func (export "handle") ${HANDLE_TYPE}
+    (canon lift (core func $i "handle") (memory (core memory $mem "memory"))
+      (realloc (core func $mem "cabi_realloc")) (post-return (core func $mem "cabi_post_handle"))))`;
+
 export interface GuestOptions {
   /** Extra fields of the core module (data, tables, globals, helper functions, a start function). */
   fields?: string;
@@ -94,18 +108,13 @@ export function chatty(stream: 'stdout' | 'stderr', chunk: number, times: number
         (local.set $n (i32.add (local.get $n) (i32.const 1)))
         (br_if $more (i32.lt_u (local.get $n) (i32.const ${times}))))
       (call $drop (local.get $h))
-      (i32.store8 (i32.const 16) (i32.const 0))
-      (i32.store (i32.const 20) (i32.const 64))
-      (i32.store (i32.const 24) (i32.const ${OK_RESPONSE.length}))
-      (i32.const 16)))
+      ${RETURN_OK}))
   (core instance $i (instantiate $main (with "env" (instance
     (export "memory" (memory $mem "memory"))
     (export "get" (func $get))
     (export "write" (func $write))
     (export "drop" (func $drop))))))
-  (func (export "handle") ${HANDLE_TYPE}
-    (canon lift (core func $i "handle") (memory (core memory $mem "memory"))
-      (realloc (core func $mem "cabi_realloc")) (post-return (core func $mem "cabi_post_handle")))))`;
+  ${LIFT_HANDLE_MEM})`;
 }
 
 /** Builds component text into a binary. */

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, errorOf, fixture, startTestHost, type TestHost } from '../helpers/host.js';
-import { build, OK_RESPONSE } from '../hostile/kit.js';
+import { build, LIFT_HANDLE_MEM, OK_RESPONSE, RETURN_OK } from '../hostile/kit.js';
 import { ALLOC } from '../fixtures/kit.mjs';
 
 /** Far below the 10 s sleep; the target is 0.5 s. */
@@ -38,18 +38,13 @@ function sleeper(ms: number): string {
       (local.set $h (call $sub (i64.const ${BigInt(ms) * 1_000_000n})))
       (call $block (local.get $h))
       (call $drop (local.get $h))
-      (i32.store8 (i32.const 16) (i32.const 0))
-      (i32.store (i32.const 20) (i32.const 64))
-      (i32.store (i32.const 24) (i32.const ${OK_RESPONSE.length}))
-      (i32.const 16)))
+      ${RETURN_OK}))
   (core instance $i (instantiate $main (with "env" (instance
     (export "memory" (memory $mem "memory"))
     (export "sub" (func $sub))
     (export "block" (func $block))
     (export "drop" (func $drop))))))
-  (func (export "handle") (param "request" (list u8)) (result (result (list u8) (error string)))
-    (canon lift (core func $i "handle") (memory (core memory $mem "memory"))
-      (realloc (core func $mem "cabi_realloc")) (post-return (core func $mem "cabi_post_handle")))))`;
+  ${LIFT_HANDLE_MEM})`;
 }
 
 describe.each(ENGINES)('a guest blocked in WASI on %s', (engine) => {
