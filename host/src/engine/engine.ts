@@ -116,6 +116,7 @@ export interface Engine {
   /**
    * Makes a component callable, from memory, the on-disk cache, or by compiling it. An engine
    * may later drop it from memory to stay within `moduleCacheBytes`; `call` brings it back.
+   * Concurrent loads of one digest share one load (the host relies on it: functions/loader.ts).
    */
   load(unit: LoadUnit): Promise<LoadInfo>;
   /**

@@ -1,7 +1,8 @@
 /**
  * @module functions/loader
  * Which components the engine has loaded, so a call loads its component once and later calls
- * skip straight to the engine. Loads of one digest already under way are shared.
+ * skip straight to the engine. Loads of one digest already under way are shared by the engine
+ * itself (both engines keep their in-flight loads by digest), so they are not tracked here.
  */
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../logger.js';
@@ -9,7 +10,6 @@ import type { FunctionVersion, Registry } from '../registry/registry.js';
 
 export class Loader {
   private readonly loaded = new Set<string>();
-  private readonly loading = new Map<string, Promise<void>>();
 
   constructor(
     private readonly engine: Engine,
@@ -19,13 +19,7 @@ export class Loader {
 
   /** Makes `fn`'s component callable: from memory, the compiled cache, or by compiling it. */
   ensure(fn: FunctionVersion): Promise<void> {
-    if (this.loaded.has(fn.digest)) return Promise.resolve();
-    let pending = this.loading.get(fn.digest);
-    if (!pending) {
-      pending = this.load(fn).finally(() => this.loading.delete(fn.digest));
-      this.loading.set(fn.digest, pending);
-    }
-    return pending;
+    return this.loaded.has(fn.digest) ? Promise.resolve() : this.load(fn);
   }
 
   /**
