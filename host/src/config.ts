@@ -64,6 +64,8 @@ export interface Config {
   compileConcurrency: number;
   /** Memory one compile or transpile may use. */
   compileMemoryBytes: number;
+  /** wasmtime: uploads at least this large start on Winch while Cranelift compiles behind; 0 = off. */
+  tieredStartBytes: number;
   /** Folder of built sample components to deploy at start, or null for none. */
   samplesDir: string | null;
   logLevel: string;
@@ -109,6 +111,7 @@ const ENV_KEYS: Record<string, keyof Config> = {
   WAFER_COMPILE_TIMEOUT_MS: 'compileTimeoutMs',
   WAFER_COMPILE_CONCURRENCY: 'compileConcurrency',
   WAFER_COMPILE_MEMORY_MB: 'compileMemoryBytes',
+  WAFER_TIERED_START_MB: 'tieredStartBytes',
 };
 
 export class ConfigError extends Error {}
@@ -156,6 +159,7 @@ export function loadConfig(flags: ConfigInput & { config?: string }, env: NodeJS
     compileTimeoutMs: int('compile timeout ms', merged.compileTimeoutMs, L.DEFAULT_COMPILE_TIMEOUT_MS, 100, 3_600_000),
     compileConcurrency: int('compile concurrency', merged.compileConcurrency, L.DEFAULT_COMPILE_CONCURRENCY, 1, 64),
     compileMemoryBytes: int('compile memory mb', merged.compileMemoryBytes, L.DEFAULT_COMPILE_MEMORY_BYTES / MiB, 64, 1 << 20) * MiB,
+    tieredStartBytes: int('tiered start mb', merged.tieredStartBytes, L.DEFAULT_TIERED_START_BYTES / MiB, 0, 1 << 20) * MiB,
     samplesDir: merged.samplesDir === null ? null : merged.samplesDir ? resolve(String(merged.samplesDir)) : null,
     logLevel: String(merged.logLevel ?? 'info'),
   };

@@ -73,6 +73,15 @@ export const DEFAULT_KEEP_VERSIONS = 10;
 export const DEFAULT_COMPILE_TIMEOUT_MS = 120_000;
 /** Compiles and transpiles running at once, host-wide; the rest wait, so a burst cannot start one per function. */
 export const DEFAULT_COMPILE_CONCURRENCY = 1;
+/**
+ * Tiered start (wasmtime): an upload at least this large is compiled by Winch first, answered and
+ * served at once, and compiled by Cranelift in the background (one at a time, at lower priority);
+ * calls move to the Cranelift build between calls. Smaller uploads compile with Cranelift in well
+ * under a second and skip the fast tier. 0 turns tiered start off.
+ */
+export const DEFAULT_TIERED_START_BYTES = 1 * MiB;
+/** Nice value of the background (tier-up) compile processes. */
+export const BACKGROUND_COMPILE_NICE = 10;
 /** Memory a compile or transpile may use before it is stopped. */
 export const DEFAULT_COMPILE_MEMORY_BYTES = 2048 * MiB;
 /** Validating an upload's types takes milliseconds; anything slower is hostile. */

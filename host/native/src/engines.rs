@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::thread;
 use std::time::Duration;
 
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Strategy};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -35,6 +35,8 @@ pub struct EngineSettings {
     pub pool_max_component_instance_bytes: u64,
     pub max_wasm_stack_bytes: u64,
     pub signals_based_traps: bool,
+    /// Compile with Winch (the baseline compiler) instead of Cranelift.
+    pub winch: bool,
 }
 
 impl EngineSettings {
@@ -58,6 +60,7 @@ impl EngineSettings {
             pool_max_component_instance_bytes: 64 * MIB,
             max_wasm_stack_bytes: 512 * 1024,
             signals_based_traps: true,
+            winch: false,
         }
     }
 }
@@ -101,6 +104,11 @@ fn base_config(s: &EngineSettings) -> Config {
         .memory_reservation(s.max_memory_bytes)
         .memory_reservation_for_growth(0)
         .parallel_compilation(true);
+    if s.winch {
+        // Winch has no tail calls (wasmtime refuses the combination); a component that needs
+        // them fails to compile here and is compiled by Cranelift alone.
+        c.strategy(Strategy::Winch).wasm_tail_call(false);
+    }
     c
 }
 
@@ -140,18 +148,23 @@ fn build(s: &EngineSettings) -> wasmtime::Result<Engines> {
     } else {
         None
     };
-    let compat_hash = compat_hash(&on_demand);
+    let compat_hash = compat_hash(&on_demand, s.winch);
     if let Some(p) = &pooled {
-        if compat_hash != self::compat_hash(p) {
+        if compat_hash != self::compat_hash(p, s.winch) {
             wasmtime::bail!("pooled and on-demand engines disagree on compatibility hash");
         }
     }
     Ok(Engines { settings: s.clone(), pooled, on_demand, compat_hash })
 }
 
-fn compat_hash(engine: &Engine) -> String {
+/// The compiler is hashed too: a Winch and a Cranelift artifact of one component must never
+/// share a file name, whatever wasmtime's own hash covers.
+fn compat_hash(engine: &Engine, winch: bool) -> String {
     let mut h = xxhash_rust::xxh3::Xxh3Default::new();
     engine.precompile_compatibility_hash().hash(&mut h);
+    if winch {
+        "winch".hash(&mut h);
+    }
     format!("{:016x}", h.finish())
 }
 

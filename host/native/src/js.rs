@@ -26,6 +26,9 @@ pub struct EngineOptions {
     /// Worker threads of each executor runtime (default: one per core). The runtimes are
     /// process-wide: the first engine that runs a call sizes them.
     pub executor_threads: Option<u32>,
+    /// `cranelift` (default: optimised code, 6-10 s for a 12-18 MB component) or `winch` (a
+    /// baseline compiler, 4-5x faster to compile, slower code): the fast tier of a tiered start.
+    pub compiler: Option<String>,
 }
 
 /// Limits of one call.

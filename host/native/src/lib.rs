@@ -91,6 +91,11 @@ impl NativeEngine {
         if let Some(v) = options.pool_tables { s.pool_tables = v; }
         if let Some(v) = options.pool_table_elements { s.pool_table_elements = v; }
         if let Some(v) = options.max_wasm_stack_bytes { s.max_wasm_stack_bytes = u64::from(v); }
+        s.winch = match options.compiler.as_deref() {
+            None | Some("cranelift") => false,
+            Some("winch") => true,
+            Some(other) => return Err(Error::new(Status::InvalidArg, format!("unknown compiler {other:?}: cranelift or winch"))),
+        };
         let engines = engines::shared(&s)
             .map_err(|e| Error::new(Status::GenericFailure, format!("cannot create wasmtime engine: {e:#}")))?;
         Ok(NativeEngine {

@@ -38,6 +38,7 @@ interface ServeFlags {
   compileTimeoutMs?: string;
   compileConcurrency?: string;
   compileMemoryMb?: string;
+  tieredStartMb?: string;
 }
 
 const mib = (value: string | undefined): number | undefined => (value === undefined ? undefined : Number(value) * 1024 * 1024);
@@ -64,6 +65,7 @@ export function registerServe(program: Command): void {
     .option('--compile-timeout-ms <ms>', 'time budget of one compile or transpile (default 120000)')
     .option('--compile-concurrency <n>', 'compiles running at once, host-wide (default 1)')
     .option('--compile-memory-mb <mb>', 'memory one compile may use (default 2048)')
+    .option('--tiered-start-mb <mb>', 'wasmtime: uploads this large or larger answer once Winch has compiled them and move to Cranelift when its background compile ends (default 1; 0: off)')
     .option('--max-concurrency <n>', 'calls running at once per function (default 8)')
     .option('--max-queue <n>', 'calls waiting per function before `overloaded` (default 64)')
     .option('--max-calls <n>', 'calls running at once, host-wide (default 16)')
@@ -93,6 +95,7 @@ export function registerServe(program: Command): void {
         compileTimeoutMs: flags.compileTimeoutMs,
         compileConcurrency: flags.compileConcurrency,
         compileMemoryBytes: flags.compileMemoryMb,
+        tieredStartBytes: flags.tieredStartMb,
         maxConcurrency: flags.maxConcurrency,
         maxQueue: flags.maxQueue,
         maxCalls: flags.maxCalls,

@@ -19,6 +19,8 @@ export interface EngineConfig {
   compileConcurrency?: number;
   /** See Config.compileMemoryBytes: memory one compile or transpile may use. */
   compileMemoryBytes?: number;
+  /** wasmtime only; see Config.tieredStartBytes. */
+  tieredStartBytes?: number;
   logger: Logger;
   /** Warm the execute path with a built-in tiny component before resolving (warmup.ts); default true. */
   warmUp?: boolean;

@@ -48,6 +48,7 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
     compileTimeoutMs: config.compileTimeoutMs,
     compileConcurrency: config.compileConcurrency,
     compileMemoryBytes: config.compileMemoryBytes,
+    tieredStartBytes: config.tieredStartBytes,
     logger,
   });
   const metrics = new Metrics(engine);

@@ -11,6 +11,7 @@
  * one costs ~0.1 s), one per compile running at once.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { ComponentError, WaferError } from '../../errors.js';
 import { RSS_POLL_MS, residentBytes } from '../process-memory.js';
 import type { NativeEngineOptions, NativeLoadResult } from './native.js';
@@ -36,6 +37,11 @@ export interface CompilerOptions {
   compatHash: string;
   timeoutMs: number;
   memoryBytes: number;
+  /**
+   * Nice value of the compile processes (0: the host's own priority). Background compiles (a
+   * tiered start's Cranelift build) run at 10, so an upload's own compile and the calls go first.
+   */
+  nice?: number;
   logger?: CompilerLogger | undefined;
 }
 
@@ -147,6 +153,13 @@ export class Compiler {
     });
     this.counters.compileProcessesStarted++;
     this.all.add(child);
+    if (this.options.nice && child.pid !== undefined) {
+      try {
+        setPriority(child.pid, this.options.nice);
+      } catch (err) {
+        this.options.logger?.warn({ err: (err as Error).message }, 'cannot lower the priority of a background compile process');
+      }
+    }
     child.once('exit', () => {
       this.all.delete(child);
       const at = this.idle.indexOf(child);

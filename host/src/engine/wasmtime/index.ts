@@ -11,6 +11,17 @@
  * timeout and a memory ceiling and writes the artifact, which the host then maps; the host-wide
  * `CompileGate` bounds how many compiles run at once.
  *
+ * Tiered start: Cranelift needs 6-10 s for a 12-18 MB JavaScript or Python component. An upload
+ * of at least `tieredStartBytes` is compiled by Winch first (4-5x faster to compile, slower code)
+ * into `<digest>-<winchHash>.cwasm`, loaded into a second addon engine, and answered: it serves at
+ * once. Cranelift then compiles it in the background (one at a time, in niced processes). When
+ * that build is mapped, later calls take it; calls already running finish on Winch, so no call
+ * fails at the hand-over, and the Winch artifact is deleted. Both tiers are the same wasmtime
+ * runtime: the same limits, quotas, epochs and instance reuse. A restart before the hand-over
+ * serves the Winch artifact and starts the background compile again. A component Winch cannot
+ * compile (tail calls) goes to Cranelift directly; one whose Winch compile hits a compile limit
+ * is refused, as Cranelift would take longer still.
+ *
  * Loads run on libuv's threadpool. Calls are async wasmtime calls on the addon's own executor
  * (host/native/src/executor.rs): each starts on the JS thread under `inlineBudgetMs` (about one
  * epoch tick) and, when it ends within it, answers with no thread hop; a call still running
@@ -33,7 +44,15 @@ import {
 } from '../../errors.js';
 import { checkMemoryRequest, notLoadedError, type CallLimits, type CallReport, type Engine, type EngineStats, type LoadInfo, type LoadUnit } from '../engine.js';
 import { CompileGate } from '../compile-gate.js';
-import { DEFAULT_COMPILE_CONCURRENCY, DEFAULT_COMPILE_MEMORY_BYTES, DEFAULT_COMPILE_TIMEOUT_MS, DEFAULT_MODULE_CACHE_BYTES, DEFAULT_RETRY_AFTER_S } from '../../limits.js';
+import {
+  BACKGROUND_COMPILE_NICE,
+  DEFAULT_COMPILE_CONCURRENCY,
+  DEFAULT_COMPILE_MEMORY_BYTES,
+  DEFAULT_COMPILE_TIMEOUT_MS,
+  DEFAULT_MODULE_CACHE_BYTES,
+  DEFAULT_RETRY_AFTER_S,
+  DEFAULT_TIERED_START_BYTES,
+} from '../../limits.js';
 import { Resident } from './resident.js';
 import { Compiler } from './compiler.js';
 import {
@@ -76,6 +95,18 @@ export interface WasmtimeEngineOptions extends Omit<NativeEngineOptions, 'maxMem
   compileConcurrency?: number;
   /** Bytes of compiled artifacts kept loaded (LRU, `resident.ts`); default DEFAULT_MODULE_CACHE_BYTES. */
   moduleCacheBytes?: number;
+  /**
+   * Uploads at least this large start on Winch and move to Cranelift when its background compile
+   * is done (see the module comment); default DEFAULT_TIERED_START_BYTES; 0 turns it off.
+   */
+  tieredStartBytes?: number;
+}
+
+/** The fast tier: a Winch engine of the same configuration, and its compile processes. */
+interface FastTier {
+  native: NativeEngine;
+  compiler: Compiler;
+  compatHash: string;
 }
 
 /** Temp files older than this in the artifact directory are leftovers of a crashed writer. */
@@ -154,6 +185,19 @@ export class WasmtimeEngine implements Engine {
   private closed = false;
   /** The LRU of loaded components, bounded by `moduleCacheBytes` (resident.ts). */
   private readonly resident: Resident;
+  /** Tiered start (module comment); undefined when off or when this build cannot make a Winch engine. */
+  private readonly fast: FastTier | undefined;
+  private readonly tieredStartBytes: number;
+  /** Components loaded on the fast tier now: their calls go to `fast.native`. */
+  private readonly onFast = new Set<string>();
+  /** Background Cranelift compiles of components served by the fast tier, by digest. */
+  private readonly tierUps = new Map<string, Promise<void>>();
+  /** Digests discarded while their background compile ran: its artifact is deleted, not loaded. */
+  private readonly abandoned = new Set<string>();
+  /** Background compiles: their own processes (niced) and their own slot, so an upload never waits behind one. */
+  private readonly backgroundCompiler: Compiler;
+  private readonly backgroundGate = new CompileGate(1);
+  private readonly tierCounters = { fastCompiles: 0, fastLoadsFromDisk: 0, tierUps: 0, tierUpFailures: 0 };
 
   constructor(options: WasmtimeEngineOptions) {
     const addonPath = options.addonPath ?? defaultAddonPath();
@@ -174,7 +218,7 @@ export class WasmtimeEngine implements Engine {
       executorThreads: options.executorThreads,
     };
     this.native = new addon.NativeEngine(nativeOptions);
-    this.resident = new Resident({ maxBytes: options.moduleCacheBytes ?? DEFAULT_MODULE_CACHE_BYTES, unload: (digest) => this.native.unload(digest) });
+    this.resident = new Resident({ maxBytes: options.moduleCacheBytes ?? DEFAULT_MODULE_CACHE_BYTES, unload: (digest) => this.unloadNative(digest) });
     this.version = `wasmtime ${addon.version()}`;
     this.compatHash = this.native.compatibilityHash();
     this.artifactDir = join(options.cacheDir, 'wasmtime');
@@ -185,14 +229,36 @@ export class WasmtimeEngine implements Engine {
     this.inlineBudgetMs = options.inlineBudgetMs ?? DEFAULT_INLINE_BUDGET_MS;
     void this.sweepStaleTemps();
     this.gate = new CompileGate(options.compileConcurrency ?? DEFAULT_COMPILE_CONCURRENCY);
-    this.compiler = new Compiler({
+    const compilerOptions = {
       addonPath: addonPath!,
       nativeOptions,
       compatHash: this.compatHash,
       timeoutMs: options.compileTimeoutMs ?? DEFAULT_COMPILE_TIMEOUT_MS,
       memoryBytes: options.compileMemoryBytes ?? DEFAULT_COMPILE_MEMORY_BYTES,
       logger: options.logger,
-    });
+    };
+    this.compiler = new Compiler(compilerOptions);
+    this.backgroundCompiler = new Compiler({ ...compilerOptions, nice: BACKGROUND_COMPILE_NICE });
+    this.tieredStartBytes = options.tieredStartBytes ?? DEFAULT_TIERED_START_BYTES;
+    this.fast = this.tieredStartBytes > 0 ? this.makeFastTier(addon, nativeOptions, compilerOptions) : undefined;
+  }
+
+  /** The Winch engine of this configuration, without a pool (it serves a component for seconds). */
+  private makeFastTier(
+    addon: ReturnType<typeof loadAddon>,
+    nativeOptions: NativeEngineOptions,
+    compilerOptions: ConstructorParameters<typeof Compiler>[0],
+  ): FastTier | undefined {
+    const fastOptions: NativeEngineOptions = { ...nativeOptions, compiler: 'winch', pooling: false };
+    try {
+      const native = new addon.NativeEngine(fastOptions);
+      const compatHash = native.compatibilityHash();
+      return { native, compatHash, compiler: new Compiler({ ...compilerOptions, nativeOptions: fastOptions, compatHash }) };
+    } catch (err) {
+      // e.g. signalsBasedTraps: false, which Winch does not support: every upload waits for Cranelift.
+      this.logger?.warn({ err: (err as Error).message }, 'tiered start is off: cannot make a Winch engine');
+      return undefined;
+    }
   }
 
   /** Where the compiled artifact of `digest` lives for this engine build and configuration. */
@@ -201,13 +267,30 @@ export class WasmtimeEngine implements Engine {
     return join(this.artifactDir, `${digest}-${this.compatHash}.cwasm`);
   }
 
+  /** Where the fast tier's (Winch) artifact of `digest` lives while Cranelift's is not ready. */
+  fastArtifactPath(digest: string): string {
+    checkKey(digest);
+    return join(this.artifactDir, `${digest}-${this.fast?.compatHash ?? 'none'}.cwasm`);
+  }
+
+  /** Which tier serves `digest` now: `fast` (Winch) until its Cranelift build is loaded. */
+  tierOf(digest: string): 'fast' | 'full' | undefined {
+    if (this.onFast.has(digest)) return 'fast';
+    return this.native.has(digest) ? 'full' : undefined;
+  }
+
+  /** Resolves when the background compile of `digest` (if any) has ended, handed over or not. */
+  async tierUpDone(digest: string): Promise<void> {
+    await this.tierUps.get(digest);
+  }
+
   prepare(unit: LoadUnit): Promise<LoadInfo> {
     return this.load(unit);
   }
 
   load(unit: LoadUnit): Promise<LoadInfo> {
     if (this.closed) return Promise.reject(new WaferError('internal', 500, 'engine is closed', { expose: false }));
-    if (this.native.has(unit.digest)) {
+    if (this.onFast.has(unit.digest) || this.native.has(unit.digest)) {
       this.memoryHits++;
       this.resident.touch(unit.digest);
       return Promise.resolve({ source: 'memory', ms: 0 });
@@ -215,7 +298,7 @@ export class WasmtimeEngine implements Engine {
     let p = this.loading.get(unit.digest);
     if (p === undefined) {
       p = this.loadUncached(unit)
-        .then(async (info) => (await this.resident.loaded(unit.digest, this.artifactPath(unit.digest)), info))
+        .then(async (info) => (await this.resident.loaded(unit.digest, this.residentPath(unit.digest)), info))
         .finally(() => this.loading.delete(unit.digest));
       this.loading.set(unit.digest, p);
     }
@@ -229,7 +312,12 @@ export class WasmtimeEngine implements Engine {
     let r = await this.native.load(unit.digest, null, path);
     if (r.discarded !== undefined) this.logger?.warn({ digest: unit.digest, reason: r.discarded }, 'discarded cached artifact');
     if (!r.ok && r.errorKind === 'needs_bytes') {
+      // A fast-tier artifact left by an earlier process serves while Cranelift compiles again.
+      const fastFromDisk = await this.loadFast(unit, started);
+      if (fastFromDisk !== undefined) return fastFromDisk;
       const bytes = await unit.bytes();
+      const fast = await this.compileFast(unit, bytes, started);
+      if (fast !== undefined) return fast;
       // Compiled in the compile process, under the host-wide cap; the host then maps the artifact.
       r = await this.gate.run(() => this.compiler.compile(unit.digest, bytes, path));
       if (r.ok && r.cacheError !== undefined) {
@@ -262,6 +350,89 @@ export class WasmtimeEngine implements Engine {
     }
   }
 
+  /** The fast tier's artifact of `digest`, mapped from disk if there is one; then Cranelift compiles behind. */
+  private async loadFast(unit: LoadUnit, started: number): Promise<LoadInfo | undefined> {
+    if (this.fast === undefined) return undefined;
+    const r = await this.fast.native.load(unit.digest, null, this.fastArtifactPath(unit.digest));
+    if (r.discarded !== undefined) this.logger?.warn({ digest: unit.digest, reason: r.discarded }, 'discarded cached fast-tier artifact');
+    if (!r.ok) return undefined;
+    this.tierCounters.fastLoadsFromDisk++;
+    this.serveFast(unit);
+    return { source: 'disk', ms: performance.now() - started };
+  }
+
+  /**
+   * Compiles a large upload with Winch and serves it, with Cranelift behind; undefined when the
+   * upload is small, tiering is off, or Winch cannot compile it (Cranelift then decides). A
+   * compile limit hit by Winch refuses the upload: Cranelift would take longer still.
+   */
+  private async compileFast(unit: LoadUnit, bytes: Uint8Array, started: number): Promise<LoadInfo | undefined> {
+    const fast = this.fast;
+    if (fast === undefined || bytes.byteLength < this.tieredStartBytes) return undefined;
+    const path = this.fastArtifactPath(unit.digest);
+    let r = await this.gate.run(() => fast.compiler.compile(unit.digest, bytes, path));
+    if (r.ok && r.cacheError === undefined) r = await fast.native.load(unit.digest, null, path);
+    else if (r.ok) r = { ok: false, errorKind: 'internal', message: r.cacheError, ms: 0, pooled: false };
+    // The world is the same whichever compiler: no second opinion needed.
+    if (!r.ok && r.errorKind === 'abi_mismatch') throw new ComponentError('abi_mismatch', r.message ?? 'abi_mismatch');
+    if (!r.ok) {
+      // Not a refusal: Winch lacks some proposals Cranelift has. Cranelift's answer is the one that counts.
+      this.logger?.info({ digest: unit.digest, reason: r.message ?? r.errorKind }, 'the fast tier cannot take this component; compiling with Cranelift');
+      return undefined;
+    }
+    this.tierCounters.fastCompiles++;
+    const ms = performance.now() - started;
+    this.logger?.info({ digest: unit.digest, ms: Math.round(ms) }, 'compiled component (fast tier; Cranelift compiles in the background)');
+    this.serveFast(unit);
+    return { source: 'compiled', ms };
+  }
+
+  /** `unit` is loaded on the fast tier: its calls go there, and Cranelift compiles it in the background. */
+  private serveFast(unit: LoadUnit): void {
+    this.onFast.add(unit.digest);
+    if (this.tierUps.has(unit.digest)) return;
+    const done = this.tierUp(unit)
+      .catch((err: Error) => {
+        if (this.closed) return;
+        this.tierCounters.tierUpFailures++;
+        this.logger?.warn({ digest: unit.digest, err: err.message }, 'background Cranelift compile failed; the fast tier keeps serving');
+      })
+      .finally(() => this.tierUps.delete(unit.digest));
+    this.tierUps.set(unit.digest, done);
+  }
+
+  /** The background compile of a component on the fast tier, and the hand-over between calls. */
+  private async tierUp(unit: LoadUnit): Promise<void> {
+    const { digest } = unit;
+    const path = this.artifactPath(digest);
+    // A reload after an eviction has no bytes: nothing to compile until the next real load.
+    const bytes = await unit.bytes();
+    const r = await this.backgroundGate.run(() => this.backgroundCompiler.compile(digest, bytes, path));
+    if (this.abandoned.delete(digest)) {
+      await this.removeArtifacts(digest);
+      return;
+    }
+    if (!r.ok) throw new Error(r.message ?? r.errorKind ?? 'Cranelift refused the component');
+    if (r.cacheError !== undefined) throw new Error(`cannot write the compiled artifact: ${r.cacheError}`);
+    // Unloaded or evicted meanwhile: the artifact waits on disk for the next load.
+    if (this.closed || !this.onFast.has(digest)) return;
+    const loaded = await this.native.load(digest, null, path);
+    if (!loaded.ok) throw new Error(`the background compile's artifact was not usable: ${loaded.discarded ?? loaded.message}`);
+    // The hand-over: calls from now on find the Cranelift build; calls running on Winch hold their component and finish.
+    this.onFast.delete(digest);
+    this.fast?.native.unload(digest);
+    this.tierCounters.tierUps++;
+    if (this.native.has(digest)) await this.resident.loaded(digest, path);
+    await rm(this.fastArtifactPath(digest), { force: true });
+    await rm(`${this.fastArtifactPath(digest)}.sum`, { force: true });
+    this.logger?.info({ digest }, 'moved to the Cranelift build');
+  }
+
+  /** The artifact `resident.ts` weighs `digest` by: the tier it is loaded on. */
+  private residentPath(digest: string): string {
+    return this.onFast.has(digest) ? this.fastArtifactPath(digest) : this.artifactPath(digest);
+  }
+
   async call(digest: string, input: Uint8Array, limits: CallLimits): Promise<CallReport> {
     if (this.closed) throw new WaferError('internal', 500, 'engine is closed', { expose: false });
     if (limits.fuel !== undefined && !this.fuelEnabled) {
@@ -279,7 +450,8 @@ export class WasmtimeEngine implements Engine {
     };
     if (limits.reusePool !== undefined) nativeLimits.reusePool = limits.reusePool;
     const once = async (): Promise<NativeCallResult> => {
-      const answer = this.native.call(digest, buf, nativeLimits);
+      const native = this.onFast.has(digest) ? this.fast!.native : this.native;
+      const answer = native.call(digest, buf, nativeLimits);
       if (answer instanceof Promise) {
         if (nativeLimits.inlineBudgetMs! > 0) this.inlineOverruns++;
         return this.untilClosed(answer);
@@ -327,8 +499,15 @@ export class WasmtimeEngine implements Engine {
 
   unload(digest: string): void {
     this.resident.forget(digest);
-    this.native.unload(digest);
+    this.unloadNative(digest);
     this.typicalUs.delete(digest);
+  }
+
+  /** Drops `digest` from both tiers' addon engines (an eviction, or `unload`). */
+  private unloadNative(digest: string): void {
+    this.onFast.delete(digest);
+    this.fast?.native.unload(digest);
+    this.native.unload(digest);
   }
 
   /**
@@ -339,6 +518,12 @@ export class WasmtimeEngine implements Engine {
   async discard(digest: string): Promise<void> {
     checkKey(digest);
     this.unload(digest);
+    if (this.tierUps.has(digest)) this.abandoned.add(digest);
+    await this.removeArtifacts(digest);
+  }
+
+  /** Removes every artifact of `digest`: each tier's, of every engine configuration. */
+  private async removeArtifacts(digest: string): Promise<void> {
     const names = await readdir(this.artifactDir).catch(() => [] as string[]);
     const ours = names.filter((n) => n.startsWith(`${digest}-`) && (n.endsWith('.cwasm') || n.endsWith('.cwasm.sum')));
     await Promise.all(ours.map((n) => rm(join(this.artifactDir, n), { force: true })));
@@ -355,19 +540,32 @@ export class WasmtimeEngine implements Engine {
     }
   }
 
+  /**
+   * Both tiers counted as one engine: a Winch compile is a compile (the upload's), a hand-over to
+   * the Cranelift build is counted in `tierUps` only, not as a compile or a disk load.
+   */
   stats(): EngineStats {
     const s = this.native.stats();
+    const f = this.fast?.native.stats();
+    const t = this.tierCounters;
+    const compilers = [this.compiler, this.backgroundCompiler, ...(this.fast ? [this.fast.compiler] : [])].map((c) => c.stats());
+    const compileStats = Object.fromEntries(
+      Object.keys(compilers[0]!).map((k) => [k, compilers.reduce((sum, c) => sum + c[k as keyof typeof c], 0)]),
+    );
     return {
-      compiled: s.compiled + this.childCompiles,
-      loadedFromDisk: s.loadedFromDisk - this.childCompiles,
+      compiled: s.compiled + this.childCompiles + t.fastCompiles,
+      loadedFromDisk: s.loadedFromDisk - this.childCompiles - t.tierUps + t.fastLoadsFromDisk,
       loadedFromMemory: s.loadedFromMemory + this.memoryHits,
-      instancesCreated: s.instancesCreated,
-      instancesReused: s.instancesReused,
-      loaded: s.loaded,
+      instancesCreated: s.instancesCreated + (f?.instancesCreated ?? 0),
+      instancesReused: s.instancesReused + (f?.instancesReused ?? 0),
+      loaded: s.loaded + (f?.loaded ?? 0),
       inlineCalls: this.inlineCalls,
       inlineOverruns: this.inlineOverruns,
       ...this.gate.stats(),
-      ...this.compiler.stats(),
+      ...compileStats,
+      ...t,
+      fastServed: this.onFast.size,
+      tierUpsRunning: this.tierUps.size,
       ...this.resident.stats(),
     };
   }
@@ -379,7 +577,10 @@ export class WasmtimeEngine implements Engine {
     for (const reject of this.pending) reject(err);
     this.pending.clear();
     this.compiler.close();
+    this.backgroundCompiler.close();
+    this.fast?.compiler.close();
     // Calls already on the executor finish on their own (bounded by their deadlines).
     this.native.close();
+    this.fast?.native.close();
   }
 }

@@ -24,6 +24,8 @@ export interface NativeEngineOptions {
   signalsBasedTraps?: boolean;
   /** Worker threads of each of the addon's executor runtimes (default: one per core); process-wide, sized by the first engine that calls. */
   executorThreads?: number;
+  /** `cranelift` (default) or `winch`: the baseline compiler of a tiered start's fast tier. */
+  compiler?: 'cranelift' | 'winch';
 }
 
 export interface NativeLoadResult {
