@@ -42,6 +42,10 @@ export interface Config {
    * the executor.
    */
   inlineBudgetMs: number;
+  /** wasmtime: worker threads of each of the addon's two executor runtimes; 0 = one per core. */
+  executorThreads: number;
+  /** Deployed functions loaded at once in the background at start. */
+  warmConcurrency: number;
   /** Largest `ok` output a guest may return; more answers `bad_response`. */
   maxResponseBytes: number;
   /** Request headers must arrive within this (slowloris). */
@@ -99,6 +103,8 @@ const ENV_KEYS: Record<string, keyof Config> = {
   WAFER_CALL_SHARE: 'callShare',
   WAFER_LOG_LEVEL: 'logLevel',
   WAFER_INLINE_BUDGET_MS: 'inlineBudgetMs',
+  WAFER_EXECUTOR_THREADS: 'executorThreads',
+  WAFER_WARM_CONCURRENCY: 'warmConcurrency',
   WAFER_MAX_REQUEST_BYTES: 'maxRequestBytes',
   WAFER_MAX_RESPONSE_BYTES: 'maxResponseBytes',
   WAFER_HEADERS_TIMEOUT_MS: 'headersTimeoutMs',
@@ -148,6 +154,8 @@ export function loadConfig(flags: ConfigInput & { config?: string }, env: NodeJS
     callShare: fraction('call share', merged.callShare, L.DEFAULT_CALL_SHARE),
     moduleCacheBytes: int('module cache bytes', merged.moduleCacheBytes, L.DEFAULT_MODULE_CACHE_BYTES, 1, 2 ** 40),
     inlineBudgetMs: int('inline budget ms', merged.inlineBudgetMs, 1, 0, 10),
+    executorThreads: int('executor threads', merged.executorThreads, 0, 0, 256),
+    warmConcurrency: int('warm concurrency', merged.warmConcurrency, L.DEFAULT_WARM_CONCURRENCY, 1, 64),
     maxResponseBytes: int('max response bytes', merged.maxResponseBytes, L.DEFAULT_MAX_RESPONSE_BYTES, 1, 2 ** 31),
     headersTimeoutMs: int('headers timeout ms', merged.headersTimeoutMs, L.DEFAULT_HEADERS_TIMEOUT_MS, 100, 3_600_000),
     requestTimeoutMs: int('request timeout ms', merged.requestTimeoutMs, L.DEFAULT_REQUEST_TIMEOUT_MS, 100, 3_600_000),

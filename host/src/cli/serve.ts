@@ -29,6 +29,8 @@ interface ServeFlags {
   samplesDir?: string;
   logLevel?: string;
   inlineBudgetMs?: string;
+  executorThreads?: string;
+  warmConcurrency?: string;
   maxRequestMb?: string;
   maxResponseMb?: string;
   headersTimeoutMs?: string;
@@ -74,6 +76,8 @@ export function registerServe(program: Command): void {
     .option('--no-samples', 'do not deploy the built samples at start')
     .option('--samples-dir <dir>', 'folder of <name>.wasm files to deploy at start (default samples/dist)')
     .option('--inline-budget-ms <ms>', 'wasmtime: start each call on the JS thread and keep it there this long before it moves to the executor (default 1; 0: never)')
+    .option('--executor-threads <n>', 'wasmtime: threads of each of the two call runtimes, fresh calls and long calls (default 0: one per core)')
+    .option('--warm-concurrency <n>', 'deployed functions loaded at once in the background at start (default 2)')
     .option('--log-level <level>', 'fatal, error, warn, info (default), debug, trace or silent')
     .action(async (flags: ServeFlags) => {
       const input: ConfigInput & { config?: string } = {
@@ -104,6 +108,8 @@ export function registerServe(program: Command): void {
         samplesDir: flags.samples ? (flags.samplesDir ?? SAMPLES_DIST) : null,
         logLevel: flags.logLevel,
         inlineBudgetMs: flags.inlineBudgetMs,
+        executorThreads: flags.executorThreads,
+        warmConcurrency: flags.warmConcurrency,
       };
       const config = loadConfig(input, process.env);
       const logger = createLogger(config.logLevel);

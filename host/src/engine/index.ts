@@ -13,6 +13,8 @@ export interface EngineConfig {
   moduleCacheBytes: number;
   /** wasmtime only; see Config.inlineBudgetMs. */
   inlineBudgetMs?: number;
+  /** wasmtime only; see Config.executorThreads (0: one per core). */
+  executorThreads?: number;
   /** See Config.compileTimeoutMs: a compile or transpile running longer is stopped. */
   compileTimeoutMs?: number;
   /** See Config.compileConcurrency: compiles and transpiles running at once, host-wide. */

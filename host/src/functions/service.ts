@@ -44,6 +44,8 @@ export interface ServiceOptions {
   maxResponseBytes: number;
   /** Versions kept per function (blobs and compiled artifacts); older ones are collected. */
   keepVersions: number;
+  /** Deployed functions loaded at once in the background at start; default DEFAULT_WARM_CONCURRENCY. */
+  warmConcurrency?: number;
 }
 
 /** Throws `invalid_name` unless `name` is a valid function name. */
@@ -105,7 +107,7 @@ export class FunctionService {
     }
     if (problems.length > 0) this.options.logger.warn({ skipped: problems.length }, 'garbage collection is off until every record reads');
     await this.collector.collect();
-    this.warming = this.loader.warm(this.list(), DEFAULT_WARM_CONCURRENCY);
+    this.warming = this.loader.warm(this.list(), this.options.warmConcurrency ?? DEFAULT_WARM_CONCURRENCY);
   }
 
   /** True when the serving version of `name` is loaded in the engine (its next call pays no load). */

@@ -45,6 +45,7 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
     maxMemoryBytes: config.maxMemoryBytes,
     moduleCacheBytes: config.moduleCacheBytes,
     inlineBudgetMs: config.inlineBudgetMs,
+    executorThreads: config.executorThreads,
     compileTimeoutMs: config.compileTimeoutMs,
     compileConcurrency: config.compileConcurrency,
     compileMemoryBytes: config.compileMemoryBytes,
@@ -67,6 +68,7 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
     callShare: config.callShare,
     maxResponseBytes: config.maxResponseBytes,
     keepVersions: config.keepVersions,
+    warmConcurrency: config.warmConcurrency,
   });
   await service.init();
   if (config.samplesDir) await deploySamples(service, config.samplesDir, options.onSample);
