@@ -163,6 +163,18 @@ describe.each(ENGINES)('the engine contract on %s', (name) => {
       const junk = unitOf(Uint8Array.from({ length: 64 }, (_, i) => (i * 37) % 256));
       expect(await rejection(engine.prepare(junk))).toMatchObject({ code: 'invalid_component', status: 400 });
     });
+
+    it('links a component as the world it was accepted as, and refuses a world it does not run with abi_mismatch', async () => {
+      const bytes = await fixture('echo');
+      const handler = { ...unitOf(bytes), world: 'wafer:function/handler@1.0.0' };
+      await engine.load(handler);
+      expect(text((await engine.call(handler.digest, new TextEncoder().encode('hi'), LIMITS)).output)).toBe('hi');
+      // Another copy of the bytes (a custom section changes the digest, not the component).
+      const other = { ...unitOf(Buffer.concat([bytes, Buffer.from([0, 4, 3, 0x77, 0x6f, 0x72])])), world: 'acme:other/world@1.0.0' };
+      const err = await rejection(engine.prepare(other));
+      expect(err).toMatchObject({ code: 'abi_mismatch', status: 400 });
+      expect(err.message).toContain('acme:other/world@1.0.0');
+    });
   });
 
   describe('calls', () => {

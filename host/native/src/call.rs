@@ -13,7 +13,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use crate::engines::Engines;
 use crate::pipe::CappedPipe;
 use crate::reuse::{Pools, Warm, DEFAULT_KEEP_RESIDENT_BYTES, DEFAULT_REUSE_CALLS};
-use crate::world::{HandleParams, HandleResults};
+use crate::world::{Answer, World};
 
 /// Captured stdout/stderr per call; the rest is dropped (limits.ts `DEFAULT_MAX_LOG_BYTES`).
 pub const LOG_CAP: usize = 64 * 1024;
@@ -175,7 +175,9 @@ pub struct Loaded {
     pub engines: Arc<Engines>,
     pub engine: Engine,
     pub pre: InstancePre<State>,
-    pub handle: ComponentExportIndex,
+    /// The world the component runs as, and the export its calls enter by (world.rs).
+    pub world: World,
+    pub entry: ComponentExportIndex,
     pub fuel_enabled: bool,
     /// Set when the on-demand engine had to take a component too large for the pool.
     pub pooled: bool,
@@ -351,18 +353,16 @@ async fn invoke(store: &mut Store<State>, slot: &mut Option<Instance>, loaded: &
             i
         }
     };
-    let func = instance
-        .get_typed_func::<HandleParams<'_>, HandleResults>(&mut *store, &loaded.handle)
-        .map_err(|e| (Failure::Internal, format!("cannot find `handle`: {e:#}")))?;
-    match func.call_async(&mut *store, (input,)).await {
+    let answer = loaded.world.enter(store, instance, &loaded.entry, input).await.map_err(|e| (Failure::Internal, e))?;
+    match answer {
         // The lift copied the output out of guest memory (bounded by the memory quota, since it
         // came from there); past the limit it is dropped here and never reaches JavaScript.
-        Ok((Ok(output),)) if output.len() > limits.max_output_bytes => Err((
+        Ok(Answer::Output(output)) if output.len() > limits.max_output_bytes => Err((
             Failure::BadResponse,
             format!("the guest's output is {} bytes, over the limit of {} bytes", output.len(), limits.max_output_bytes),
         )),
-        Ok((Ok(output),)) => Ok(output),
-        Ok((Err(message),)) => Err((Failure::FunctionError, truncate(&message, ERROR_MESSAGE_CAP))),
+        Ok(Answer::Output(output)) => Ok(output),
+        Ok(Answer::FunctionError(message)) => Err((Failure::FunctionError, truncate(&message, ERROR_MESSAGE_CAP))),
         Err(e) => Err(classify(&e, limits)),
     }
 }

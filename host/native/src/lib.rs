@@ -33,6 +33,7 @@ use executor::{panic_message, Call};
 use engines::{EngineSettings, Engines};
 use js::{EngineOptions, NativeCallLimits, NativeCallResult, NativeLoadResult, NativeStats};
 use load::{LoadError, Source};
+use world::World;
 
 #[derive(Default)]
 struct Counters {
@@ -108,10 +109,12 @@ impl NativeEngine {
         })
     }
 
-    /// Loads `key` from memory, the artifact at `cachePath`, or by compiling `bytes`.
+    /// Loads `key` from memory, the artifact at `cachePath`, or by compiling `bytes`, as a
+    /// component of `world` (the name the host stores; absent: the handler world).
     #[napi(ts_return_type = "Promise<NativeLoadResult>")]
-    pub fn load(&self, key: String, bytes: Option<Buffer>, cache_path: String) -> AsyncTask<LoadTask> {
-        AsyncTask::new(LoadTask { inner: self.inner.clone(), key, bytes, cache_path: PathBuf::from(cache_path) })
+    pub fn load(&self, key: String, bytes: Option<Buffer>, cache_path: String, world: Option<String>) -> AsyncTask<LoadTask> {
+        let world = World::from_name(world.as_deref());
+        AsyncTask::new(LoadTask { inner: self.inner.clone(), key, bytes, cache_path: PathBuf::from(cache_path), world })
     }
 
     /// Calls `handle(input)` of a loaded component in a fresh store. The component is taken
@@ -200,6 +203,7 @@ pub struct LoadTask {
     key: String,
     bytes: Option<Buffer>,
     cache_path: PathBuf,
+    world: std::result::Result<World, String>,
 }
 
 pub enum LoadOutput {
@@ -216,7 +220,11 @@ impl LoadTask {
         let Some(engines) = self.inner.engines() else {
             return LoadOutput::Err(LoadError::Internal("engine is closed".into()));
         };
-        match load::load(&engines, &self.key, self.bytes.as_deref(), &self.cache_path) {
+        let world = match &self.world {
+            Ok(w) => *w,
+            Err(e) => return LoadOutput::Err(LoadError::AbiMismatch(e.clone())),
+        };
+        match load::load(&engines, &self.key, self.bytes.as_deref(), &self.cache_path, world) {
             Ok(report) => {
                 let counter = match report.source {
                     Source::Compiled => &self.inner.counters.compiled,

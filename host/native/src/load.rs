@@ -10,7 +10,7 @@ use wasmtime::Engine;
 use crate::cache::{self, Invalid};
 use crate::call::{Loaded, State};
 use crate::engines::Engines;
-use crate::world;
+use crate::world::World;
 
 /// Where a loaded component came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,30 +115,28 @@ fn deserialize_verified(engines: &Engines, verified: &cache::Verified) -> wasmti
     }
 }
 
-fn link(engines: &Arc<Engines>, engine: Engine, component: &Component, pooled: bool) -> Result<Loaded, LoadError> {
-    world::check_handle(&engine, component).map_err(LoadError::AbiMismatch)?;
+fn link(engines: &Arc<Engines>, engine: Engine, component: &Component, pooled: bool, world: World) -> Result<Loaded, LoadError> {
+    let entry = world.check(&engine, component).map_err(LoadError::AbiMismatch)?;
     let mut linker = Linker::<State>::new(&engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker)
-        .map_err(|e| LoadError::Internal(format!("cannot set up WASI: {e:#}")))?;
+    world
+        .link(&mut linker)
+        .map_err(|e| LoadError::Internal(format!("cannot set up the world's imports: {e:#}")))?;
     let pre = linker
         .instantiate_pre(component)
         .map_err(|e| LoadError::AbiMismatch(format!("unsupported import: {e:#}")))?;
-    let handle = component
-        .get_export_index(None, "handle")
-        .ok_or_else(|| LoadError::AbiMismatch("component does not export `handle`".into()))?;
-    Ok(Loaded { engines: engines.clone(), engine, pre, handle, fuel_enabled: engines.settings.fuel, pooled, pools: crate::reuse::pools() })
+    Ok(Loaded { engines: engines.clone(), engine, pre, world, entry, fuel_enabled: engines.settings.fuel, pooled, pools: crate::reuse::pools() })
 }
 
 /// Loads `key`'s artifact from `cache_path` if it holds a valid one bound to `key` and this
-/// engine, else compiles `bytes` and writes one.
-pub fn load(engines: &Arc<Engines>, key: &str, bytes: Option<&[u8]>, cache_path: &Path) -> Result<LoadReport, LoadError> {
+/// engine, else compiles `bytes` and writes one; either way linked as a component of `world`.
+pub fn load(engines: &Arc<Engines>, key: &str, bytes: Option<&[u8]>, cache_path: &Path, world: World) -> Result<LoadReport, LoadError> {
     let started = Instant::now();
     let mut discarded = None;
     let binding = cache::Binding { key, compat_hash: &engines.compat_hash };
     match cache::open_verified(cache_path, binding) {
         Ok(verified) => match deserialize_verified(engines, &verified) {
             Ok((component, engine, pooled)) => {
-                let loaded = link(engines, engine, &component, pooled)?;
+                let loaded = link(engines, engine, &component, pooled, world)?;
                 let ms = started.elapsed().as_secs_f64() * 1e3;
                 return Ok(LoadReport { loaded: Arc::new(loaded), source: Source::Disk, ms, discarded, cache_error: None });
             }
@@ -161,14 +159,14 @@ pub fn load(engines: &Arc<Engines>, key: &str, bytes: Option<&[u8]>, cache_path:
     // Check the world before writing anything: only a component wafer can run is worth caching.
     let (component, engine, pooled) = deserialize(engines, Artifact::Bytes(&payload))
         .map_err(|e| LoadError::Internal(format!("cannot load the freshly compiled component: {e:#}")))?;
-    let mut loaded = link(engines, engine, &component, pooled)?;
+    let mut loaded = link(engines, engine, &component, pooled, world)?;
     let cache_error = match cache::write(cache_path, binding, &payload) {
         Ok(file) => {
             // Re-map from the file just written (its descriptor, not the path, which another
             // writer may have replaced since) so this process shares the page cache with later ones.
             if let Some(fd) = cache::fd_path(&file) {
                 if let Ok((c, e, p)) = deserialize(engines, Artifact::File(&fd)) {
-                    loaded = link(engines, e, &c, p)?;
+                    loaded = link(engines, e, &c, p, world)?;
                 }
             }
             None

@@ -1,14 +1,92 @@
-//! The one world wafer 1.x accepts: an exported `handle: func(list<u8>) -> result<list<u8>, string>`.
+//! The seam between the addon and the worlds (ABIs) it runs, one per executor on the TypeScript
+//! side (host/src/executors/). A world owns three things: whether a component fits it (`check`,
+//! which also finds the export calls enter by), the imports its guests get (`link`), and how a
+//! call enters the guest and what it answers (`enter`). Everything else about a call (the store,
+//! limits, epochs, the executor, instance reuse) is the same for every world (call.rs).
+//!
+//! Today there is one world, `wafer:function/handler@1.x`: an exported
+//! `handle: func(list<u8>) -> result<list<u8>, string>`. A second one (`wasi:http/proxy`) is one
+//! more variant here and its arms.
 
 use wasmtime::component::types::{ComponentItem, Type};
-use wasmtime::component::Component;
-use wasmtime::Engine;
+use wasmtime::component::{Component, ComponentExportIndex, Instance, Linker};
+use wasmtime::{Engine, Store};
+
+use crate::call::State;
+
+/// A world this addon runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum World {
+    /// `wafer:function/handler@1.x`.
+    Handler,
+}
+
+/// What a guest answered, before the host's limits on output apply.
+pub enum Answer {
+    Output(Vec<u8>),
+    /// The guest's own error (`err(message)` in the handler world).
+    FunctionError(String),
+}
+
+impl World {
+    /// The world of a name the host stores (host/src/executors/, e.g. `wafer:function/handler@1.0.0`);
+    /// none given is the handler world (records older than worlds).
+    pub fn from_name(name: Option<&str>) -> Result<World, String> {
+        match name {
+            None => Ok(World::Handler),
+            Some(n) if n.starts_with("wafer:function/handler@1.") => Ok(World::Handler),
+            Some(other) => Err(format!("the wasmtime engine does not run world {other}")),
+        }
+    }
+
+    /// Checks `component` fits the world; answers the export its calls enter by.
+    pub fn check(self, engine: &Engine, component: &Component) -> Result<ComponentExportIndex, String> {
+        match self {
+            World::Handler => {
+                check_handle(engine, component)?;
+                component
+                    .get_export_index(None, "handle")
+                    .ok_or_else(|| "component does not export `handle`".to_string())
+            }
+        }
+    }
+
+    /// Adds the imports the world's guests may use.
+    pub fn link(self, linker: &mut Linker<State>) -> wasmtime::Result<()> {
+        match self {
+            // WASI preview 2, sandboxed per call by the store's `WasiCtx` (call.rs).
+            World::Handler => wasmtime_wasi::p2::add_to_linker_async(linker),
+        }
+    }
+
+    /// Calls the guest through `entry` with the request `input`. The outer error is the host's
+    /// (the export has the wrong type after all); the inner one is the guest's trap or a limit.
+    pub async fn enter(
+        self,
+        store: &mut Store<State>,
+        instance: Instance,
+        entry: &ComponentExportIndex,
+        input: &[u8],
+    ) -> Result<wasmtime::Result<Answer>, String> {
+        match self {
+            World::Handler => {
+                let func = instance
+                    .get_typed_func::<HandleParams<'_>, HandleResults>(&mut *store, entry)
+                    .map_err(|e| format!("cannot find `handle`: {e:#}"))?;
+                Ok(func.call_async(&mut *store, (input,)).await.map(|(r,)| match r {
+                    Ok(output) => Answer::Output(output),
+                    Err(message) => Answer::FunctionError(message),
+                }))
+            }
+        }
+    }
+}
 
 /// The Rust types `handle` is called with; `world.wit` and this must agree. The results are
 /// lifted into owned values: wasmtime 48 runs the guest's post-return inside `call`, so a
 /// `WasmList` would point at memory the guest may already have reused by the time it is read.
-pub type HandleParams<'a> = (&'a [u8],);
-pub type HandleResults = (Result<Vec<u8>, String>,);
+type HandleParams<'a> = (&'a [u8],);
+type HandleResults = (Result<Vec<u8>, String>,);
 
 fn describe(ty: &Type) -> String {
     match ty {
@@ -34,7 +112,7 @@ fn is_bytes(ty: &Type) -> bool {
 }
 
 /// Checks the component exports `handle` with wafer's signature; the error names what differs.
-pub fn check_handle(engine: &Engine, component: &Component) -> Result<(), String> {
+fn check_handle(engine: &Engine, component: &Component) -> Result<(), String> {
     let ty = component.component_type();
     let export = ty.get_export(engine, "handle").ok_or_else(|| {
         let names: Vec<&str> = ty.exports(engine).map(|(n, _)| n).collect();

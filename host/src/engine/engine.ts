@@ -60,6 +60,12 @@ export interface CallLimits {
 export interface LoadUnit {
   /** sha256 hex digest of the component bytes; the cache key everywhere. */
   digest: string;
+  /**
+   * The world the component was accepted as (its executor's, host/src/executors/), which decides
+   * how the engine links and calls it. Absent: the wafer handler world. An engine that does not
+   * run the world refuses the load with `abi_mismatch`.
+   */
+  world?: string;
   /** Reads the component bytes. */
   bytes: () => Promise<Uint8Array>;
 }

@@ -4,6 +4,12 @@
  * component belongs to its world (`detect`), refuses one that claims the world but does not fit
  * it (`validate`), and maps an HTTP call to the guest's input and the guest's output back to an
  * HTTP answer. Executors see only a component's types and bytes, never an engine or the registry.
+ *
+ * The engines' side of the same seam: the stored `world` travels with every load
+ * (`LoadUnit.world`), and the wasmtime addon's `World` (host/native/src/world.rs) checks the
+ * component against it, links the imports its guests get and enters the guest by its export. A
+ * new world is an executor here plus a `World` variant there; an engine that does not run a
+ * world refuses it with `abi_mismatch` (jco runs the handler world only).
  */
 import type { GuestOutput } from '../errors.js';
 import type { ComponentTypes } from './types.js';

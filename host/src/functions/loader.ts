@@ -56,7 +56,7 @@ export class Loader {
   }
 
   private async load(fn: FunctionVersion): Promise<void> {
-    const info = await this.engine.load({ digest: fn.digest, bytes: () => this.registry.readBlob(fn.digest) });
+    const info = await this.engine.load({ digest: fn.digest, world: fn.world, bytes: () => this.registry.readBlob(fn.digest) });
     this.loaded.add(fn.digest);
     this.logger.debug({ fn: fn.name, digest: fn.digest, load: info }, 'loaded');
   }

@@ -152,7 +152,7 @@ export class FunctionService {
       try {
         const bytes = await staged.read();
         const { world } = await validateComponent(bytes);
-        const info = await engine.prepare({ digest: staged.digest, bytes: async () => bytes });
+        const info = await engine.prepare({ digest: staged.digest, world, bytes: async () => bytes });
         prepared = staged.digest;
         // Blob first, then the record that references it: a crash in between leaves only an
         // unreferenced blob, which the next collection removes.

@@ -184,6 +184,7 @@ export class JcoEngine implements Engine {
 
   async prepare(unit: LoadUnit): Promise<LoadInfo> {
     if (this.closed) throw new WaferError('not_ready', 503, 'the engine is closed');
+    checkWorld(unit);
     const started = performance.now();
     const { artifact, source } = await this.loadArtifact(unit);
     // Refused at upload, as wasmtime's linker does, what the worker's WASI cannot provide.
@@ -195,6 +196,7 @@ export class JcoEngine implements Engine {
 
   async load(unit: LoadUnit): Promise<LoadInfo> {
     if (this.closed) throw new WaferError('not_ready', 503, 'the engine is closed');
+    checkWorld(unit);
     const started = performance.now();
     const { artifact, source } = await this.loadArtifact(unit);
     checkImports(artifact.imported ?? [], await this.shimShape());
@@ -426,4 +428,11 @@ export class JcoEngine implements Engine {
 
 function dropUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** jco runs the wafer handler world only (worker.js calls `handle`); any other is `abi_mismatch`. */
+function checkWorld(unit: LoadUnit): void {
+  if (unit.world !== undefined && !unit.world.startsWith('wafer:function/handler@1.')) {
+    throw new ComponentError('abi_mismatch', `the jco engine does not run world ${unit.world}`);
+  }
 }

@@ -3,7 +3,7 @@
  * The compile process `compiler.ts` starts: a plain `node` child that loads the same addon,
  * makes a `NativeEngine` with the host's options (without the instance pool, which the
  * compatibility hash does not depend on) and compiles one component at a time with
- * `load(digest, bytes, cachePath)`: Cranelift compiles, the world is checked and the artifact is
+ * `load(digest, bytes, cachePath, world)`: Cranelift compiles, the world is checked and the artifact is
  * written where the host then maps it from. Cranelift cannot be stopped or bounded from inside
  * the host; a separate process can be killed on a timeout or a memory ceiling. Plain JavaScript
  * so it runs under `node` from the sources and from `dist/` alike.
@@ -17,11 +17,11 @@ const { addonPath, options } = JSON.parse(process.env.WAFER_COMPILE_CHILD ?? '{}
 const addon = createRequire(import.meta.url)(addonPath);
 const engine = new addon.NativeEngine({ ...options, pooling: false });
 
-process.on('message', async (/** @type {{ id: number, digest: string, bytes: Uint8Array, cachePath: string }} */ job) => {
+process.on('message', async (/** @type {{ id: number, digest: string, bytes: Uint8Array, cachePath: string, world?: string }} */ job) => {
   let result;
   try {
     const bytes = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength);
-    result = await engine.load(job.digest, bytes, job.cachePath);
+    result = await engine.load(job.digest, bytes, job.cachePath, job.world);
   } catch (err) {
     result = { ok: false, errorKind: 'internal', message: String(/** @type {any} */ (err)?.message ?? err), ms: 0, pooled: false };
   }

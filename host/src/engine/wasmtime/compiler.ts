@@ -69,7 +69,7 @@ export class Compiler {
    * Resolves with the child's load result (its `errorKind` for components it refuses); rejects
    * with `invalid_component` on the time or memory limit and `internal` when the child dies.
    */
-  async compile(digest: string, bytes: Uint8Array, cachePath: string): Promise<NativeLoadResult> {
+  async compile(digest: string, bytes: Uint8Array, cachePath: string, world?: string): Promise<NativeLoadResult> {
     if (this.closed) throw new WaferError('internal', 500, 'the compiler is closed', { expose: false });
     const { timeoutMs, memoryBytes } = this.options;
     const child = this.idle.pop() ?? (await this.spawn());
@@ -122,7 +122,7 @@ export class Compiler {
       child.once('exit', onExit);
       // A send on a channel that just closed throws; its 'exit' may not have been seen yet.
       try {
-        child.send({ id, digest, bytes, cachePath });
+        child.send({ id, digest, bytes, cachePath, world });
       } catch (err) {
         finish(new WaferError('internal', 500, `cannot reach the compile process: ${(err as Error).message}`, { cause: err }));
       }

@@ -188,6 +188,8 @@ export class WasmtimeEngine implements Engine {
   /** Tiered start (module comment); undefined when off or when this build cannot make a Winch engine. */
   private readonly fast: FastTier | undefined;
   private readonly tieredStartBytes: number;
+  /** The world of each digest loaded with one (`LoadUnit.world`); a reload after an eviction has only the digest. */
+  private readonly worlds = new Map<string, string>();
   /** Components loaded on the fast tier now: their calls go to `fast.native`. */
   private readonly onFast = new Set<string>();
   /** Background Cranelift compiles of components served by the fast tier, by digest. */
@@ -290,6 +292,7 @@ export class WasmtimeEngine implements Engine {
 
   load(unit: LoadUnit): Promise<LoadInfo> {
     if (this.closed) return Promise.reject(new WaferError('internal', 500, 'engine is closed', { expose: false }));
+    if (unit.world !== undefined) this.worlds.set(unit.digest, unit.world);
     if (this.onFast.has(unit.digest) || this.native.has(unit.digest)) {
       this.memoryHits++;
       this.resident.touch(unit.digest);
@@ -309,7 +312,7 @@ export class WasmtimeEngine implements Engine {
     const path = this.artifactPath(unit.digest);
     const started = performance.now();
     // Try the on-disk artifact first: when it is valid the component bytes are never read.
-    let r = await this.native.load(unit.digest, null, path);
+    let r = await this.native.load(unit.digest, null, path, this.worldOf(unit.digest));
     if (r.discarded !== undefined) this.logger?.warn({ digest: unit.digest, reason: r.discarded }, 'discarded cached artifact');
     if (!r.ok && r.errorKind === 'needs_bytes') {
       // A fast-tier artifact left by an earlier process serves while Cranelift compiles again.
@@ -319,12 +322,12 @@ export class WasmtimeEngine implements Engine {
       const fast = await this.compileFast(unit, bytes, started);
       if (fast !== undefined) return fast;
       // Compiled in the compile process, under the host-wide cap; the host then maps the artifact.
-      r = await this.gate.run(() => this.compiler.compile(unit.digest, bytes, path));
+      r = await this.gate.run(() => this.compiler.compile(unit.digest, bytes, path, this.worldOf(unit.digest)));
       if (r.ok && r.cacheError !== undefined) {
         throw new WaferError('internal', 500, `cannot write the compiled artifact: ${r.cacheError}`, { expose: false });
       }
       if (r.ok) {
-        r = await this.native.load(unit.digest, null, path);
+        r = await this.native.load(unit.digest, null, path, this.worldOf(unit.digest));
         if (r.ok) {
           this.childCompiles++;
           r.source = 'compiled';
@@ -353,7 +356,7 @@ export class WasmtimeEngine implements Engine {
   /** The fast tier's artifact of `digest`, mapped from disk if there is one; then Cranelift compiles behind. */
   private async loadFast(unit: LoadUnit, started: number): Promise<LoadInfo | undefined> {
     if (this.fast === undefined) return undefined;
-    const r = await this.fast.native.load(unit.digest, null, this.fastArtifactPath(unit.digest));
+    const r = await this.fast.native.load(unit.digest, null, this.fastArtifactPath(unit.digest), this.worldOf(unit.digest));
     if (r.discarded !== undefined) this.logger?.warn({ digest: unit.digest, reason: r.discarded }, 'discarded cached fast-tier artifact');
     if (!r.ok) return undefined;
     this.tierCounters.fastLoadsFromDisk++;
@@ -370,8 +373,8 @@ export class WasmtimeEngine implements Engine {
     const fast = this.fast;
     if (fast === undefined || bytes.byteLength < this.tieredStartBytes) return undefined;
     const path = this.fastArtifactPath(unit.digest);
-    let r = await this.gate.run(() => fast.compiler.compile(unit.digest, bytes, path));
-    if (r.ok && r.cacheError === undefined) r = await fast.native.load(unit.digest, null, path);
+    let r = await this.gate.run(() => fast.compiler.compile(unit.digest, bytes, path, this.worldOf(unit.digest)));
+    if (r.ok && r.cacheError === undefined) r = await fast.native.load(unit.digest, null, path, this.worldOf(unit.digest));
     else if (r.ok) r = { ok: false, errorKind: 'internal', message: r.cacheError, ms: 0, pooled: false };
     // The world is the same whichever compiler: no second opinion needed.
     if (!r.ok && r.errorKind === 'abi_mismatch') throw new ComponentError('abi_mismatch', r.message ?? 'abi_mismatch');
@@ -407,7 +410,7 @@ export class WasmtimeEngine implements Engine {
     const path = this.artifactPath(digest);
     // A reload after an eviction has no bytes: nothing to compile until the next real load.
     const bytes = await unit.bytes();
-    const r = await this.backgroundGate.run(() => this.backgroundCompiler.compile(digest, bytes, path));
+    const r = await this.backgroundGate.run(() => this.backgroundCompiler.compile(digest, bytes, path, this.worldOf(digest)));
     if (this.abandoned.delete(digest)) {
       await this.removeArtifacts(digest);
       return;
@@ -416,7 +419,7 @@ export class WasmtimeEngine implements Engine {
     if (r.cacheError !== undefined) throw new Error(`cannot write the compiled artifact: ${r.cacheError}`);
     // Unloaded or evicted meanwhile: the artifact waits on disk for the next load.
     if (this.closed || !this.onFast.has(digest)) return;
-    const loaded = await this.native.load(digest, null, path);
+    const loaded = await this.native.load(digest, null, path, this.worldOf(digest));
     if (!loaded.ok) throw new Error(`the background compile's artifact was not usable: ${loaded.discarded ?? loaded.message}`);
     // The hand-over: calls from now on find the Cranelift build; calls running on Winch hold their component and finish.
     this.onFast.delete(digest);
@@ -426,6 +429,11 @@ export class WasmtimeEngine implements Engine {
     await rm(this.fastArtifactPath(digest), { force: true });
     await rm(`${this.fastArtifactPath(digest)}.sum`, { force: true });
     this.logger?.info({ digest }, 'moved to the Cranelift build');
+  }
+
+  /** The world `digest` links as (world.rs in the addon); undefined is the handler world. */
+  private worldOf(digest: string): string | undefined {
+    return this.worlds.get(digest);
   }
 
   /** The artifact `resident.ts` weighs `digest` by: the tier it is loaded on. */
@@ -518,6 +526,7 @@ export class WasmtimeEngine implements Engine {
   async discard(digest: string): Promise<void> {
     checkKey(digest);
     this.unload(digest);
+    this.worlds.delete(digest);
     if (this.tierUps.has(digest)) this.abandoned.add(digest);
     await this.removeArtifacts(digest);
   }

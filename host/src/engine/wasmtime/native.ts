@@ -89,7 +89,8 @@ export interface NativeStats {
 }
 
 export interface NativeEngine {
-  load(key: string, bytes: Buffer | null, cachePath: string): Promise<NativeLoadResult>;
+  /** `world`: the name the host stores (executors/); absent, the handler world. */
+  load(key: string, bytes: Buffer | null, cachePath: string, world?: string): Promise<NativeLoadResult>;
   /**
    * A call that ends within `limits.inlineBudgetMs` on the JS thread answers synchronously;
    * otherwise the same call continues on the addon's executor and the answer is a promise.
