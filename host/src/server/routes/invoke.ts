@@ -12,6 +12,7 @@ import { readBody } from '../body.js';
 
 const PREFIX = '/fn/';
 const EMPTY = new Uint8Array(0);
+const PIN_MARK = /@|%40/i;
 
 /** Request headers as the ABI carries them: names lower-cased, in the order received. */
 function headersOf(raw: string[]): Header[] {
@@ -29,9 +30,10 @@ export function invokeRoute(service: FunctionService, maxRequestBytes: number): 
     const slash = pathname.indexOf('/', PREFIX.length);
     const target = slash === -1 ? pathname.slice(PREFIX.length) : pathname.slice(PREFIX.length, slash);
     const path = slash === -1 ? '/' : pathname.slice(slash);
-    const at = target.indexOf('@');
+    // `@` may arrive percent-encoded (`%40`) from clients that encode every path segment.
+    const at = target.search(PIN_MARK);
     const name = at === -1 ? target : target.slice(0, at);
-    const pin = at === -1 ? undefined : target.slice(at + 1);
+    const pin = at === -1 ? undefined : target.slice(at + (target[at] === '@' ? 1 : 3));
     // Look up and take a slot first: an unknown name or a full queue is answered without
     // reading (or waiting for) the body.
     const admission = await service.admit(name, pin);
