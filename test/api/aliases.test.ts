@@ -261,6 +261,8 @@ describe.each(ENGINES)('aliases on %s', (engine) => {
       ['GET', '/v1/functions/locked/aliases'],
       ['GET', '/v1/functions/locked/aliases/live'],
       ['GET', '/V1/Functions/locked/ALIASES/live/'],
+      ['GET', '/v1/functions/%6Cocked/aliases/%6Cive'],
+      ['DELETE', '/v1/functions/locked/aliases/%6Cive/'],
       ['PUT', '/v1/functions/locked/aliases/live'],
       ['PUT', '/v1/functions/locked/Aliases/evil'],
       ['DELETE', '/v1/functions/locked/aliases/live'],
