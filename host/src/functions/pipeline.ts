@@ -77,7 +77,7 @@ export async function run(deps: PipelineDeps, name: string, input: InvocationInp
   let outcome: Outcome;
   let version = 0;
   try {
-    const fn = resolve(deps, name, pin, picked, ' (it changed while the request arrived)');
+    const fn = resolve(deps, name, pin, picked, ' while the request arrived');
     version = fn.version;
     await load(deps, fn);
     outcome = await execute(deps, fn, input, invocationId);
@@ -98,9 +98,10 @@ const VERSION_PIN = /^[1-9][0-9]{0,15}$/;
  * version. A number: that kept version. An alias: its version, or one of its versions picked
  * by weight (`prefer`, picked before, if it is still among them).
  */
-function resolve(deps: PipelineDeps, name: string, pin?: string, prefer?: number, why = ''): FunctionVersion {
+function resolve(deps: PipelineDeps, name: string, pin?: string, prefer?: number, when = ''): FunctionVersion {
   const history = deps.lookup(name);
-  if (!history) throw new NotFoundError(`no function named ${name}${why}`);
+  const why = when && ` (it was changed${when})`;
+  if (!history) throw new NotFoundError(`no function named ${name}${when && ` (it was removed${when})`}`);
   if (pin === undefined) return history.current;
   let version: number;
   if (VERSION_PIN.test(pin)) {
