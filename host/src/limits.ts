@@ -90,3 +90,14 @@ export const DEFAULT_VALIDATE_TIMEOUT_MS = 15_000;
 export const DEFAULT_VALIDATE_HEAP_BYTES = 256 * MiB;
 /** Seconds a client is told to wait (`Retry-After`) after `overloaded`. */
 export const DEFAULT_RETRY_AFTER_S = 1;
+
+// ---- Versions and aliases (issue 10). ----
+
+/** A JSON body of the management API (an alias): a few hundred bytes in practice; 64 KiB is generous and still cheap to parse. */
+export const DEFAULT_MAX_JSON_BYTES = 64 * 1024;
+/** Aliases per function: each keeps its versions from collection, so their number is bounded. */
+export const MAX_ALIASES = 32;
+/** Versions one alias may split calls between: a canary needs two; a few more allow staged rollouts. */
+export const MAX_ALIAS_TARGETS = 8;
+/** Largest weight of one version in an alias: weights are relative, so this only keeps sums finite and exact. */
+export const MAX_ALIAS_WEIGHT = 1_000_000;

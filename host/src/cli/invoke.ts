@@ -18,7 +18,7 @@ export function registerInvoke(program: Command): void {
   program
     .command('invoke')
     .description('call a function and print its response body (status and headers with -i)')
-    .argument('<name>', 'function name')
+    .argument('<name>', 'function name; name@alias or name@N calls an alias or a kept version')
     .argument('[path]', 'path and query after /fn/<name>, e.g. /greet?name=Ada', '')
     .option('-X, --request <method>', 'HTTP method', '')
     .option('-d, --data <text>', 'request body (implies POST)')
@@ -39,7 +39,7 @@ export function registerInvoke(program: Command): void {
       }
       const method = flags.request || (body ? 'POST' : 'GET');
       const suffix = path && !path.startsWith('/') && !path.startsWith('?') ? `/${path}` : path;
-      const response = await new Client({ ...flags, token: '' }).request(method, `/fn/${encodeURIComponent(name)}${suffix}`, {
+      const response = await new Client({ ...flags, token: '' }).request(method, `/fn/${name.split('@').map(encodeURIComponent).join('@')}${suffix}`, {
         body,
         headers,
         auth: false,

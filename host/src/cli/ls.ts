@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { CLIENT_OPTION_HELP, Client, type ClientOptions } from './client.js';
+import { formatBytes, printTable } from './table.js';
 
 interface FunctionView {
   name: string;
@@ -32,13 +33,6 @@ export function registerLs(program: Command): void {
       for (const fn of functions) {
         rows.push([fn.name, String(fn.version), formatBytes(fn.size), `${fn.limits.timeout_ms} ms`, `${fn.limits.memory_mb} MiB`, fn.digest.slice(0, 19)]);
       }
-      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-      for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+      printTable(rows);
     });
-}
-
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }

@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { WAFER_VERSION } from '../version.js';
 import { CliError } from './client.js';
+import { registerAlias } from './alias.js';
 import { registerBench } from './bench.js';
 import { registerBuild } from './build.js';
 import { registerDeploy } from './deploy.js';
@@ -13,12 +14,17 @@ import { registerNew } from './new.js';
 import { registerInvoke } from './invoke.js';
 import { registerLs } from './ls.js';
 import { registerRm } from './rm.js';
+import { registerRollback } from './rollback.js';
+import { registerVersions } from './versions.js';
 import { registerServe } from './serve.js';
 
 export function createProgram(): Command {
   const program = new Command('wafer')
     .description('wafer: a WebAssembly function host. Upload components over HTTP, call them as functions under quotas.')
     .version(WAFER_VERSION)
+    // The program's own options (-V, --version) only before a command, so that
+    // `wafer rollback <name> --version N` reaches the command.
+    .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride();
   registerServe(program);
@@ -26,6 +32,9 @@ export function createProgram(): Command {
   registerInvoke(program);
   registerLs(program);
   registerRm(program);
+  registerVersions(program);
+  registerRollback(program);
+  registerAlias(program);
   registerBuild(program);
   registerNew(program);
   registerBench(program);

@@ -11,15 +11,16 @@ import { DEFAULT_INSTANCE_MODE } from '../limits.js';
 import { GuestResultError, NotFoundError, WaferError, type GuestOutput } from '../errors.js';
 import { executorFor, type HttpAnswer, type HttpCall } from '../executors/index.js';
 import type { Logger } from '../logger.js';
-import type { FunctionVersion } from '../registry/registry.js';
+import { pickTarget } from '../registry/alias.js';
+import type { FunctionHistory, FunctionVersion } from '../registry/registry.js';
 import type { Limiter } from './limiter.js';
 import type { Loader } from './loader.js';
 import type { Metrics } from './metrics.js';
 
 /** What the steps need from the service. */
 export interface PipelineDeps {
-  /** The serving version of a name, if any. */
-  lookup(name: string): FunctionVersion | undefined;
+  /** The current version, kept versions and aliases of a name, if deployed. */
+  lookup(name: string): FunctionHistory | undefined;
   limiter: Limiter;
   loader: Loader;
   engine: Engine;
@@ -34,6 +35,8 @@ export type InvocationInput = HttpCall & { invocationId?: string };
 
 export interface Invocation {
   invocationId: string;
+  /** The version that ran. */
+  version: number;
   response: HttpAnswer;
   report: CallReport;
 }
@@ -48,9 +51,12 @@ export interface Admission {
 /** How a call ended, with the guest's output when it ran. */
 type Outcome = { ok: true; report: CallReport; response: HttpAnswer } | { ok: false; error: unknown; output?: GuestOutput };
 
-/** admit: look `name` up (`not_found`), then take a slot (`overloaded`); the caller then reads the body, calls and releases. */
-export async function admit(deps: PipelineDeps, name: string): Promise<Admission> {
-  const fn = resolve(deps, name);
+/**
+ * admit: look `name` and the version `pin` asks for up (`not_found`), then take a slot
+ * (`overloaded`); the caller then reads the body, calls and releases.
+ */
+export async function admit(deps: PipelineDeps, name: string, pin?: string): Promise<Admission> {
+  const fn = resolve(deps, name, pin);
   let release: () => void;
   try {
     release = await deps.limiter.acquire(name);
@@ -58,19 +64,21 @@ export async function admit(deps: PipelineDeps, name: string): Promise<Admission
     meter(deps, name, { ok: false, error: err });
     throw err;
   }
-  return { fn, release, call: (input) => run(deps, name, input) };
+  return { fn, release, call: (input) => run(deps, name, input, pin, fn.version) };
 }
 
 /**
  * The steps after admission. The name is resolved again, after the body arrived: a function
  * deleted meanwhile answers `not_found` (its blob may be gone), one redeployed meanwhile runs its
- * new version.
+ * new version. A weighted alias keeps the version it picked at admission if it still may.
  */
-export async function run(deps: PipelineDeps, name: string, input: InvocationInput): Promise<Invocation> {
+export async function run(deps: PipelineDeps, name: string, input: InvocationInput, pin?: string, picked?: number): Promise<Invocation> {
   const invocationId = input.invocationId ?? randomUUID();
   let outcome: Outcome;
+  let version = 0;
   try {
-    const fn = resolve(deps, name, ' (it was removed while the request arrived)');
+    const fn = resolve(deps, name, pin, picked, ' while the request arrived');
+    version = fn.version;
     await load(deps, fn);
     outcome = await execute(deps, fn, input, invocationId);
   } catch (error) {
@@ -79,13 +87,32 @@ export async function run(deps: PipelineDeps, name: string, input: InvocationInp
   meter(deps, name, outcome);
   log(deps, name, invocationId, outcome);
   if (!outcome.ok) throw outcome.error;
-  return { invocationId, response: outcome.response, report: outcome.report };
+  return { invocationId, version, response: outcome.response, report: outcome.report };
 }
 
-/** resolve: the serving version of `name`, or `not_found`. */
-function resolve(deps: PipelineDeps, name: string, why = ''): FunctionVersion {
-  const fn = deps.lookup(name);
-  if (!fn) throw new NotFoundError(`no function named ${name}${why}`);
+/** A pin that is a version number rather than an alias (aliases start with a letter). */
+const VERSION_PIN = /^[1-9][0-9]{0,15}$/;
+
+/**
+ * resolve: the version a call runs, or `not_found` saying what is missing. No pin: the current
+ * version. A number: that kept version. An alias: its version, or one of its versions picked
+ * by weight (`prefer`, picked before, if it is still among them).
+ */
+function resolve(deps: PipelineDeps, name: string, pin?: string, prefer?: number, when = ''): FunctionVersion {
+  const history = deps.lookup(name);
+  const why = when && ` (it was changed${when})`;
+  if (!history) throw new NotFoundError(`no function named ${name}${when && ` (it was removed${when})`}`);
+  if (pin === undefined) return history.current;
+  let version: number;
+  if (VERSION_PIN.test(pin)) {
+    version = Number(pin);
+  } else {
+    const targets = history.aliases.get(pin);
+    if (!targets) throw new NotFoundError(`${name} has no alias ${JSON.stringify(pin).slice(0, 80)}${why}`);
+    version = prefer !== undefined && targets.some((t) => t.version === prefer && t.weight > 0) ? prefer : pickTarget(targets);
+  }
+  const fn = history.versions.find((v) => v.version === version);
+  if (!fn) throw new NotFoundError(`${name} has no kept version ${version}${why}`);
   return fn;
 }
 

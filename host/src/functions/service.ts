@@ -9,7 +9,8 @@ import type { Engine } from '../engine/engine.js';
 import { InvalidInputError, NotFoundError, WaferError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { DEFAULT_CALL_SHARE, DEFAULT_MAX_CALLS, DEFAULT_MAX_QUEUED_CALLS, DEFAULT_WARM_CONCURRENCY } from '../limits.js';
-import type { FunctionLimits, FunctionVersion, RecordProblem, Registry } from '../registry/registry.js';
+import { ALIAS_PATTERN, targetsProblem } from '../registry/alias.js';
+import type { AliasTarget, FunctionHistory, FunctionLimits, FunctionVersion, RecordProblem, Registry } from '../registry/registry.js';
 import { dropUndefined } from '../util.js';
 import { Collector } from './collector.js';
 import { Limiter } from './limiter.js';
@@ -58,8 +59,19 @@ export function checkName(name: string): void {
   }
 }
 
+/** Throws `invalid_name` unless `alias` is a valid alias name. */
+export function checkAlias(alias: string): void {
+  if (!ALIAS_PATTERN.test(alias)) {
+    throw new InvalidInputError(
+      'invalid_name',
+      `invalid alias name ${JSON.stringify(alias).slice(0, 80)}: use a lower-case letter then up to 62 of a-z, 0-9 and -`,
+    );
+  }
+}
+
 export class FunctionService {
-  private readonly index = new Map<string, FunctionVersion>();
+  /** Every deployed function: its current version, kept versions and aliases. */
+  private readonly index = new Map<string, FunctionHistory>();
   /** Function records skipped at start because they could not be read. */
   private skipped: RecordProblem[] = [];
   private readonly loader: Loader;
@@ -71,7 +83,7 @@ export class FunctionService {
   constructor(private readonly options: ServiceOptions) {
     const { engine, registry, logger, metrics } = options;
     this.loader = new Loader(engine, registry, logger);
-    this.collector = new Collector({ engine, registry, logger, loader: this.loader, current: () => this.index.values() });
+    this.collector = new Collector({ engine, registry, logger, loader: this.loader, current: () => this.served() });
     const limiter = new Limiter({
       maxCalls: options.maxCalls ?? DEFAULT_MAX_CALLS,
       maxQueuedCalls: options.maxQueuedCalls ?? DEFAULT_MAX_QUEUED_CALLS,
@@ -99,20 +111,33 @@ export class FunctionService {
    * nothing waits for that.
    */
   async init(): Promise<void> {
-    const { functions, problems } = await this.options.registry.scan();
-    for (const fn of functions) this.index.set(fn.name, fn);
+    const { histories, problems } = await this.options.registry.scan();
+    for (const history of histories) this.index.set(history.current.name, history);
     this.skipped = problems;
     for (const problem of problems) {
       this.options.logger.error({ fn: problem.name, err: problem.error }, 'skipped an unreadable function record');
     }
     if (problems.length > 0) this.options.logger.warn({ skipped: problems.length }, 'garbage collection is off until every record reads');
     await this.collector.collect();
-    this.warming = this.loader.warm(this.list(), this.options.warmConcurrency ?? DEFAULT_WARM_CONCURRENCY);
+    this.warming = this.loader.warm([...this.served()], this.options.warmConcurrency ?? DEFAULT_WARM_CONCURRENCY);
+  }
+
+  /** The versions calls reach without naming a number: every current version, and every version an alias names, once per digest. */
+  private *served(): Generator<FunctionVersion> {
+    const seen = new Set<string>();
+    for (const { current, versions, aliases } of this.index.values()) {
+      const aliased = new Set([...aliases.values()].flatMap((targets) => targets.map((t) => t.version)));
+      for (const fn of [current, ...versions.filter((v) => aliased.has(v.version))]) {
+        if (seen.has(fn.digest)) continue;
+        seen.add(fn.digest);
+        yield fn;
+      }
+    }
   }
 
   /** True when the serving version of `name` is loaded in the engine (its next call pays no load). */
   isLoaded(name: string): boolean {
-    const fn = this.index.get(name);
+    const fn = this.index.get(name)?.current;
     return fn !== undefined && this.loader.has(fn.digest);
   }
 
@@ -142,6 +167,7 @@ export class FunctionService {
    */
   async deploy(name: string, body: AsyncIterable<Uint8Array>, requested: Partial<FunctionLimits> = {}): Promise<FunctionVersion> {
     const { registry, engine, logger, metrics } = this.options;
+    let history: FunctionHistory;
     let version: FunctionVersion;
     /** Set once the engine has compiled the upload: a later failure leaves files to collect. */
     let prepared: string | undefined;
@@ -157,7 +183,8 @@ export class FunctionService {
         // Blob first, then the record that references it: a crash in between leaves only an
         // unreferenced blob, which the next collection removes.
         await staged.commit();
-        version = await registry.publish(name, { digest: staged.digest, size: staged.size, world }, limits, this.options.keepVersions);
+        history = await registry.publish(name, { digest: staged.digest, size: staged.size, world }, limits, this.options.keepVersions);
+        version = history.current;
         logger.info({ fn: name, version: version.version, digest: staged.digest, size: staged.size, world, prepare: info }, 'deployed');
       } finally {
         await staged.discard();
@@ -170,31 +197,95 @@ export class FunctionService {
       if (prepared !== undefined) await this.collector.collect([prepared]);
       throw err;
     }
-    const previous = this.index.get(name);
-    this.index.set(name, version);
-    if (previous && previous.digest !== version.digest) this.collector.retire(previous);
+    // Not loaded here: the deploy prepared it, and its first call loads it as before.
+    this.replace(name, history, false);
     await this.collector.collect();
     return version;
   }
 
   list(): FunctionVersion[] {
-    return [...this.index.values()].sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.index.values()].map((h) => h.current).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   get(name: string): FunctionVersion {
+    return this.history(name).current;
+  }
+
+  /** The current version, kept versions and aliases of `name`; `not_found` when it is not deployed. */
+  history(name: string): FunctionHistory {
     checkName(name);
-    const fn = this.index.get(name);
-    if (!fn) throw new NotFoundError(`no function named ${name}`);
-    return fn;
+    const history = this.index.get(name);
+    if (!history) throw new NotFoundError(`no function named ${name}`);
+    return history;
   }
 
   async remove(name: string): Promise<void> {
     checkName(name);
-    const fn = this.index.get(name);
-    if (!fn || !(await this.options.registry.remove(name))) throw new NotFoundError(`no function named ${name}`);
+    const history = this.index.get(name);
+    if (!history || !(await this.options.registry.remove(name))) throw new NotFoundError(`no function named ${name}`);
     this.index.delete(name);
-    this.collector.retire(fn);
+    for (const fn of history.versions) this.collector.retire(fn);
     await this.collector.collect();
+  }
+
+  /**
+   * Makes kept version `to` of `name` current (by default the newest kept version before the
+   * current one) without creating a version. Resolves with the version serving before.
+   */
+  async rollback(name: string, to?: number): Promise<{ history: FunctionHistory; from: FunctionVersion }> {
+    const from = this.history(name).current;
+    const history = await this.options.registry.rollback(name, to);
+    this.replace(name, history);
+    return { history, from };
+  }
+
+  /** The versions alias `alias` of `name` points at; `not_found` when there is no such alias. */
+  alias(name: string, alias: string): readonly AliasTarget[] {
+    const history = this.history(name);
+    checkAlias(alias);
+    const targets = history.aliases.get(alias);
+    if (!targets) throw new NotFoundError(`${name} has no alias ${alias}`);
+    return targets;
+  }
+
+  /** Points alias `alias` of `name` at kept versions, weighted; creates or replaces it. */
+  async setAlias(name: string, alias: string, targets: AliasTarget[]): Promise<FunctionHistory> {
+    this.history(name);
+    checkAlias(alias);
+    const problem = targetsProblem(targets);
+    if (problem) throw new InvalidInputError('invalid_request', problem);
+    const history = await this.options.registry.setAlias(name, alias, targets);
+    this.replace(name, history);
+    return history;
+  }
+
+  /** Removes alias `alias` of `name`. */
+  async removeAlias(name: string, alias: string): Promise<void> {
+    this.history(name);
+    checkAlias(alias);
+    this.replace(name, await this.options.registry.removeAlias(name, alias));
+  }
+
+  /**
+   * Serves `next` for `name` from now on. A version that stops being served (no longer current,
+   * no longer named by an alias, or no longer kept) retires: calls under way on it finish before
+   * it is unloaded or collected. Versions that became served are loaded in the background
+   * (with `warm`), so the first call after a rollback or an alias change pays no load.
+   */
+  private replace(name: string, next: FunctionHistory, warm = true): void {
+    const before = new Map([...this.served()].map((fn) => [fn.digest, fn]));
+    const previous = this.index.get(name);
+    this.index.set(name, next);
+    const after = new Map([...this.served()].map((fn) => [fn.digest, fn]));
+    const kept = new Set(next.versions.map((v) => v.version));
+    const dropped = (previous?.versions ?? []).filter((v) => !kept.has(v.version));
+    const retired = new Map([...before].filter(([digest]) => !after.has(digest)));
+    for (const fn of dropped) retired.set(fn.digest, fn);
+    for (const fn of retired.values()) this.collector.retire(fn);
+    for (const [digest, fn] of after) {
+      if (!warm || before.has(digest)) continue;
+      this.loader.ensure(fn).catch((err: unknown) => this.options.logger.warn({ fn: fn.name, version: fn.version, err }, 'could not load a version in the background; its first call loads it'));
+    }
   }
 
   /** Removes blobs and compiled artifacts that no kept version references (see `Collector`). */
@@ -203,16 +294,17 @@ export class FunctionService {
   }
 
   /**
-   * The first step of a call, taken before its body is read: look `name` up (`not_found`), then
-   * take a slot (`overloaded`). The caller reads the body, calls, and releases.
+   * The first step of a call, taken before its body is read: look `name` up, and the version
+   * `pin` asks for (a version number or an alias; the current one without), `not_found` when
+   * either is not there; then take a slot (`overloaded`). The caller reads the body, calls, and releases.
    */
-  admit(name: string): Promise<Admission> {
-    return admit(this.pipeline, name);
+  admit(name: string, pin?: string): Promise<Admission> {
+    return admit(this.pipeline, name, pin);
   }
 
-  /** Calls the current version of `name` with one HTTP request: admit, call, release. */
-  async invoke(name: string, input: InvocationInput): Promise<Invocation> {
-    const admission = await this.admit(name);
+  /** Calls `name` (its current version, or the one `pin` names) with one HTTP request: admit, call, release. */
+  async invoke(name: string, input: InvocationInput, pin?: string): Promise<Invocation> {
+    const admission = await this.admit(name, pin);
     try {
       return await admission.call(input);
     } finally {

@@ -3,7 +3,7 @@
  * The embedded registry: a data directory on local disk.
  *
  *   <data>/blobs/sha256/<hex>      component bytes, content-addressed
- *   <data>/functions/<name>.json   {name, current, nextVersion, versions[]} per function
+ *   <data>/functions/<name>.json   {name, current, nextVersion, versions[], aliases{}} per function
  *   <data>/staging/                uploads in flight (cleared at start)
  *
  * Every write is a temp file, fsync, rename, then fsync of the directory, so a crash leaves
@@ -15,9 +15,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidInputError, WaferError } from '../errors.js';
-import { currentOf, DIGEST_PATTERN, parseRecord, referencedBy, type FunctionRecord } from './record.js';
-import type { FunctionLimits, FunctionVersion, RecordProblem, Registry, RegistryScan, StagedBlob } from './registry.js';
+import { InvalidInputError, NotFoundError, WaferError } from '../errors.js';
+import { MAX_ALIASES } from '../limits.js';
+import type { AliasTarget } from './alias.js';
+import { aliasedVersions, DIGEST_PATTERN, historyOf, parseRecord, referencedBy, type FunctionRecord } from './record.js';
+import type { FunctionHistory, FunctionLimits, FunctionVersion, RecordProblem, Registry, RegistryScan, StagedBlob } from './registry.js';
 import { storageError } from './storage-error.js';
 
 const TMP_SUFFIX = '.tmp';
@@ -182,7 +184,7 @@ export class FsRegistry implements Registry {
     return readFile(join(this.blobs, digest));
   }
 
-  publish(name: string, blob: { digest: string; size: number; world?: string }, limits: FunctionLimits, keepVersions: number): Promise<FunctionVersion> {
+  publish(name: string, blob: { digest: string; size: number; world?: string }, limits: FunctionLimits, keepVersions: number): Promise<FunctionHistory> {
     return this.withLock(name, async () => {
       const record = (await this.readRecord(name)) ?? { name, current: 0, nextVersion: 1, versions: [] };
       const version: FunctionVersion = {
@@ -195,11 +197,58 @@ export class FsRegistry implements Registry {
         ...(blob.world === undefined ? {} : { world: blob.world }),
       };
       record.versions.push(version);
-      record.versions = record.versions.slice(-Math.max(1, keepVersions));
+      // The newest `keepVersions`, and whatever an alias names however old: an alias never
+      // points at a collected version. The new version is the newest, so it is always kept.
+      const recent = new Set(record.versions.slice(-Math.max(1, keepVersions)).map((v) => v.version));
+      const aliased = aliasedVersions(record);
+      record.versions = record.versions.filter((v) => recent.has(v.version) || aliased.has(v.version));
       record.current = version.version;
       record.nextVersion += 1;
       await this.writeRecord(record);
-      return version;
+      return historyOf(record)!;
+    });
+  }
+
+  rollback(name: string, to?: number): Promise<FunctionHistory> {
+    return this.withLock(name, async () => {
+      const record = await this.liveRecord(name);
+      const target = to ?? record.versions.filter((v) => v.version < record.current).at(-1)?.version;
+      if (target === undefined) {
+        throw new NotFoundError(`${name} has no kept version before version ${record.current} to roll back to (kept: ${keptList(record)})`);
+      }
+      checkKept(record, target);
+      if (target !== record.current) {
+        record.current = target;
+        await this.writeRecord(record);
+      }
+      return historyOf(record)!;
+    });
+  }
+
+  setAlias(name: string, alias: string, targets: readonly AliasTarget[]): Promise<FunctionHistory> {
+    return this.withLock(name, async () => {
+      const record = await this.liveRecord(name);
+      for (const { version } of targets) checkKept(record, version);
+      const aliases = { ...record.aliases };
+      if (!Object.hasOwn(aliases, alias) && Object.keys(aliases).length >= MAX_ALIASES) {
+        throw new InvalidInputError('invalid_request', `${name} already has ${MAX_ALIASES} aliases, the most a function may have; remove one first`);
+      }
+      aliases[alias] = [...targets].sort((a, b) => a.version - b.version).map(({ version, weight }) => ({ version, weight }));
+      record.aliases = aliases;
+      await this.writeRecord(record);
+      return historyOf(record)!;
+    });
+  }
+
+  removeAlias(name: string, alias: string): Promise<FunctionHistory> {
+    return this.withLock(name, async () => {
+      const record = await this.liveRecord(name);
+      if (!record.aliases || !Object.hasOwn(record.aliases, alias)) throw new NotFoundError(`${name} has no alias ${alias}`);
+      const aliases = { ...record.aliases };
+      delete aliases[alias];
+      record.aliases = aliases;
+      await this.writeRecord(record);
+      return historyOf(record)!;
     });
   }
 
@@ -209,13 +258,13 @@ export class FsRegistry implements Registry {
 
   async scan(): Promise<RegistryScan> {
     const { records, problems } = await this.readAll();
-    const functions = records.flatMap((r) => currentOf(r) ?? []);
-    return { functions, problems };
+    const histories = records.flatMap((r) => historyOf(r) ?? []);
+    return { functions: histories.map((h) => h.current), histories, problems };
   }
 
   async get(name: string): Promise<FunctionVersion | undefined> {
     const record = await this.readRecord(name);
-    return record ? currentOf(record) : undefined;
+    return record ? historyOf(record)?.current : undefined;
   }
 
   remove(name: string): Promise<boolean> {
@@ -223,9 +272,10 @@ export class FsRegistry implements Registry {
       const record = await this.readRecord(name);
       if (!record || record.current === 0) return false;
       // Keep the record so version numbers are never reused; its versions go, so that nothing
-      // of a deleted function pins blobs or compiled artifacts.
+      // of a deleted function pins blobs or compiled artifacts; its aliases go with them.
       record.current = 0;
       record.versions = [];
+      delete record.aliases;
       await this.writeRecord(record);
       return true;
     });
@@ -318,6 +368,13 @@ export class FsRegistry implements Registry {
     }
   }
 
+  /** The record of a deployed function (the caller holds its lock); `not_found` when there is none. */
+  private async liveRecord(name: string): Promise<FunctionRecord> {
+    const record = await this.readRecord(name);
+    if (!record || record.current === 0) throw new NotFoundError(`no function named ${name}`);
+    return record;
+  }
+
   /** Reads one record; undefined when there is none, `internal` when it is unreadable. */
   private async readRecord(name: string): Promise<FunctionRecord | undefined> {
     let text: string;
@@ -365,6 +422,18 @@ export class FsRegistry implements Registry {
     const next = this.blobLock.then(work, work);
     this.blobLock = next.catch(() => undefined);
     return next;
+  }
+}
+
+/** The kept version numbers of a record, for messages: "1, 2, 3". */
+function keptList(record: FunctionRecord): string {
+  return record.versions.map((v) => v.version).join(', ');
+}
+
+/** Throws `not_found` unless `version` is a kept version of the record. */
+function checkKept(record: FunctionRecord, version: number): void {
+  if (!record.versions.some((v) => v.version === version)) {
+    throw new NotFoundError(`version ${version} of ${record.name} is not kept (kept: ${keptList(record)})`);
   }
 }
 

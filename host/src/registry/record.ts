@@ -4,7 +4,9 @@
  * read back from disk that anyone could have edited or a disk could have damaged, so its whole
  * shape is checked, not only that it parses: a bad record is reported and skipped, never served.
  */
-import { INSTANCE_MODES, type FunctionVersion } from './registry.js';
+import { MAX_ALIASES } from '../limits.js';
+import { ALIAS_PATTERN, targetsProblem, type AliasTarget } from './alias.js';
+import { INSTANCE_MODES, type FunctionHistory, type FunctionVersion } from './registry.js';
 
 export interface FunctionRecord {
   name: string;
@@ -14,6 +16,11 @@ export interface FunctionRecord {
   nextVersion: number;
   /** The kept versions, oldest first (at most `keepVersions`; none after a delete). */
   versions: FunctionVersion[];
+  /**
+   * Aliases by name, each a list of kept versions with weights. Absent in records written before
+   * aliases existed. Read with `Object.hasOwn`: names like `constructor` are valid aliases.
+   */
+  aliases?: Record<string, AliasTarget[]>;
 }
 
 export const DIGEST_PATTERN = /^[0-9a-f]{64}$/;
@@ -56,7 +63,42 @@ export function parseRecord(name: string, text: string): FunctionRecord {
   if (record.current !== 0 && !record.versions.some((v) => v.version === record.current)) {
     throw new Error(`current version ${record.current} is not among the kept versions`);
   }
+  checkAliases(record, raw.aliases);
   return record;
+}
+
+/** An alias read back from disk follows the rules an alias set through the API does, and names kept versions. */
+function checkAliases(record: FunctionRecord, aliases: unknown): void {
+  if (aliases === undefined) return;
+  if (!isObject(aliases)) throw new Error('aliases is not an object');
+  const entries = Object.entries(aliases);
+  if (entries.length > MAX_ALIASES) throw new Error(`more than ${MAX_ALIASES} aliases`);
+  for (const [alias, targets] of entries) {
+    const where = `aliases[${JSON.stringify(alias).slice(0, 80)}]`;
+    if (!ALIAS_PATTERN.test(alias)) throw new Error(`${where} is not an alias name`);
+    if (!Array.isArray(targets) || !targets.every(isObject)) throw new Error(`${where} is not a list of versions`);
+    const problem = targetsProblem(targets as unknown as AliasTarget[]);
+    if (problem) throw new Error(`${where}: ${problem}`);
+    for (const { version } of targets as unknown as AliasTarget[]) {
+      if (!record.versions.some((v) => v.version === version)) throw new Error(`${where} names version ${version}, which is not kept`);
+    }
+  }
+}
+
+/** A record's aliases as a map (none when it has none). */
+export function aliasesOf(record: FunctionRecord): Map<string, AliasTarget[]> {
+  return new Map(Object.entries(record.aliases ?? {}));
+}
+
+/** The versions any alias names. */
+export function aliasedVersions(record: FunctionRecord): Set<number> {
+  return new Set(Object.values(record.aliases ?? {}).flatMap((targets) => targets.map((t) => t.version)));
+}
+
+/** Everything kept of a live record; undefined once it is deleted. */
+export function historyOf(record: FunctionRecord): FunctionHistory | undefined {
+  const current = currentOf(record);
+  return current && { current, versions: [...record.versions], aliases: aliasesOf(record) };
 }
 
 /** The serving version of a record, if it is not deleted. */

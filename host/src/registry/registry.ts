@@ -1,8 +1,11 @@
 /**
  * @module registry/registry
  * The function store, behind one interface so a distributed store can replace the embedded
- * data directory later. It knows names, versions and blobs; it never imports an engine.
+ * data directory later. It knows names, versions, aliases and blobs; it never imports an engine.
  */
+import type { AliasTarget } from './alias.js';
+
+export type { AliasTarget } from './alias.js';
 
 /** How a function's calls get their instance; see `DEFAULT_INSTANCE_MODE` in limits.ts. */
 export type InstanceMode = 'fresh' | 'reuse';
@@ -33,6 +36,17 @@ export interface FunctionVersion {
   world?: string;
 }
 
+/**
+ * Everything kept of one deployed function: the serving version, every kept version (oldest
+ * first; the current one and every version an alias names are always among them), and its
+ * aliases by name.
+ */
+export interface FunctionHistory {
+  current: FunctionVersion;
+  versions: FunctionVersion[];
+  aliases: ReadonlyMap<string, readonly AliasTarget[]>;
+}
+
 /** A blob written to the store but not yet published under a name. */
 export interface StagedBlob {
   digest: string;
@@ -57,6 +71,8 @@ export interface RecordProblem {
 /** Every function record, read whole: what is served, and what could not be read. */
 export interface RegistryScan {
   functions: FunctionVersion[];
+  /** The same functions with their kept versions and aliases. */
+  histories: FunctionHistory[];
   problems: RecordProblem[];
 }
 
@@ -66,11 +82,22 @@ export interface Registry {
   /** Reads a committed blob. */
   readBlob(digest: string): Promise<Uint8Array>;
   /**
-   * Records a new version of `name` pointing at a committed blob, atomically, keeping the last
-   * `keepVersions` versions of `name` (older ones are dropped from the record; `collect` then
-   * removes what nothing references). `blob.world` is stored as the version's world.
+   * Records a new version of `name` pointing at a committed blob, atomically, and makes it
+   * current. Keeps the last `keepVersions` versions of `name` plus every version an alias names
+   * (older ones are dropped from the record; `collect` then removes what nothing references).
+   * `blob.world` is stored as the version's world. Resolves with the function's new history.
    */
-  publish(name: string, blob: { digest: string; size: number; world?: string }, limits: FunctionLimits, keepVersions: number): Promise<FunctionVersion>;
+  publish(name: string, blob: { digest: string; size: number; world?: string }, limits: FunctionLimits, keepVersions: number): Promise<FunctionHistory>;
+  /**
+   * Makes kept version `to` of `name` current (by default the newest kept version before the
+   * current one); no version is created, and later uploads still get fresh numbers.
+   * `not_found` when the function or that version is not there.
+   */
+  rollback(name: string, to?: number): Promise<FunctionHistory>;
+  /** Creates or replaces alias `alias` of `name`; every target must be a kept version (`not_found`). */
+  setAlias(name: string, alias: string, targets: readonly AliasTarget[]): Promise<FunctionHistory>;
+  /** Removes alias `alias` of `name` (`not_found` if there is none). */
+  removeAlias(name: string, alias: string): Promise<FunctionHistory>;
   /** The current version of every function whose record reads; unreadable ones are skipped. */
   list(): Promise<FunctionVersion[]>;
   /** Reads every record: the current versions, and the records that could not be read. */
@@ -87,7 +114,7 @@ export interface Registry {
   /** The current version of `name`, if deployed. */
   get(name: string): Promise<FunctionVersion | undefined>;
   /**
-   * Removes `name` and all its versions; resolves false if it was not deployed. Only the version
+   * Removes `name` with all its versions and aliases; resolves false if it was not deployed. Only the version
    * counter is kept, so numbers are never reused.
    */
   remove(name: string): Promise<boolean>;

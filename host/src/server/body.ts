@@ -52,3 +52,14 @@ export async function readBody(http: Exchange, maxBytes: number, what: string): 
   for await (const chunk of limitedBody(http, maxBytes, what)) chunks.push(chunk as Buffer);
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
+
+/** Reads a JSON body (under the limit); `invalid_request` when it is not JSON. */
+export async function readJson(http: Exchange, maxBytes: number, what: string): Promise<unknown> {
+  const text = (await readBody(http, maxBytes, what)).toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    // Not the parser's message: it quotes the body back.
+    throw new InvalidInputError('invalid_request', `the ${what} is not valid JSON`);
+  }
+}

@@ -1,6 +1,7 @@
 /**
  * @module server/routes/functions
- * The management API: PUT/GET/DELETE /v1/functions[/{name}], behind the bearer token.
+ * The management API: PUT/GET/DELETE /v1/functions[/{name}], behind the bearer token, and the
+ * versions and aliases of a function (routes/versions).
  * The token guard is the first middleware of every route, so it runs for every path the router
  * maps to that route, however the path is spelled (letter case, trailing slash, encoding). It is
  * not a `router.use` layer: those match the prefix case-sensitively while routes do not, so
@@ -9,34 +10,15 @@
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
 import { InvalidInputError } from '../../errors.js';
-import { INSTANCE_MODES, type FunctionVersion, type InstanceMode } from '../../registry/registry.js';
-import { DEFAULT_INSTANCE_MODE } from '../../limits.js';
+import { INSTANCE_MODES, type InstanceMode } from '../../registry/registry.js';
+import { DEFAULT_INSTANCE_MODE, DEFAULT_MAX_JSON_BYTES } from '../../limits.js';
 import type { FunctionService } from '../../functions/service.js';
 import { checkName } from '../../functions/service.js';
-import { DEFAULT_WORLD } from '../../executors/index.js';
 import { checkDeclaredLength, limitedBody } from '../body.js';
+import { functionView, intParam } from './views.js';
+import { versionRoutes } from './versions.js';
 
 const MiB = 1024 * 1024;
-
-/** The JSON shape of a function version in the API (snake_case, as the query parameters). */
-export function functionView(fn: FunctionVersion): Record<string, unknown> {
-  return {
-    name: fn.name,
-    version: fn.version,
-    digest: `sha256:${fn.digest}`,
-    size: fn.size,
-    limits: { timeout_ms: fn.limits.timeoutMs, memory_mb: fn.limits.memoryBytes / MiB, instance: fn.limits.instance ?? DEFAULT_INSTANCE_MODE },
-    created_at: fn.createdAt,
-    world: fn.world ?? DEFAULT_WORLD,
-  };
-}
-
-function intParam(value: string | string[] | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  const text = Array.isArray(value) ? value[value.length - 1]! : value;
-  if (!/^\d{1,10}$/.test(text)) throw new InvalidInputError('invalid_request', `${name} must be a positive integer, got ${JSON.stringify(text)}`);
-  return Number(text);
-}
 
 function instanceParam(value: string | string[] | undefined): InstanceMode {
   if (value === undefined) return DEFAULT_INSTANCE_MODE;
@@ -75,6 +57,8 @@ export function functionRoutes(service: FunctionService, maxUploadBytes: number,
     await service.remove(ctx.params.name!);
     ctx.status = 204;
   });
+
+  versionRoutes(router, service, guard, DEFAULT_MAX_JSON_BYTES);
 
   return router;
 }

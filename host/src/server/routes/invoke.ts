@@ -1,6 +1,7 @@
 /**
  * @module server/routes/invoke
- * ANY /fn/{name}[/{rest}]: looks the function up and takes a slot, then reads the body, turns
+ * ANY /fn/{name}[@{alias|version}][/{rest}]: looks the function (and the version the pin after
+ * `@` names, else the current one) up and takes a slot, then reads the body, turns
  * the HTTP request into a `wafer.v1.Request`, calls the function, and writes its `Response`
  * back. This is the hot path, so it is a plain middleware rather than a router lookup.
  */
@@ -11,6 +12,7 @@ import { readBody } from '../body.js';
 
 const PREFIX = '/fn/';
 const EMPTY = new Uint8Array(0);
+const PIN_MARK = /@|%40/i;
 
 /** Request headers as the ABI carries them: names lower-cased, in the order received. */
 function headersOf(raw: string[]): Header[] {
@@ -26,11 +28,15 @@ export function invokeRoute(service: FunctionService, maxRequestBytes: number): 
     const q = url.indexOf('?');
     const pathname = q === -1 ? url : url.slice(0, q);
     const slash = pathname.indexOf('/', PREFIX.length);
-    const name = slash === -1 ? pathname.slice(PREFIX.length) : pathname.slice(PREFIX.length, slash);
+    const target = slash === -1 ? pathname.slice(PREFIX.length) : pathname.slice(PREFIX.length, slash);
     const path = slash === -1 ? '/' : pathname.slice(slash);
+    // `@` may arrive percent-encoded (`%40`) from clients that encode every path segment.
+    const at = target.search(PIN_MARK);
+    const name = at === -1 ? target : target.slice(0, at);
+    const pin = at === -1 ? undefined : target.slice(at + (target[at] === '@' ? 1 : 3));
     // Look up and take a slot first: an unknown name or a full queue is answered without
     // reading (or waiting for) the body.
-    const admission = await service.admit(name);
+    const admission = await service.admit(name, pin);
     let invocation: Invocation;
     try {
       const hasBody = ctx.req.headers['content-length'] !== undefined || ctx.req.headers['transfer-encoding'] !== undefined;
@@ -45,10 +51,11 @@ export function invokeRoute(service: FunctionService, maxRequestBytes: number): 
     } finally {
       admission.release();
     }
-    const { invocationId, response } = invocation;
+    const { invocationId, version, response } = invocation;
     ctx.status = response.status;
     for (const { name: key, value } of response.headers) ctx.append(key, value);
     ctx.set('x-wafer-invocation-id', invocationId);
+    ctx.set('x-wafer-version', String(version));
     ctx.body = Buffer.from(response.body.buffer, response.body.byteOffset, response.body.byteLength);
   };
 }
