@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::thread;
 use std::time::Duration;
 
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Strategy};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, RegallocAlgorithm, Strategy};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -108,6 +108,10 @@ fn base_config(s: &EngineSettings) -> Config {
         // Winch has no tail calls (wasmtime refuses the combination); a component that needs
         // them fails to compile here and is compiled by Cranelift alone.
         c.strategy(Strategy::Winch).wasm_tail_call(false);
+        // Winch still compiles the trampolines with Cranelift: a third of a Winch compile of a
+        // TS or Python component, which puts tens of thousands of functions in tables. The
+        // fast tier wants them compiled quickly, not well (hello-ts: 2.1 -> 1.65 CPU-s).
+        c.cranelift_opt_level(OptLevel::None).cranelift_regalloc_algorithm(RegallocAlgorithm::SinglePass);
     }
     c
 }

@@ -156,24 +156,30 @@ pub fn load(engines: &Arc<Engines>, key: &str, bytes: Option<&[u8]>, cache_path:
         return Err(LoadError::NeedsBytes(discarded));
     };
     let payload = compile(engines, bytes)?;
-    // Check the world before writing anything: only a component wafer can run is worth caching.
-    let (component, engine, pooled) = deserialize(engines, Artifact::Bytes(&payload))
-        .map_err(|e| LoadError::Internal(format!("cannot load the freshly compiled component: {e:#}")))?;
-    let mut loaded = link(engines, engine, &component, pooled, world)?;
+    // Written first and mapped from the file (its descriptor, not the path, which another writer
+    // may have replaced since), so this process shares the page cache with later ones and the
+    // artifact (45-55 MB for a TS or Python component under Winch) is not also copied into
+    // memory from `payload`. The world is checked on what was mapped: an artifact of a component
+    // wafer cannot run is removed again, so only runnable ones stay cached.
     let cache_error = match cache::write(cache_path, binding, &payload) {
         Ok(file) => {
-            // Re-map from the file just written (its descriptor, not the path, which another
-            // writer may have replaced since) so this process shares the page cache with later ones.
-            if let Some(fd) = cache::fd_path(&file) {
-                if let Ok((c, e, p)) = deserialize(engines, Artifact::File(&fd)) {
-                    loaded = link(engines, e, &c, p, world)?;
-                }
+            if let Some(Ok((component, engine, pooled))) = cache::fd_path(&file).map(|fd| deserialize(engines, Artifact::File(&fd))) {
+                let loaded = link(engines, engine, &component, pooled, world).inspect_err(|_| cache::discard(cache_path))?;
+                let ms = started.elapsed().as_secs_f64() * 1e3;
+                return Ok(LoadReport { loaded: Arc::new(loaded), source: Source::Compiled, ms, discarded, cache_error: None });
             }
             None
         }
         // A full or read-only disk costs the next restart a compile, not this load.
         Err(e) => Some(format!("cannot write {}: {e}", cache_path.display())),
     };
+    let (component, engine, pooled) = deserialize(engines, Artifact::Bytes(&payload))
+        .map_err(|e| LoadError::Internal(format!("cannot load the freshly compiled component: {e:#}")))?;
+    let loaded = link(engines, engine, &component, pooled, world).inspect_err(|_| {
+        if cache_error.is_none() {
+            cache::discard(cache_path);
+        }
+    })?;
     let ms = started.elapsed().as_secs_f64() * 1e3;
     Ok(LoadReport { loaded: Arc::new(loaded), source: Source::Compiled, ms, discarded, cache_error })
 }
