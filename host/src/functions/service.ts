@@ -202,9 +202,10 @@ export class FunctionService {
 
   /**
    * The first step of a call, taken before its body is read: look `name` up (`not_found`), then
-   * take a slot (`overloaded`). The caller reads the body, calls, and releases.
+   * take a slot (`overloaded`). The caller reads the body, calls, and releases. A free slot is
+   * answered at once (no promise); a call that waits for one gets a promise.
    */
-  admit(name: string): Promise<Admission> {
+  admit(name: string): Admission | Promise<Admission> {
     return admit(this.pipeline, name);
   }
 

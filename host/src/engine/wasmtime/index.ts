@@ -84,12 +84,15 @@ const STALE_TMP_MS = 10 * 60_000;
 /** One epoch tick: long enough for a warm call of a Rust or WAT component, short enough not to hold up the event loop. */
 export const DEFAULT_INLINE_BUDGET_MS = 1;
 
-/** Weight of the newest call in a component's moving average of call durations. */
+/** Weight of the newest call in a component's moving share of calls over half the budget. */
 const EWMA_WEIGHT = 0.2;
 /**
  * A component whose calls typically take more than this share of the budget starts on the
  * executor: a call that outruns the budget moves threads mid-call, which cost a ~1 ms TS call
- * ~250 µs (cold caches on the new core, the hop) over starting on the executor.
+ * ~250 µs (cold caches on the new core, the hop) over starting on the executor. "Typically" is
+ * most calls (a moving share of calls over it, above one half), not a moving average of
+ * durations: a few calls stretched by a busy CPU would move an average of 130 µs calls past the
+ * mark, send them to the executor and keep them there.
  */
 const INLINE_SHARE = 0.5;
 
@@ -145,8 +148,12 @@ export class WasmtimeEngine implements Engine {
   /** Calls that ended on the JS thread, and calls that started there and moved to the executor. */
   private inlineCalls = 0;
   private inlineOverruns = 0;
-  /** Moving average of each component's call duration (µs): decides whether its calls start inline. */
-  private readonly typicalUs = new Map<string, number>();
+  /** Moving share (0-1) of each component's calls on a fresh instance that took over half the budget: decides whether its calls start inline. */
+  private readonly longShare = new Map<string, number>();
+  /** The same for calls that ran on a warm instance (`reusePool`). */
+  private readonly longShareWarm = new Map<string, number>();
+  /** The addon's form of each `CallLimits` object seen (nativeLimitsOf). */
+  private readonly nativeLimits = new WeakMap<CallLimits, NativeCallLimits>();
   private readonly compiler: Compiler;
   private readonly gate: CompileGate;
   /** Compiles done by the compile process; each is then mapped from disk, which the addon counts as a disk load. */
@@ -270,33 +277,19 @@ export class WasmtimeEngine implements Engine {
     checkMemoryRequest(limits.memoryBytes, this.maxMemoryBytes);
     this.resident.touch(digest);
     const buf = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-    const nativeLimits: NativeCallLimits = {
-      timeoutMs: limits.timeoutMs,
-      memoryBytes: limits.memoryBytes,
-      fuel: limits.fuel,
-      maxOutputBytes: limits.maxOutputBytes,
-      inlineBudgetMs: this.inlineFor(digest),
-    };
-    if (limits.reusePool !== undefined) nativeLimits.reusePool = limits.reusePool;
-    const once = async (): Promise<NativeCallResult> => {
-      const answer = this.native.call(digest, buf, nativeLimits);
-      if (answer instanceof Promise) {
-        if (nativeLimits.inlineBudgetMs! > 0) this.inlineOverruns++;
-        return this.untilClosed(answer);
-      }
-      if (nativeLimits.inlineBudgetMs! > 0) this.inlineCalls++;
-      return answer;
-    };
-    let r = await once();
+    const nativeLimits = this.nativeLimitsOf(limits);
+    const reuse = limits.reusePool !== undefined;
+    let r = await this.callOnce(digest, buf, nativeLimits, reuse);
     // Not in memory (evicted or unloaded): map it again from disk and call (engine.ts, resident.ts).
     for (let tries = 0; r.errorKind === 'not_loaded' && tries < 3 && (await this.resident.reload(digest, (u) => this.load(u))); tries++) {
-      r = await once();
+      r = await this.callOnce(digest, buf, nativeLimits, reuse);
     }
-    if (this.inlineBudgetMs > 0 && r.durationUs > 0) this.observe(digest, r.durationUs);
+    if (this.inlineBudgetMs > 0 && r.durationUs > 0) this.observe(digest, r.durationUs, r.reused === true);
     if (!r.ok || r.output === undefined) throw toError(digest, r);
     const report: CallReport = {
       output: r.output,
-      ...outputOf(r),
+      stdout: r.stdout ?? NOTHING,
+      stderr: r.stderr ?? NOTHING,
       durationUs: r.durationUs,
       peakMemoryBytes: r.peakMemoryBytes,
     };
@@ -304,17 +297,52 @@ export class WasmtimeEngine implements Engine {
     return report;
   }
 
-  /** The inline budget for a call of `digest`: 0 when its calls typically outrun the budget. */
-  private inlineFor(digest: string): number {
-    const typical = this.typicalUs.get(digest);
+  /** One native call; a call that ended on the JS thread answers with no promise at all. */
+  private callOnce(digest: string, buf: Buffer, nativeLimits: NativeCallLimits, reuse: boolean): NativeCallResult | Promise<NativeCallResult> {
+    // The addon copies the limits when the call starts: the object is this call's only until `call` returns.
+    const budget = this.inlineFor(digest, reuse);
+    nativeLimits.inlineBudgetMs = budget;
+    const answer = this.native.call(digest, buf, nativeLimits);
+    if (answer instanceof Promise) {
+      if (budget > 0) this.inlineOverruns++;
+      return this.untilClosed(answer);
+    }
+    if (budget > 0) this.inlineCalls++;
+    return answer;
+  }
+
+  /**
+   * The addon's form of `limits`, made once per limits object (the pipeline keeps one per
+   * function version) and then only given each call's inline budget.
+   */
+  private nativeLimitsOf(limits: CallLimits): NativeCallLimits {
+    let n = this.nativeLimits.get(limits);
+    if (n === undefined || n.timeoutMs !== limits.timeoutMs || n.memoryBytes !== limits.memoryBytes || n.fuel !== limits.fuel || n.maxOutputBytes !== limits.maxOutputBytes || n.reusePool !== limits.reusePool) {
+      n = { timeoutMs: limits.timeoutMs, memoryBytes: limits.memoryBytes, fuel: limits.fuel, maxOutputBytes: limits.maxOutputBytes, inlineBudgetMs: 0 };
+      if (limits.reusePool !== undefined) n.reusePool = limits.reusePool;
+      this.nativeLimits.set(limits, n);
+    }
+    return n;
+  }
+
+  /**
+   * The inline budget for a call of `digest`: 0 when its calls typically outrun the budget. A
+   * call on a warm instance (`reuse`) is judged by the component's warm calls only: the odd call
+   * that had to instantiate (1-2 ms for a big runtime) would otherwise push a 100 µs warm call to
+   * the executor, where concurrent calls each need an instance of their own.
+   */
+  private inlineFor(digest: string, reuse: boolean): number {
+    const share = (reuse ? this.longShareWarm : this.longShare).get(digest);
     // A component not yet seen starts inline: a call that outruns the budget is not re-run.
-    if (typical !== undefined && typical > this.inlineBudgetMs * 1000 * INLINE_SHARE) return 0;
+    if (share !== undefined && share > 0.5) return 0;
     return this.inlineBudgetMs;
   }
 
-  private observe(digest: string, us: number): void {
-    const prev = this.typicalUs.get(digest);
-    this.typicalUs.set(digest, prev === undefined ? us : prev + (us - prev) * EWMA_WEIGHT);
+  private observe(digest: string, us: number, warm: boolean): void {
+    const shares = warm ? this.longShareWarm : this.longShare;
+    const long = us > this.inlineBudgetMs * 1000 * INLINE_SHARE ? 1 : 0;
+    const prev = shares.get(digest);
+    shares.set(digest, prev === undefined ? long : prev + (long - prev) * EWMA_WEIGHT);
   }
 
   /** Races a native promise against `close()`, so pending calls reject when the engine closes. */
@@ -328,7 +356,8 @@ export class WasmtimeEngine implements Engine {
   unload(digest: string): void {
     this.resident.forget(digest);
     this.native.unload(digest);
-    this.typicalUs.delete(digest);
+    this.longShare.delete(digest);
+    this.longShareWarm.delete(digest);
   }
 
   /**

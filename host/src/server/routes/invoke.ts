@@ -4,6 +4,7 @@
  * the HTTP request into a `wafer.v1.Request`, calls the function, and writes its `Response`
  * back. This is the hot path, so it is a plain middleware rather than a router lookup.
  */
+import type { ServerResponse } from 'node:http';
 import type { Middleware } from 'koa';
 import type { Header } from '../../executors/index.js';
 import type { FunctionService, Invocation } from '../../functions/service.js';
@@ -19,6 +20,17 @@ function headersOf(raw: string[]): Header[] {
   return headers;
 }
 
+/**
+ * Koa's `ctx.append` without its cost: Koa reads the previous value through a copy of every
+ * header set so far, once per header. Same result: a second value of a name joins the first in
+ * a list; a previous empty value is replaced, as Koa does.
+ */
+function append(res: ServerResponse, name: string, value: string): void {
+  const prev = res.getHeader(name);
+  if (prev === undefined || prev === '') res.setHeader(name, value);
+  else res.setHeader(name, Array.isArray(prev) ? [...prev, value] : [String(prev), value]);
+}
+
 export function invokeRoute(service: FunctionService, maxRequestBytes: number): Middleware {
   return async (ctx, next) => {
     const url = ctx.req.url ?? '/';
@@ -30,11 +42,13 @@ export function invokeRoute(service: FunctionService, maxRequestBytes: number): 
     const path = slash === -1 ? '/' : pathname.slice(slash);
     // Look up and take a slot first: an unknown name or a full queue is answered without
     // reading (or waiting for) the body.
-    const admission = await service.admit(name);
+    const admitted = service.admit(name);
+    const admission = admitted instanceof Promise ? await admitted : admitted;
     let invocation: Invocation;
     try {
       const hasBody = ctx.req.headers['content-length'] !== undefined || ctx.req.headers['transfer-encoding'] !== undefined;
-      const body = hasBody ? await readBody(ctx, maxRequestBytes, 'request body') : EMPTY;
+      const read = hasBody ? readBody(ctx, maxRequestBytes, 'request body') : EMPTY;
+      const body = read instanceof Promise ? await read : read;
       invocation = await admission.call({
         method: ctx.method,
         path,
@@ -47,8 +61,9 @@ export function invokeRoute(service: FunctionService, maxRequestBytes: number): 
     }
     const { invocationId, response } = invocation;
     ctx.status = response.status;
-    for (const { name: key, value } of response.headers) ctx.append(key, value);
-    ctx.set('x-wafer-invocation-id', invocationId);
+    const { res } = ctx;
+    for (const { name: key, value } of response.headers) append(res, key, value);
+    res.setHeader('x-wafer-invocation-id', invocationId);
     ctx.body = Buffer.from(response.body.buffer, response.body.byteOffset, response.body.byteLength);
   };
 }
