@@ -84,15 +84,19 @@ const STALE_TMP_MS = 10 * 60_000;
 /** One epoch tick: long enough for a warm call of a Rust or WAT component, short enough not to hold up the event loop. */
 export const DEFAULT_INLINE_BUDGET_MS = 1;
 
-/** Weight of the newest call in a component's moving share of calls over half the budget. */
+/** Weight of the newest call in a component's moving average of call durations (and share of long warm calls). */
 const EWMA_WEIGHT = 0.2;
 /**
  * A component whose calls typically take more than this share of the budget starts on the
  * executor: a call that outruns the budget moves threads mid-call, which cost a ~1 ms TS call
- * ~250 µs (cold caches on the new core, the hop) over starting on the executor. "Typically" is
- * most calls (a moving share of calls over it, above one half), not a moving average of
- * durations: a few calls stretched by a busy CPU would move an average of 130 µs calls past the
- * mark, send them to the executor and keep them there.
+ * ~250 µs (cold caches on the new core, the hop) over starting on the executor.
+ *
+ * Calls on a fresh instance are judged by a moving average of their durations. Calls on a warm
+ * instance (`reusePool`) are judged by the moving share of them that took longer than this: a
+ * warm call of a big runtime takes ~100 µs, but the odd one is stretched to milliseconds (a GC
+ * in the guest, a busy CPU), and one such call in an average would send the next calls to the
+ * executor, where calls run side by side and each needs an instance (the pool keeps a few, so
+ * the rest are instantiated and dropped, 1-2 ms each).
  */
 const INLINE_SHARE = 0.5;
 
@@ -148,9 +152,9 @@ export class WasmtimeEngine implements Engine {
   /** Calls that ended on the JS thread, and calls that started there and moved to the executor. */
   private inlineCalls = 0;
   private inlineOverruns = 0;
-  /** Moving share (0-1) of each component's calls on a fresh instance that took over half the budget: decides whether its calls start inline. */
-  private readonly longShare = new Map<string, number>();
-  /** The same for calls that ran on a warm instance (`reusePool`). */
+  /** Moving average of each component's call duration (µs) on a fresh instance: decides whether its calls start inline. */
+  private readonly typicalUs = new Map<string, number>();
+  /** Moving share (0-1) of each component's calls on a warm instance that took over INLINE_SHARE of the budget. */
   private readonly longShareWarm = new Map<string, number>();
   /** The addon's form of each `CallLimits` object seen (nativeLimitsOf). */
   private readonly nativeLimits = new WeakMap<CallLimits, NativeCallLimits>();
@@ -332,17 +336,25 @@ export class WasmtimeEngine implements Engine {
    * the executor, where concurrent calls each need an instance of their own.
    */
   private inlineFor(digest: string, reuse: boolean): number {
-    const share = (reuse ? this.longShareWarm : this.longShare).get(digest);
     // A component not yet seen starts inline: a call that outruns the budget is not re-run.
-    if (share !== undefined && share > 0.5) return 0;
+    if (reuse) {
+      const share = this.longShareWarm.get(digest);
+      return share !== undefined && share > 0.5 ? 0 : this.inlineBudgetMs;
+    }
+    const typical = this.typicalUs.get(digest);
+    if (typical !== undefined && typical > this.inlineBudgetMs * 1000 * INLINE_SHARE) return 0;
     return this.inlineBudgetMs;
   }
 
   private observe(digest: string, us: number, warm: boolean): void {
-    const shares = warm ? this.longShareWarm : this.longShare;
-    const long = us > this.inlineBudgetMs * 1000 * INLINE_SHARE ? 1 : 0;
-    const prev = shares.get(digest);
-    shares.set(digest, prev === undefined ? long : prev + (long - prev) * EWMA_WEIGHT);
+    if (warm) {
+      const long = us > this.inlineBudgetMs * 1000 * INLINE_SHARE ? 1 : 0;
+      const prev = this.longShareWarm.get(digest);
+      this.longShareWarm.set(digest, prev === undefined ? long : prev + (long - prev) * EWMA_WEIGHT);
+      return;
+    }
+    const prev = this.typicalUs.get(digest);
+    this.typicalUs.set(digest, prev === undefined ? us : prev + (us - prev) * EWMA_WEIGHT);
   }
 
   /** Races a native promise against `close()`, so pending calls reject when the engine closes. */
@@ -356,7 +368,7 @@ export class WasmtimeEngine implements Engine {
   unload(digest: string): void {
     this.resident.forget(digest);
     this.native.unload(digest);
-    this.longShare.delete(digest);
+    this.typicalUs.delete(digest);
     this.longShareWarm.delete(digest);
   }
 
