@@ -6,17 +6,11 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics, Gauge } from 'prom-client';
 import type { Engine } from '../engine/engine.js';
 
-interface Series {
-  calls: Map<string, Counter.Internal>;
-  duration: Histogram.Internal<'function'>;
-}
-
 export class Metrics {
   readonly registry = new Registry();
   private readonly calls: Counter<'function' | 'outcome'>;
   private readonly duration: Histogram<'function'>;
   private readonly uploads: Counter<'outcome'>;
-  private readonly series = new Map<string, Series>();
 
   constructor(engine: Engine) {
     collectDefaultMetrics({ register: this.registry });
@@ -51,28 +45,8 @@ export class Metrics {
   }
 
   call(fn: string, outcome: string, durationUs?: number): void {
-    const series = this.seriesOf(fn);
-    let counter = series.calls.get(outcome);
-    if (counter === undefined) {
-      counter = this.calls.labels({ function: fn, outcome });
-      series.calls.set(outcome, counter);
-    }
-    counter.inc();
-    if (durationUs !== undefined) series.duration.observe(durationUs / 1e6);
-  }
-
-  /**
-   * The labelled series of `fn`, looked up once: prom-client otherwise hashes the label set on
-   * every `inc` and `observe`, once per call on the invoke path. The children stay valid since
-   * no series is ever removed or reset here.
-   */
-  private seriesOf(fn: string): Series {
-    let series = this.series.get(fn);
-    if (series === undefined) {
-      series = { calls: new Map(), duration: this.duration.labels({ function: fn }) };
-      this.series.set(fn, series);
-    }
-    return series;
+    this.calls.inc({ function: fn, outcome });
+    if (durationUs !== undefined) this.duration.observe({ function: fn }, durationUs / 1e6);
   }
 
   upload(outcome: string): void {

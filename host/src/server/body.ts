@@ -56,17 +56,65 @@ export function readBody(http: Exchange, maxBytes: number, what: string): Buffer
   return takeComplete(http, maxBytes, what) ?? readStreamed(http, maxBytes, what);
 }
 
-async function readStreamed(http: Exchange, maxBytes: number, what: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of limitedBody(http, maxBytes, what)) chunks.push(chunk as Buffer);
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+/**
+ * The rest of the body as it streams in: `limitedBody`'s checks and errors, on the stream's own
+ * events rather than its async iterator (one promise per body, not several per chunk). Stopping
+ * early (over the limit) leaves the request paused and open, as `limitedBody` does.
+ */
+function readStreamed(http: Exchange, maxBytes: number, what: string): Promise<Buffer> {
+  const { req, res } = http;
+  checkDeclaredLength(req, maxBytes, what);
+  if (req.headers.expect?.toLowerCase() === '100-continue' && !res.headersSent) res.writeContinue();
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        done();
+        req.pause();
+        reject(new InvalidInputError('payload_too_large', `the ${what} is over the limit of ${maxBytes} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      done();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    };
+    // The client went away or the server cut a slow request off: nobody is left to answer.
+    const fail = (message: string) => {
+      done();
+      reject(new InvalidInputError('invalid_request', `the ${what} could not be read whole: ${message}`));
+    };
+    const onError = (err: Error) => fail(err.message);
+    const onClose = () => fail('Premature close');
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
 }
 
-/** The body of a request Node has already parsed whole and nobody has read from, or undefined. */
+/**
+ * The body of a request Node has already parsed whole and nobody has read from, or undefined:
+ * the message is complete, or its declared `Content-Length` bytes (no `Transfer-Encoding`) are
+ * all in the request's buffer (Node marks the message complete a moment later).
+ */
 function takeComplete(http: Exchange, maxBytes: number, what: string): Buffer | undefined {
   const { req, res } = http;
   // Flowing (or ever read from), destroyed or errored: leave it to the stream path.
-  if (!req.complete || req.destroyed || req.readableFlowing !== null || req.readableDidRead || req.errored) return undefined;
+  if (req.destroyed || req.readableFlowing !== null || req.readableDidRead || req.errored) return undefined;
+  if (!req.complete) {
+    const declared = req.headers['content-length'];
+    if (declared === undefined || req.headers['transfer-encoding'] !== undefined || Number(declared) !== req.readableLength) return undefined;
+  }
   checkDeclaredLength(req, maxBytes, what);
   if (req.headers.expect?.toLowerCase() === '100-continue' && !res.headersSent) res.writeContinue();
   // Not flowing, so read() hands over everything buffered as one chunk; null when the body is empty.
