@@ -5,6 +5,7 @@
  * is the HTTP server's `requestTimeout` (server/edge).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { finished } from 'node:stream';
 import { InvalidInputError, WaferError } from '../errors.js';
 
 /** The request and its response, as Koa's context carries them. */
@@ -58,8 +59,11 @@ export function readBody(http: Exchange, maxBytes: number, what: string): Buffer
 
 /**
  * The rest of the body as it streams in: `limitedBody`'s checks and errors, on the stream's own
- * events rather than its async iterator (one promise per body, not several per chunk). Stopping
- * early (over the limit) leaves the request paused and open, as `limitedBody` does.
+ * events rather than its async iterator (one promise per body, not several per chunk). `finished`
+ * (what the iterator itself uses) settles it on the end, an error or a premature close, also for
+ * a request that ended or closed before this was called: a client that hung up while its call
+ * waited in the queue. Stopping early (over the limit) leaves the request paused and open, as
+ * `limitedBody` does.
  */
 function readStreamed(http: Exchange, maxBytes: number, what: string): Promise<Buffer> {
   const { req, res } = http;
@@ -68,37 +72,25 @@ function readStreamed(http: Exchange, maxBytes: number, what: string): Promise<B
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const done = () => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('close', onClose);
-    };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > maxBytes) {
-        done();
-        req.pause();
-        reject(new InvalidInputError('payload_too_large', `the ${what} is over the limit of ${maxBytes} bytes`));
+      if (size <= maxBytes) {
+        chunks.push(chunk);
         return;
       }
-      chunks.push(chunk);
+      stop();
+      req.off('data', onData);
+      req.pause();
+      reject(new InvalidInputError('payload_too_large', `the ${what} is over the limit of ${maxBytes} bytes`));
     };
-    const onEnd = () => {
-      done();
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
-    };
-    // The client went away or the server cut a slow request off: nobody is left to answer.
-    const fail = (message: string) => {
-      done();
-      reject(new InvalidInputError('invalid_request', `the ${what} could not be read whole: ${message}`));
-    };
-    const onError = (err: Error) => fail(err.message);
-    const onClose = () => fail('Premature close');
+    const stop = finished(req, { writable: false }, (err) => {
+      stop();
+      req.off('data', onData);
+      // The client went away or the server cut a slow request off: nobody is left to answer.
+      if (err) reject(new InvalidInputError('invalid_request', `the ${what} could not be read whole: ${err.message}`));
+      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    });
     req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('close', onClose);
   });
 }
 
