@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, errorOf, fixture, startTestHost, type TestHost } from '../helpers/host.js';
-import { rawErrorCode, rawRequest } from './http-kit.js';
+import { openSocket, rawErrorCode, rawRequest } from './http-kit.js';
 import { DEFAULT_RETRY_AFTER_S } from '../../host/src/limits.js';
 
 describe.each(ENGINES)('overload on %s', (engine) => {
@@ -71,6 +71,27 @@ describe.each(ENGINES)('overload on %s', (engine) => {
       expect(after.status).toBe(200);
     } finally {
       await slow.close();
+    }
+  });
+
+  it('issue 9 #2: a client that hangs up while its call waits in the queue gives the slot back when its turn comes', async () => {
+    const host2 = await startTestHost(engine, { maxConcurrency: 1, maxQueue: 1 }, host.dataDir);
+    try {
+      await host2.deploy('spin-short', await fixture('loop'), '?timeout_ms=300');
+      const running = host2.call('spin-short');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // A whole request, body and all, then gone while it waits behind the running call.
+      const socket = await openSocket(host2.url);
+      socket.write('POST /fn/spin-short HTTP/1.1\r\nHost: wafer\r\nContent-Length: 5\r\n\r\nhello');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      socket.destroy();
+      expect((await running).status).toBe(504);
+      // The hung-up call took the slot, found nobody to answer and gave it back: this call runs.
+      const after = await host2.call('spin-short');
+      expect(after.status).toBe(504);
+      expect((await errorOf(after)).code).toBe('timeout');
+    } finally {
+      await host2.close();
     }
   });
 });

@@ -167,6 +167,8 @@ pub struct Outcome {
     pub duration_us: f64,
     pub fuel_used: Option<u64>,
     pub peak_memory_bytes: usize,
+    /// The call ran on a warm instance taken from its pool (no instantiation).
+    pub reused: bool,
 }
 
 /// A loaded component, ready to instantiate.
@@ -257,6 +259,7 @@ pub async fn run(loaded: Arc<Loaded>, input: impl AsRef<[u8]>, limits: Limits, f
     };
     // A warm instance already over this call's quota is dropped: the call runs fresh.
     let warm = warm.filter(|w| w.store.data().limiter.total <= limits.memory_bytes);
+    let reused = warm.is_some();
     let (mut store, stdout, stderr, mut instance, calls) = match warm {
         Some(w) => (w.store, w.stdout, w.stderr, Some(w.instance), w.calls),
         None => {
@@ -317,6 +320,7 @@ pub async fn run(loaded: Arc<Loaded>, input: impl AsRef<[u8]>, limits: Limits, f
         duration_us,
         fuel_used,
         peak_memory_bytes,
+        reused,
     };
     let reusable = finished
         && matches!(&out.result, Ok(_) | Err((Failure::FunctionError, _)))

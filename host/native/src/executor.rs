@@ -79,6 +79,7 @@ pub fn failed(message: String) -> Outcome {
         duration_us: 0.0,
         fuel_used: None,
         peak_memory_bytes: 0,
+        reused: false,
     }
 }
 

@@ -78,6 +78,8 @@ pub struct NativeCallResult {
     pub duration_us: f64,
     pub fuel_used: Option<f64>,
     pub peak_memory_bytes: f64,
+    /// The call ran on a warm instance of its pool (`reusePool`), not a fresh one.
+    pub reused: bool,
 }
 
 #[napi(object)]

@@ -296,6 +296,7 @@ fn failed(kind: Failure, message: String) -> Outcome {
         duration_us: 0.0,
         fuel_used: None,
         peak_memory_bytes: 0,
+        reused: false,
     }
 }
 
@@ -347,5 +348,6 @@ fn to_js(out: Outcome) -> NativeCallResult {
         duration_us: out.duration_us,
         fuel_used: out.fuel_used.map(|f| f as f64),
         peak_memory_bytes: out.peak_memory_bytes as f64,
+        reused: out.reused,
     }
 }

@@ -37,7 +37,17 @@ export const waferHandler: Executor = {
     }
   },
 
-  toGuest: (call, context) => encodeRequest({ ...call, ...context }),
+  // Field by field rather than spread: this runs once per request, and `call` may carry more.
+  toGuest: (call, context) =>
+    encodeRequest({
+      method: call.method,
+      path: call.path,
+      query: call.query,
+      headers: call.headers,
+      body: call.body,
+      invocationId: context.invocationId,
+      deadlineMs: context.deadlineMs,
+    }),
 
   fromGuest: (output, log) => decodeResponse(output, log),
 };

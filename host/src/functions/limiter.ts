@@ -58,21 +58,45 @@ export class Limiter {
    * past a bound. Resolves with the function that gives the slot back (calling it again does nothing).
    */
   async acquire(name: string): Promise<() => void> {
-    const usage = this.usage.get(name) ?? { running: 0, queued: 0 };
-    this.usage.set(name, usage);
-    if (usage.running < this.caps.running && this.running < this.bounds.maxCalls) {
-      // Under both caps no call of this function waits (a release would have started it).
-      usage.running += 1;
-      this.running += 1;
-    } else {
-      const refusal = this.refusal(name, usage);
-      if (refusal) {
-        this.settle(name, usage);
-        throw new OverloadedError(refusal, DEFAULT_RETRY_AFTER_S);
-      }
-      usage.queued += 1;
-      await new Promise<void>((resolve) => this.waiting.push({ name, resolve }));
+    const now = this.tryAcquire(name);
+    if (now) return now;
+    const usage = this.usageOf(name);
+    const refusal = this.refusal(name, usage);
+    if (refusal) {
+      this.settle(name, usage);
+      throw new OverloadedError(refusal, DEFAULT_RETRY_AFTER_S);
     }
+    usage.queued += 1;
+    await new Promise<void>((resolve) => this.waiting.push({ name, resolve }));
+    return this.releaser(name, usage);
+  }
+
+  /**
+   * Takes a slot for a call of `name` if one is free right now (what `acquire` does first),
+   * without a promise; undefined when the call would have to wait or be refused (then `acquire`).
+   */
+  tryAcquire(name: string): (() => void) | undefined {
+    const usage = this.usageOf(name);
+    // Under both caps no call of this function waits (a release would have started it).
+    if (usage.running >= this.caps.running || this.running >= this.bounds.maxCalls) {
+      this.settle(name, usage);
+      return undefined;
+    }
+    usage.running += 1;
+    this.running += 1;
+    return this.releaser(name, usage);
+  }
+
+  private usageOf(name: string): Usage {
+    let usage = this.usage.get(name);
+    if (usage === undefined) {
+      usage = { running: 0, queued: 0 };
+      this.usage.set(name, usage);
+    }
+    return usage;
+  }
+
+  private releaser(name: string, usage: Usage): () => void {
     let released = false;
     return () => {
       if (released) return;

@@ -6,10 +6,10 @@
  * function's executor's; everything here is the same for every world.
  */
 import { randomUUID } from 'node:crypto';
-import type { CallReport, Engine } from '../engine/engine.js';
+import type { CallLimits, CallReport, Engine } from '../engine/engine.js';
 import { DEFAULT_INSTANCE_MODE } from '../limits.js';
 import { GuestResultError, NotFoundError, WaferError, type GuestOutput } from '../errors.js';
-import { executorFor, type HttpAnswer, type HttpCall } from '../executors/index.js';
+import { executorFor, type Executor, type HttpAnswer, type HttpCall } from '../executors/index.js';
 import type { Logger } from '../logger.js';
 import { pickTarget } from '../registry/alias.js';
 import type { FunctionHistory, FunctionVersion } from '../registry/registry.js';
@@ -53,17 +53,23 @@ type Outcome = { ok: true; report: CallReport; response: HttpAnswer } | { ok: fa
 
 /**
  * admit: look `name` and the version `pin` asks for up (`not_found`), then take a slot
- * (`overloaded`); the caller then reads the body, calls and releases.
+ * (`overloaded`); the caller then reads the body, calls and releases. A free slot is taken at
+ * once, with no promise; only a call that must wait in the queue gets one.
  */
-export async function admit(deps: PipelineDeps, name: string, pin?: string): Promise<Admission> {
+export function admit(deps: PipelineDeps, name: string, pin?: string): Admission | Promise<Admission> {
   const fn = resolve(deps, name, pin);
-  let release: () => void;
-  try {
-    release = await deps.limiter.acquire(name);
-  } catch (err) {
-    meter(deps, name, { ok: false, error: err });
-    throw err;
-  }
+  const release = deps.limiter.tryAcquire(name);
+  if (release) return admission(deps, name, fn, release, pin);
+  return deps.limiter.acquire(name).then(
+    (release) => admission(deps, name, fn, release, pin),
+    (err: unknown) => {
+      meter(deps, name, { ok: false, error: err });
+      throw err;
+    },
+  );
+}
+
+function admission(deps: PipelineDeps, name: string, fn: FunctionVersion, release: () => void, pin: string | undefined): Admission {
   return { fn, release, call: (input) => run(deps, name, input, pin, fn.version) };
 }
 
@@ -79,7 +85,8 @@ export async function run(deps: PipelineDeps, name: string, input: InvocationInp
   try {
     const fn = resolve(deps, name, pin, picked, ' while the request arrived');
     version = fn.version;
-    await load(deps, fn);
+    // load: the component is in the engine (awaited only until the first call has loaded it).
+    if (!deps.loader.has(fn.digest)) await deps.loader.ensure(fn);
     outcome = await execute(deps, fn, input, invocationId);
   } catch (error) {
     outcome = { ok: false, error };
@@ -116,23 +123,36 @@ function resolve(deps: PipelineDeps, name: string, pin?: string, prefer?: number
   return fn;
 }
 
-/** load: the component is in the engine (a no-op after the first call). */
-function load(deps: PipelineDeps, fn: FunctionVersion): Promise<void> {
-  return deps.loader.ensure(fn);
+/** What every call of one function version needs, worked out on its first call. */
+interface Resolved {
+  executor: Executor;
+  limits: CallLimits;
+}
+
+/** Per version record: a redeploy makes a new record, so an entry never outlives what it was made from. */
+const resolvedOf = new WeakMap<FunctionVersion, Resolved>();
+
+function resolved(fn: FunctionVersion, maxOutputBytes: number): Resolved {
+  let r = resolvedOf.get(fn);
+  if (r === undefined || r.limits.maxOutputBytes !== maxOutputBytes) {
+    const { timeoutMs, memoryBytes, instance } = fn.limits;
+    // A record written before the setting has none: it reads as the default.
+    const reusePool = (instance ?? DEFAULT_INSTANCE_MODE) === 'reuse' ? fn.name : undefined;
+    const limits: CallLimits = { timeoutMs, memoryBytes, maxOutputBytes, reusePool };
+    r = { executor: executorFor(fn.world), limits };
+    resolvedOf.set(fn, r);
+  }
+  return r;
 }
 
 /** execute: the executor maps the HTTP call in, the engine runs it under the limits, the executor maps the output out. */
 async function execute(deps: PipelineDeps, fn: FunctionVersion, input: InvocationInput, invocationId: string): Promise<Outcome> {
   const { engine, maxResponseBytes } = deps;
-  const executor = executorFor(fn.world);
-  const { method, path, query, headers, body } = input;
-  const guestInput = executor.toGuest({ method, path, query, headers, body }, { invocationId, deadlineMs: Date.now() + fn.limits.timeoutMs });
+  const { executor, limits } = resolved(fn, maxResponseBytes);
+  const guestInput = executor.toGuest(input, { invocationId, deadlineMs: Date.now() + limits.timeoutMs });
   let report: CallReport;
   try {
-    const { timeoutMs, memoryBytes, instance } = fn.limits;
-    // A record written before the setting has none: it reads as the default.
-    const reusePool = (instance ?? DEFAULT_INSTANCE_MODE) === 'reuse' ? fn.name : undefined;
-    report = await engine.call(fn.digest, guestInput, { timeoutMs, memoryBytes, maxOutputBytes: maxResponseBytes, reusePool });
+    report = await engine.call(fn.digest, guestInput, limits);
   } catch (error) {
     return { ok: false, error, output: error instanceof WaferError && 'output' in error ? (error.output as GuestOutput) : undefined };
   }

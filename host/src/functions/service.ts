@@ -296,9 +296,10 @@ export class FunctionService {
   /**
    * The first step of a call, taken before its body is read: look `name` up, and the version
    * `pin` asks for (a version number or an alias; the current one without), `not_found` when
-   * either is not there; then take a slot (`overloaded`). The caller reads the body, calls, and releases.
+   * either is not there; then take a slot (`overloaded`). The caller reads the body, calls, and
+   * releases. A free slot is answered at once (no promise); a call that waits for one gets a promise.
    */
-  admit(name: string, pin?: string): Promise<Admission> {
+  admit(name: string, pin?: string): Admission | Promise<Admission> {
     return admit(this.pipeline, name, pin);
   }
 

@@ -297,6 +297,24 @@ describe('WasmtimeEngine inline fast path', () => {
     expect(() => v8.f()).toThrow(wasm.RuntimeError);
   });
 
+  it('judges calls on a warm instance by most of them: one long warm call leaves the next on the JS thread, mostly long ones move them', async () => {
+    const e = engine({ inlineBudgetMs: 1 });
+    const spin = await loaded(e, 'spin');
+    const warm = { ...LIMITS, reusePool: 'spin' };
+    await e.call(spin, new Uint8Array(0), warm); // instantiates the pool's instance
+    await e.call(spin, new Uint8Array(0), warm);
+    expect((await e.call(spin, new Uint8Array(100), warm)).durationUs).toBeGreaterThan(10_000);
+    expect(e.stats()).toMatchObject({ inlineCalls: 2, inlineOverruns: 1, instancesReused: 2 });
+    // One stretched call (a GC in the guest, a busy CPU) is not what its calls typically take.
+    await e.call(spin, new Uint8Array(0), warm);
+    expect(e.stats()).toMatchObject({ inlineCalls: 3, inlineOverruns: 1, instancesReused: 3 });
+    // Most calls long: they start on the executor, still on the warm instance.
+    for (let i = 0; i < 3; i++) await e.call(spin, new Uint8Array(100), warm);
+    expect(e.stats()).toMatchObject({ inlineCalls: 3, inlineOverruns: 4 });
+    await e.call(spin, new Uint8Array(100), warm);
+    expect(e.stats()).toMatchObject({ inlineCalls: 3, inlineOverruns: 4, instancesReused: 7, instancesCreated: 1 });
+  });
+
   it('moves a call that outruns the budget to the executor, where it continues (never re-run) with its full timeout', async () => {
     const e = engine({ inlineBudgetMs: 1 });
     const spin = await loaded(e, 'spin');

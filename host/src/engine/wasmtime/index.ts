@@ -115,12 +115,19 @@ const STALE_TMP_MS = 10 * 60_000;
 /** One epoch tick: long enough for a warm call of a Rust or WAT component, short enough not to hold up the event loop. */
 export const DEFAULT_INLINE_BUDGET_MS = 1;
 
-/** Weight of the newest call in a component's moving average of call durations. */
+/** Weight of the newest call in a component's moving average of call durations (and share of long warm calls). */
 const EWMA_WEIGHT = 0.2;
 /**
  * A component whose calls typically take more than this share of the budget starts on the
  * executor: a call that outruns the budget moves threads mid-call, which cost a ~1 ms TS call
  * ~250 µs (cold caches on the new core, the hop) over starting on the executor.
+ *
+ * Calls on a fresh instance are judged by a moving average of their durations. Calls on a warm
+ * instance (`reusePool`) are judged by the moving share of them that took longer than this: a
+ * warm call of a big runtime takes ~100 µs, but the odd one is stretched to milliseconds (a GC
+ * in the guest, a busy CPU), and one such call in an average would send the next calls to the
+ * executor, where calls run side by side and each needs an instance (the pool keeps a few, so
+ * the rest are instantiated and dropped, 1-2 ms each).
  */
 const INLINE_SHARE = 0.5;
 
@@ -176,8 +183,12 @@ export class WasmtimeEngine implements Engine {
   /** Calls that ended on the JS thread, and calls that started there and moved to the executor. */
   private inlineCalls = 0;
   private inlineOverruns = 0;
-  /** Moving average of each component's call duration (µs): decides whether its calls start inline. */
+  /** Moving average of each component's call duration (µs) on a fresh instance: decides whether its calls start inline. */
   private readonly typicalUs = new Map<string, number>();
+  /** Moving share (0-1) of each component's calls on a warm instance that took over INLINE_SHARE of the budget. */
+  private readonly longShareWarm = new Map<string, number>();
+  /** The addon's form of each `CallLimits` object seen (nativeLimitsOf). */
+  private readonly nativeLimits = new WeakMap<CallLimits, NativeCallLimits>();
   private readonly compiler: Compiler;
   private readonly gate: CompileGate;
   /** Compiles done by the compile process; each is then mapped from disk, which the addon counts as a disk load. */
@@ -449,34 +460,19 @@ export class WasmtimeEngine implements Engine {
     checkMemoryRequest(limits.memoryBytes, this.maxMemoryBytes);
     this.resident.touch(digest);
     const buf = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-    const nativeLimits: NativeCallLimits = {
-      timeoutMs: limits.timeoutMs,
-      memoryBytes: limits.memoryBytes,
-      fuel: limits.fuel,
-      maxOutputBytes: limits.maxOutputBytes,
-      inlineBudgetMs: this.inlineFor(digest),
-    };
-    if (limits.reusePool !== undefined) nativeLimits.reusePool = limits.reusePool;
-    const once = async (): Promise<NativeCallResult> => {
-      const native = this.onFast.has(digest) ? this.fast!.native : this.native;
-      const answer = native.call(digest, buf, nativeLimits);
-      if (answer instanceof Promise) {
-        if (nativeLimits.inlineBudgetMs! > 0) this.inlineOverruns++;
-        return this.untilClosed(answer);
-      }
-      if (nativeLimits.inlineBudgetMs! > 0) this.inlineCalls++;
-      return answer;
-    };
-    let r = await once();
+    const nativeLimits = this.nativeLimitsOf(limits);
+    const reuse = limits.reusePool !== undefined;
+    let r = await this.callOnce(digest, buf, nativeLimits, reuse);
     // Not in memory (evicted or unloaded): map it again from disk and call (engine.ts, resident.ts).
     for (let tries = 0; r.errorKind === 'not_loaded' && tries < 3 && (await this.resident.reload(digest, (u) => this.load(u))); tries++) {
-      r = await once();
+      r = await this.callOnce(digest, buf, nativeLimits, reuse);
     }
-    if (this.inlineBudgetMs > 0 && r.durationUs > 0) this.observe(digest, r.durationUs);
+    if (this.inlineBudgetMs > 0 && r.durationUs > 0) this.observe(digest, r.durationUs, r.reused === true);
     if (!r.ok || r.output === undefined) throw toError(digest, r);
     const report: CallReport = {
       output: r.output,
-      ...outputOf(r),
+      stdout: r.stdout ?? NOTHING,
+      stderr: r.stderr ?? NOTHING,
       durationUs: r.durationUs,
       peakMemoryBytes: r.peakMemoryBytes,
     };
@@ -484,15 +480,59 @@ export class WasmtimeEngine implements Engine {
     return report;
   }
 
-  /** The inline budget for a call of `digest`: 0 when its calls typically outrun the budget. */
-  private inlineFor(digest: string): number {
-    const typical = this.typicalUs.get(digest);
+  /** One native call; a call that ended on the JS thread answers with no promise at all. */
+  private callOnce(digest: string, buf: Buffer, nativeLimits: NativeCallLimits, reuse: boolean): NativeCallResult | Promise<NativeCallResult> {
+    // The addon copies the limits when the call starts: the object is this call's only until `call` returns.
+    const budget = this.inlineFor(digest, reuse);
+    nativeLimits.inlineBudgetMs = budget;
+    const native = this.onFast.has(digest) ? this.fast!.native : this.native;
+    const answer = native.call(digest, buf, nativeLimits);
+    if (answer instanceof Promise) {
+      if (budget > 0) this.inlineOverruns++;
+      return this.untilClosed(answer);
+    }
+    if (budget > 0) this.inlineCalls++;
+    return answer;
+  }
+
+  /**
+   * The addon's form of `limits`, made once per limits object (the pipeline keeps one per
+   * function version) and then only given each call's inline budget.
+   */
+  private nativeLimitsOf(limits: CallLimits): NativeCallLimits {
+    let n = this.nativeLimits.get(limits);
+    if (n === undefined || n.timeoutMs !== limits.timeoutMs || n.memoryBytes !== limits.memoryBytes || n.fuel !== limits.fuel || n.maxOutputBytes !== limits.maxOutputBytes || n.reusePool !== limits.reusePool) {
+      n = { timeoutMs: limits.timeoutMs, memoryBytes: limits.memoryBytes, fuel: limits.fuel, maxOutputBytes: limits.maxOutputBytes, inlineBudgetMs: 0 };
+      if (limits.reusePool !== undefined) n.reusePool = limits.reusePool;
+      this.nativeLimits.set(limits, n);
+    }
+    return n;
+  }
+
+  /**
+   * The inline budget for a call of `digest`: 0 when its calls typically outrun the budget. A
+   * call on a warm instance (`reuse`) is judged by the component's warm calls only: the odd call
+   * that had to instantiate (1-2 ms for a big runtime) would otherwise push a 100 µs warm call to
+   * the executor, where concurrent calls each need an instance of their own.
+   */
+  private inlineFor(digest: string, reuse: boolean): number {
     // A component not yet seen starts inline: a call that outruns the budget is not re-run.
+    if (reuse) {
+      const share = this.longShareWarm.get(digest);
+      return share !== undefined && share > 0.5 ? 0 : this.inlineBudgetMs;
+    }
+    const typical = this.typicalUs.get(digest);
     if (typical !== undefined && typical > this.inlineBudgetMs * 1000 * INLINE_SHARE) return 0;
     return this.inlineBudgetMs;
   }
 
-  private observe(digest: string, us: number): void {
+  private observe(digest: string, us: number, warm: boolean): void {
+    if (warm) {
+      const long = us > this.inlineBudgetMs * 1000 * INLINE_SHARE ? 1 : 0;
+      const prev = this.longShareWarm.get(digest);
+      this.longShareWarm.set(digest, prev === undefined ? long : prev + (long - prev) * EWMA_WEIGHT);
+      return;
+    }
     const prev = this.typicalUs.get(digest);
     this.typicalUs.set(digest, prev === undefined ? us : prev + (us - prev) * EWMA_WEIGHT);
   }
@@ -509,6 +549,7 @@ export class WasmtimeEngine implements Engine {
     this.resident.forget(digest);
     this.unloadNative(digest);
     this.typicalUs.delete(digest);
+    this.longShareWarm.delete(digest);
   }
 
   /** Drops `digest` from both tiers' addon engines (an eviction, or `unload`). */

@@ -64,6 +64,8 @@ export interface NativeCallResult {
   durationUs: number;
   fuelUsed?: number;
   peakMemoryBytes: number;
+  /** The call ran on a warm instance of its pool (`reusePool`), not a fresh one. */
+  reused: boolean;
 }
 
 /** Limits of one native call; `maxOutputBytes` absent means no limit. */

@@ -5,6 +5,7 @@
  * the HTTP request into a `wafer.v1.Request`, calls the function, and writes its `Response`
  * back. This is the hot path, so it is a plain middleware rather than a router lookup.
  */
+import type { ServerResponse } from 'node:http';
 import type { Middleware } from 'koa';
 import type { Header } from '../../executors/index.js';
 import type { FunctionService, Invocation } from '../../functions/service.js';
@@ -19,6 +20,17 @@ function headersOf(raw: string[]): Header[] {
   const headers: Header[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) headers.push({ name: raw[i]!.toLowerCase(), value: raw[i + 1]! });
   return headers;
+}
+
+/**
+ * Koa's `ctx.append` without its cost: Koa reads the previous value through a copy of every
+ * header set so far, once per header. Same result: a second value of a name joins the first in
+ * a list; a previous empty value is replaced, as Koa does.
+ */
+function append(res: ServerResponse, name: string, value: string): void {
+  const prev = res.getHeader(name);
+  if (prev === undefined || prev === '') res.setHeader(name, value);
+  else res.setHeader(name, Array.isArray(prev) ? [...prev, value] : [String(prev), value]);
 }
 
 export function invokeRoute(service: FunctionService, maxRequestBytes: number): Middleware {
@@ -36,11 +48,13 @@ export function invokeRoute(service: FunctionService, maxRequestBytes: number): 
     const pin = at === -1 ? undefined : target.slice(at + (target[at] === '@' ? 1 : 3));
     // Look up and take a slot first: an unknown name or a full queue is answered without
     // reading (or waiting for) the body.
-    const admission = await service.admit(name, pin);
+    const admitted = service.admit(name, pin);
+    const admission = admitted instanceof Promise ? await admitted : admitted;
     let invocation: Invocation;
     try {
       const hasBody = ctx.req.headers['content-length'] !== undefined || ctx.req.headers['transfer-encoding'] !== undefined;
-      const body = hasBody ? await readBody(ctx, maxRequestBytes, 'request body') : EMPTY;
+      const read = hasBody ? readBody(ctx, maxRequestBytes, 'request body') : EMPTY;
+      const body = read instanceof Promise ? await read : read;
       invocation = await admission.call({
         method: ctx.method,
         path,
@@ -53,9 +67,10 @@ export function invokeRoute(service: FunctionService, maxRequestBytes: number): 
     }
     const { invocationId, version, response } = invocation;
     ctx.status = response.status;
-    for (const { name: key, value } of response.headers) ctx.append(key, value);
-    ctx.set('x-wafer-invocation-id', invocationId);
-    ctx.set('x-wafer-version', String(version));
+    const { res } = ctx;
+    for (const { name: key, value } of response.headers) append(res, key, value);
+    res.setHeader('x-wafer-invocation-id', invocationId);
+    res.setHeader('x-wafer-version', String(version));
     ctx.body = Buffer.from(response.body.buffer, response.body.byteOffset, response.body.byteLength);
   };
 }
