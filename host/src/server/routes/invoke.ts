@@ -5,14 +5,27 @@
  * the HTTP request into a `wafer.v1.Request`, calls the function, and writes its `Response`
  * back. This is the hot path, so it is a plain middleware rather than a router lookup.
  */
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import type { Header } from '../../executors/index.js';
 import type { FunctionService, Invocation } from '../../functions/service.js';
+import type { InvocationMeta } from '../../functions/pipeline.js';
 import { readBody } from '../body.js';
 
 const PREFIX = '/fn/';
 const EMPTY = new Uint8Array(0);
 const PIN_MARK = /@|%40/i;
+
+/**
+ * The host's headers on every answer of a call that ran (or failed running): its id, version,
+ * metered duration and whether it loaded the component. Set on a failed call's error answer too.
+ */
+function invocationHeaders(ctx: Context, meta: InvocationMeta): void {
+  if (meta.invocationId === undefined) return;
+  ctx.set('x-wafer-invocation-id', meta.invocationId);
+  if (meta.version) ctx.set('x-wafer-version', String(meta.version));
+  if (meta.durationUs !== undefined) ctx.set('x-wafer-duration-us', String(meta.durationUs));
+  if (meta.start) ctx.set('x-wafer-start', meta.start);
+}
 
 /** Request headers as the ABI carries them: names lower-cased, in the order received. */
 function headersOf(raw: string[]): Header[] {
@@ -38,6 +51,7 @@ export function invokeRoute(service: FunctionService, maxRequestBytes: number): 
     // reading (or waiting for) the body.
     const admission = await service.admit(name, pin);
     let invocation: Invocation;
+    const meta: InvocationMeta = {};
     try {
       const hasBody = ctx.req.headers['content-length'] !== undefined || ctx.req.headers['transfer-encoding'] !== undefined;
       const body = hasBody ? await readBody(ctx, maxRequestBytes, 'request body') : EMPTY;
@@ -47,15 +61,18 @@ export function invokeRoute(service: FunctionService, maxRequestBytes: number): 
         query: q === -1 ? '' : url.slice(q + 1),
         headers: headersOf(ctx.req.rawHeaders),
         body,
+        meta,
       });
+    } catch (err) {
+      invocationHeaders(ctx, meta); // the error answer carries them too
+      throw err;
     } finally {
       admission.release();
     }
-    const { invocationId, version, response } = invocation;
+    const { response } = invocation;
     ctx.status = response.status;
     for (const { name: key, value } of response.headers) ctx.append(key, value);
-    ctx.set('x-wafer-invocation-id', invocationId);
-    ctx.set('x-wafer-version', String(version));
+    invocationHeaders(ctx, meta); // after the guest's: the host's headers win
     ctx.body = Buffer.from(response.body.buffer, response.body.byteOffset, response.body.byteLength);
   };
 }
