@@ -3,7 +3,7 @@
  * totals (invocations, errors by code, cold starts, GB-seconds, fuel, peak memory) in minute and
  * hour buckets, kept across restarts and served at GET /v1/functions/{name}/usage?from=&to=.
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, errorOf, fixture, sample, startTestHost, type TestHost } from '../helpers/host.js';
@@ -120,6 +120,23 @@ describe.each(ENGINES)('usage metering on %s', (engine) => {
     const res = await host.call('kept');
     expect(res.headers.get('x-wafer-start')).toBe('warm');
     expect((await usage(host, 'kept')).lifetime.invocations).toBe(5);
+  });
+
+  it('writes usage to the data directory periodically, not only at close (a crash loses at most one interval)', async () => {
+    const quick = await startTestHost(engine, { usageFlushMs: 200 });
+    try {
+      await quick.deploy('ticker', await fixture('respond'));
+      for (let i = 0; i < 3; i++) await (await quick.call('ticker')).arrayBuffer();
+      const file = join(quick.dataDir, 'usage', 'ticker.json');
+      let kept: { lifetime?: { invocations?: number } } = {};
+      for (let tries = 0; tries < 100 && kept.lifetime?.invocations !== 3; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        kept = JSON.parse(await readFile(file, 'utf8').catch(() => '{}'));
+      }
+      expect(kept.lifetime?.invocations).toBe(3);
+    } finally {
+      await quick.destroy();
+    }
   });
 
   it('removes usage with the function; a new function of that name starts from zero', async () => {

@@ -42,6 +42,7 @@ interface ServeFlags {
   compileMemoryMb?: string;
   tieredStartMb?: string;
   functionLogKb?: string;
+  usageFlushMs?: string;
 }
 
 const mib = (value: string | undefined): number | undefined => (value === undefined ? undefined : Number(value) * 1024 * 1024);
@@ -70,6 +71,7 @@ export function registerServe(program: Command): void {
     .option('--compile-memory-mb <mb>', 'memory one compile may use (default 2048)')
     .option('--tiered-start-mb <mb>', 'wasmtime: uploads this large or larger answer once Winch has compiled them and move to Cranelift when its background compile ends (default 1; 0: off)')
     .option('--function-log-kb <kb>', 'guest output kept on disk per function, all its log segments together; the oldest go first (default 4096)')
+    .option('--usage-flush-ms <ms>', 'usage counters are written to the data directory this often; a crash loses at most this much metering (default 10000)')
     .option('--max-concurrency <n>', 'calls running at once per function (default 8)')
     .option('--max-queue <n>', 'calls waiting per function before `overloaded` (default 64)')
     .option('--max-calls <n>', 'calls running at once, host-wide (default 16)')
@@ -103,6 +105,7 @@ export function registerServe(program: Command): void {
         compileMemoryBytes: flags.compileMemoryMb,
         tieredStartBytes: flags.tieredStartMb,
         functionLogBytes: flags.functionLogKb,
+        usageFlushMs: flags.usageFlushMs,
         maxConcurrency: flags.maxConcurrency,
         maxQueue: flags.maxQueue,
         maxCalls: flags.maxCalls,

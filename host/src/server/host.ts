@@ -71,6 +71,7 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
     warmConcurrency: config.warmConcurrency,
     dataDir: config.dataDir,
     functionLogBytes: config.functionLogBytes,
+    usageFlushMs: config.usageFlushMs,
   });
   await service.init();
   if (config.samplesDir) await deploySamples(service, config.samplesDir, options.onSample);
