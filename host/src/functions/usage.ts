@@ -80,19 +80,16 @@ export function addCounters(a: UsageCounters, b: UsageCounters): void {
   a.peak_memory_bytes = Math.max(a.peak_memory_bytes, b.peak_memory_bytes);
 }
 
-/** What one call adds to its function's counters. */
-export function countersOf(record: CallRecord): UsageCounters {
-  const counters = emptyCounters();
-  counters.invocations = 1;
-  if (record.code !== 'ok') counters.errors[record.code] = 1;
-  if (record.start === 'cold') counters.cold_starts = 1;
-  counters.wall_us = Math.round(record.wallUs);
-  counters.duration_us = Math.round(record.durationUs);
-  const memory = record.peakMemoryBytes ?? record.memoryQuotaBytes;
-  counters.gb_seconds = (memory / GiB) * (record.durationUs / 1e6);
-  counters.fuel = record.fuelUsed ?? 0;
-  counters.peak_memory_bytes = record.peakMemoryBytes ?? 0;
-  return counters;
+/** Adds one call to `counters` (in place: this runs on every call, so it allocates nothing). */
+export function addCall(counters: UsageCounters, record: CallRecord): void {
+  counters.invocations += 1;
+  if (record.code !== 'ok') counters.errors[record.code] = (counters.errors[record.code] ?? 0) + 1;
+  if (record.start === 'cold') counters.cold_starts += 1;
+  counters.wall_us += Math.round(record.wallUs);
+  counters.duration_us += Math.round(record.durationUs);
+  counters.gb_seconds += ((record.peakMemoryBytes ?? record.memoryQuotaBytes) / GiB) * (record.durationUs / 1e6);
+  counters.fuel += record.fuelUsed ?? 0;
+  if ((record.peakMemoryBytes ?? 0) > counters.peak_memory_bytes) counters.peak_memory_bytes = record.peakMemoryBytes!;
 }
 
 export class UsageStore {
@@ -124,15 +121,15 @@ export class UsageStore {
 
   /** Counts one call (after it answered). */
   record(record: CallRecord): void {
-    this.add(record.name, countersOf(record), record.startedAt);
+    for (const counters of this.countersAt(record.name, record.startedAt)) addCall(counters, record);
   }
 
   /** Counts a call refused before it ran (`overloaded`), as an invocation with that error. */
   refused(name: string, code: string): void {
-    const counters = emptyCounters();
-    counters.invocations = 1;
-    counters.errors[code] = 1;
-    this.add(name, counters, this.now());
+    for (const counters of this.countersAt(name, this.now())) {
+      counters.invocations += 1;
+      counters.errors[code] = (counters.errors[code] ?? 0) + 1;
+    }
   }
 
   /** The buckets of `name` in `window`, their sum, and the lifetime totals. */
@@ -185,22 +182,23 @@ export class UsageStore {
     await this.flush();
   }
 
-  private add(name: string, counters: UsageCounters, at: number): void {
-    if (!this.options.known(name)) return;
+  /** The counters a call of `name` at `at` adds to: lifetime, its minute and its hour (none for a function not deployed). */
+  private countersAt(name: string, at: number): UsageCounters[] {
+    if (!this.options.known(name)) return [];
     let usage = this.usage.get(name);
     if (!usage) {
       usage = { lifetime: emptyCounters(), buckets: { minute: new Map(), hour: new Map() } };
       this.usage.set(name, usage);
     }
-    addCounters(usage.lifetime, counters);
-    for (const granularity of GRANULARITIES) {
-      const ms = GRANULARITY_MS[granularity];
-      const start = at - (at % ms);
-      const bucket = usage.buckets[granularity].get(start);
-      if (bucket) addCounters(bucket, counters);
-      else usage.buckets[granularity].set(start, { ...counters, errors: { ...counters.errors } });
-    }
     this.dirty.add(name);
+    return [usage.lifetime, this.bucket(usage, 'minute', at), this.bucket(usage, 'hour', at)];
+  }
+
+  private bucket(usage: FunctionUsage, granularity: Granularity, at: number): UsageCounters {
+    const start = at - (at % GRANULARITY_MS[granularity]);
+    let bucket = usage.buckets[granularity].get(start);
+    if (!bucket) usage.buckets[granularity].set(start, (bucket = emptyCounters()));
+    return bucket;
   }
 
   /** Drops buckets older than their retention. */
