@@ -111,6 +111,8 @@ export const MAX_ALIAS_WEIGHT = 1_000_000;
 export const DEFAULT_FUNCTION_LOG_BYTES = 4 * MiB;
 /** Log segments per function's cap: the oldest quarter goes at once when the cap is passed, not line by line. */
 export const LOG_SEGMENTS_PER_CAP = 4;
+/** Log entries wait this long in memory so a busy function's are written in one batch (followers see them at once; a crash loses at most this much more). */
+export const LOG_WRITE_DELAY_MS = 100;
 /** Entries one GET …/logs answers when `limit` is not given. */
 export const DEFAULT_LOG_LIMIT = 100;
 /** Most entries one GET …/logs answers (`limit` above this is refused): at most a few MiB of JSON. */

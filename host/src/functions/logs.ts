@@ -5,8 +5,8 @@
  * append-only JSON-lines segments, `<data>/logs/<name>/<first seq>.jsonl`, capped in total bytes
  * per function: when a new segment starts and the cap is passed, the oldest segments go.
  *
- * Appends never wait for the disk: entries queue in memory and one write per function drains the
- * queue (batching whatever arrived meanwhile); nothing is fsynced. A crash loses what was queued
+ * Appends never wait for the disk: entries queue in memory and are written within
+ * LOG_WRITE_DELAY_MS in one batch per function (a read writes them first); nothing is fsynced. A crash loses what was queued
  * or not yet flushed by the OS, and may tear the last line: reads skip a line that does not parse,
  * and a segment found without its final newline is never appended to again.
  *
@@ -16,6 +16,7 @@
 import { EventEmitter } from 'node:events';
 import { appendFile, mkdir, open, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { LOG_WRITE_DELAY_MS } from '../limits.js';
 import type { Logger } from '../logger.js';
 import type { CallRecord } from './call-record.js';
 
@@ -70,6 +71,8 @@ interface Journal {
   queuedBytes: number;
   /** The write under way, if any. */
   writing: Promise<void> | undefined;
+  /** The write scheduled to batch what arrives meanwhile, if any. */
+  timer: NodeJS.Timeout | undefined;
   lastSeq: number;
 }
 
@@ -119,7 +122,7 @@ export class LogStore {
     // A disk slower than the calls: the queue is bounded like the disk, oldest dropped first.
     while (journal.queuedBytes > this.options.maxBytes && journal.queue.length > 1) journal.queuedBytes -= journal.queue.shift()!.length;
     this.events.emit(record.name, entry);
-    this.drain(record.name, journal);
+    this.schedule(record.name, journal);
   }
 
   /** Entries of `name` after `query.after` (oldest first), or its newest `limit` entries. */
@@ -168,6 +171,7 @@ export class LogStore {
   async remove(name: string): Promise<void> {
     const journal = this.journals.get(name);
     if (journal) {
+      clearTimeout(journal.timer);
       journal.queue = [];
       journal.queuedBytes = 0;
       await journal.writing;
@@ -185,7 +189,7 @@ export class LogStore {
   private journal(name: string): Journal {
     let journal = this.journals.get(name);
     if (!journal) {
-      journal = { segments: undefined, appendable: true, queue: [], queuedBytes: 0, writing: undefined, lastSeq: 0 };
+      journal = { segments: undefined, appendable: true, queue: [], queuedBytes: 0, writing: undefined, timer: undefined, lastSeq: 0 };
       this.journals.set(name, journal);
     }
     return journal;
@@ -197,10 +201,22 @@ export class LogStore {
 
   /** Resolves once nothing is queued or being written for `name`. */
   private async settle(name: string, journal: Journal): Promise<void> {
+    clearTimeout(journal.timer);
+    journal.timer = undefined;
     while (journal.writing || journal.queue.length > 0) {
       this.drain(name, journal);
       await journal.writing;
     }
+  }
+
+  /** Writes what is queued within LOG_WRITE_DELAY_MS, so a busy function's entries go to disk in batches, not one write per call. */
+  private schedule(name: string, journal: Journal): void {
+    if (journal.timer || journal.writing) return;
+    journal.timer = setTimeout(() => {
+      journal.timer = undefined;
+      this.drain(name, journal);
+    }, LOG_WRITE_DELAY_MS);
+    journal.timer.unref();
   }
 
   private drain(name: string, journal: Journal): void {
@@ -209,7 +225,7 @@ export class LogStore {
       .catch((err: unknown) => this.options.logger.warn({ fn: name, err }, 'could not write the function log; entries were dropped'))
       .finally(() => {
         journal.writing = undefined;
-        if (journal.queue.length > 0 && this.journals.get(name) === journal) this.drain(name, journal);
+        if (journal.queue.length > 0 && this.journals.get(name) === journal) this.schedule(name, journal);
       });
   }
 
