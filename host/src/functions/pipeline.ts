@@ -221,7 +221,8 @@ function meter(deps: PipelineDeps, name: string, outcome: Outcome, record?: Call
  * version and invocation id (the request id of an invocation).
  */
 function log(deps: PipelineDeps, record: CallRecord): void {
-  if (record.version > 0) deps.logs?.append(record);
+  // Not for a function deleted while the call ran: its log is gone and stays gone.
+  if (record.version > 0 && deps.lookup(record.name)) deps.logs?.append(record);
   for (const [stream, bytes] of [['stdout', record.stdout], ['stderr', record.stderr]] as const) {
     if (!bytes || bytes.length === 0) continue;
     const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
