@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, errorOf, fixture, sample, startTestHost, type TestHost } from '../helpers/host.js';
 import { build, chatty } from '../hostile/kit.js';
+import { MAX_LOG_FOLLOWERS } from '../../host/src/limits.js';
 
 interface Entry {
   seq: number;
@@ -128,6 +129,38 @@ describe.each(ENGINES)('function logs on %s', (engine) => {
     const last = JSON.parse(events.at(-1)!.split('\n').find((l) => l.startsWith('data: '))!.slice(6)) as Entry;
     expect(last).toMatchObject({ invocation_id: id, stdout: 'logger: GET /followed\n' });
     expect(events.length).toBe(2);
+  });
+
+  it(`serves at most ${MAX_LOG_FOLLOWERS} following streams per host, then 503 overloaded; a closed one frees its place`, async () => {
+    const streams: AbortController[] = [];
+    // Held, so the client does not collect (and close) an unread stream while the test runs.
+    const held: Response[] = [];
+    try {
+      for (let i = 0; i < MAX_LOG_FOLLOWERS; i++) {
+        const controller = new AbortController();
+        streams.push(controller);
+        const res = await fetch(`${host.url}/v1/functions/logger/logs?follow=1&limit=1`, { headers: { authorization: `Bearer ${host.token}` }, signal: controller.signal });
+        expect(res.status).toBe(200);
+        held.push(res);
+      }
+      const refused = await host.api('GET', '/v1/functions/logger/logs?follow=1');
+      expect(refused.status).toBe(503);
+      expect((await errorOf(refused)).code).toBe('overloaded');
+      expect(refused.headers.get('retry-after')).toBe('1');
+      // A plain read is not a stream and is still served.
+      expect((await host.api('GET', '/v1/functions/logger/logs')).status).toBe(200);
+      streams.pop()!.abort();
+      let again: Response | undefined;
+      for (let tries = 0; tries < 100 && again?.status !== 200; tries++) {
+        await again?.body?.cancel();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        again = await host.api('GET', '/v1/functions/logger/logs?follow=1');
+      }
+      expect(again!.status).toBe(200);
+      await again!.body!.cancel();
+    } finally {
+      for (const controller of streams) controller.abort();
+    }
   });
 
   it('keeps a flooding function under its log cap, dropping the oldest entries', async () => {

@@ -97,7 +97,7 @@ export function logRoutes(router: Router, service: FunctionService, guard: Middl
     push = send;
     heartbeat = setInterval(() => stream.write(': heartbeat\n\n'), LOG_HEARTBEAT_MS);
     heartbeat.unref();
-    ctx.req.once('close', close);
+    // The response's close, not the request's: a request without a body closes once it has been read.
     ctx.res.once('close', close);
   };
 
