@@ -70,6 +70,10 @@ export interface Config {
   compileMemoryBytes: number;
   /** wasmtime: uploads at least this large start on Winch while Cranelift compiles behind; 0 = off. */
   tieredStartBytes: number;
+  /** Guest output kept on disk per function (its log), in bytes. */
+  functionLogBytes: number;
+  /** How often usage counters are written to the data directory (the most a crash loses). */
+  usageFlushMs: number;
   /** Folder of built sample components to deploy at start, or null for none. */
   samplesDir: string | null;
   logLevel: string;
@@ -118,6 +122,8 @@ const ENV_KEYS: Record<string, keyof Config> = {
   WAFER_COMPILE_CONCURRENCY: 'compileConcurrency',
   WAFER_COMPILE_MEMORY_MB: 'compileMemoryBytes',
   WAFER_TIERED_START_MB: 'tieredStartBytes',
+  WAFER_FUNCTION_LOG_KB: 'functionLogBytes',
+  WAFER_USAGE_FLUSH_MS: 'usageFlushMs',
 };
 
 export class ConfigError extends Error {}
@@ -168,6 +174,8 @@ export function loadConfig(flags: ConfigInput & { config?: string }, env: NodeJS
     compileConcurrency: int('compile concurrency', merged.compileConcurrency, L.DEFAULT_COMPILE_CONCURRENCY, 1, 64),
     compileMemoryBytes: int('compile memory mb', merged.compileMemoryBytes, L.DEFAULT_COMPILE_MEMORY_BYTES / MiB, 64, 1 << 20) * MiB,
     tieredStartBytes: int('tiered start mb', merged.tieredStartBytes, L.DEFAULT_TIERED_START_BYTES / MiB, 0, 1 << 20) * MiB,
+    functionLogBytes: int('function log kb', merged.functionLogBytes, L.DEFAULT_FUNCTION_LOG_BYTES / 1024, 16, 1 << 30) * 1024,
+    usageFlushMs: int('usage flush ms', merged.usageFlushMs, L.DEFAULT_USAGE_FLUSH_MS, 100, 3_600_000),
     samplesDir: merged.samplesDir === null ? null : merged.samplesDir ? resolve(String(merged.samplesDir)) : null,
     logLevel: String(merged.logLevel ?? 'info'),
   };

@@ -101,3 +101,29 @@ export const MAX_ALIASES = 32;
 export const MAX_ALIAS_TARGETS = 8;
 /** Largest weight of one version in an alias: weights are relative, so this only keeps sums finite and exact. */
 export const MAX_ALIAS_WEIGHT = 1_000_000;
+
+// ---- Logs and usage (issue 10). ----
+
+/**
+ * Guest output kept on disk per function (all its log segments together): a few thousand calls'
+ * worth of ordinary output, and 64 flooding calls at the 64 KiB capture cap. Older segments go first.
+ */
+export const DEFAULT_FUNCTION_LOG_BYTES = 4 * MiB;
+/** Log segments per function's cap: the oldest quarter goes at once when the cap is passed, not line by line. */
+export const LOG_SEGMENTS_PER_CAP = 4;
+/** Log entries wait this long in memory so a busy function's are written in one batch (followers see them at once; a crash loses at most this much more). */
+export const LOG_WRITE_DELAY_MS = 100;
+/** Entries one GET …/logs answers when `limit` is not given. */
+export const DEFAULT_LOG_LIMIT = 100;
+/** Most entries one GET …/logs answers (`limit` above this is refused): at most a few MiB of JSON. */
+export const MAX_LOG_LIMIT = 1_000;
+/** Open `?follow=1` streams, host-wide: each holds a connection and a listener; past this, 503 overloaded. */
+export const MAX_LOG_FOLLOWERS = 64;
+/** A following stream sends a comment this often, so proxies keep it open and a gone client is noticed. */
+export const LOG_HEARTBEAT_MS = 15_000;
+/** Usage counters are written to the data directory this often (and at close): a crash loses at most this much metering. */
+export const DEFAULT_USAGE_FLUSH_MS = 10_000;
+/** Minute buckets kept: a day answers "what happened in the last hours" to the minute. */
+export const USAGE_MINUTE_RETENTION_MS = 24 * 3_600_000;
+/** Hour buckets kept: 90 days covers a billing period and the one before it. */
+export const USAGE_HOUR_RETENTION_MS = 90 * 24 * 3_600_000;

@@ -9,7 +9,7 @@ import { BUILT_LANGUAGES } from '../helpers/samples.js';
 import { CASES, type Case } from './cases.js';
 
 /** Headers the host adds around the function's own. */
-const HOST_HEADERS = new Set(['x-wafer-invocation-id', 'x-wafer-version', 'content-length', 'date', 'connection', 'keep-alive', 'transfer-encoding']);
+const HOST_HEADERS = new Set(['x-wafer-invocation-id', 'x-wafer-version', 'x-wafer-duration-us', 'x-wafer-start', 'content-length', 'date', 'connection', 'keep-alive', 'transfer-encoding']);
 
 interface Answer {
   status: number;

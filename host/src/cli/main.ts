@@ -12,6 +12,7 @@ import { registerBuild } from './build.js';
 import { registerDeploy } from './deploy.js';
 import { registerNew } from './new.js';
 import { registerInvoke } from './invoke.js';
+import { registerLogs } from './logs.js';
 import { registerLs } from './ls.js';
 import { registerRm } from './rm.js';
 import { registerRollback } from './rollback.js';
@@ -35,6 +36,7 @@ export function createProgram(): Command {
   registerVersions(program);
   registerRollback(program);
   registerAlias(program);
+  registerLogs(program);
   registerBuild(program);
   registerNew(program);
   registerBench(program);

@@ -41,6 +41,8 @@ interface ServeFlags {
   compileConcurrency?: string;
   compileMemoryMb?: string;
   tieredStartMb?: string;
+  functionLogKb?: string;
+  usageFlushMs?: string;
 }
 
 const mib = (value: string | undefined): number | undefined => (value === undefined ? undefined : Number(value) * 1024 * 1024);
@@ -68,6 +70,8 @@ export function registerServe(program: Command): void {
     .option('--compile-concurrency <n>', 'compiles running at once, host-wide (default 1)')
     .option('--compile-memory-mb <mb>', 'memory one compile may use (default 2048)')
     .option('--tiered-start-mb <mb>', 'wasmtime: uploads this large or larger answer once Winch has compiled them and move to Cranelift when its background compile ends (default 1; 0: off)')
+    .option('--function-log-kb <kb>', 'guest output kept on disk per function, all its log segments together; the oldest go first (default 4096)')
+    .option('--usage-flush-ms <ms>', 'usage counters are written to the data directory this often; a crash loses at most this much metering (default 10000)')
     .option('--max-concurrency <n>', 'calls running at once per function (default 8)')
     .option('--max-queue <n>', 'calls waiting per function before `overloaded` (default 64)')
     .option('--max-calls <n>', 'calls running at once, host-wide (default 16)')
@@ -100,6 +104,8 @@ export function registerServe(program: Command): void {
         compileConcurrency: flags.compileConcurrency,
         compileMemoryBytes: flags.compileMemoryMb,
         tieredStartBytes: flags.tieredStartMb,
+        functionLogBytes: flags.functionLogKb,
+        usageFlushMs: flags.usageFlushMs,
         maxConcurrency: flags.maxConcurrency,
         maxQueue: flags.maxQueue,
         maxCalls: flags.maxCalls,

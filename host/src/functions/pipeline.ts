@@ -16,6 +16,9 @@ import type { FunctionHistory, FunctionVersion } from '../registry/registry.js';
 import type { Limiter } from './limiter.js';
 import type { Loader } from './loader.js';
 import type { Metrics } from './metrics.js';
+import type { CallRecord, StartKind } from './call-record.js';
+import type { LogStore } from './logs.js';
+import type { UsageStore } from './usage.js';
 
 /** What the steps need from the service. */
 export interface PipelineDeps {
@@ -26,12 +29,25 @@ export interface PipelineDeps {
   engine: Engine;
   logger: Logger;
   metrics?: Metrics;
+  /** Usage metering (the `meter` step). */
+  usage?: Pick<UsageStore, 'record' | 'refused'>;
+  /** The per-function log (the `log` step). */
+  logs?: Pick<LogStore, 'append'>;
   /** Largest `ok` output a guest may return; longer answers `bad_response`. */
   maxResponseBytes: number;
 }
 
 /** The HTTP call as the service needs it; the server fills it from Koa's context. */
-export type InvocationInput = HttpCall & { invocationId?: string };
+export type InvocationInput = HttpCall & { invocationId?: string; meta?: InvocationMeta };
+
+/** Filled in by the call whether it succeeds or fails, so error answers carry the invocation headers too. */
+export interface InvocationMeta {
+  invocationId?: string;
+  version?: number;
+  start?: StartKind;
+  /** The call's metered duration (CallRecord.durationUs), whole µs. */
+  durationUs?: number;
+}
 
 export interface Invocation {
   invocationId: string;
@@ -39,6 +55,9 @@ export interface Invocation {
   version: number;
   response: HttpAnswer;
   report: CallReport;
+  start: StartKind;
+  /** The call's metered duration (CallRecord.durationUs), whole µs. */
+  durationUs: number;
 }
 
 /** A call that has its function and a slot; `release` gives the slot back (once). */
@@ -64,6 +83,7 @@ export function admit(deps: PipelineDeps, name: string, pin?: string): Admission
     (release) => admission(deps, name, fn, release, pin),
     (err: unknown) => {
       meter(deps, name, { ok: false, error: err });
+      deps.usage?.refused(name, err instanceof WaferError ? err.code : 'internal');
       throw err;
     },
   );
@@ -80,21 +100,25 @@ function admission(deps: PipelineDeps, name: string, fn: FunctionVersion, releas
  */
 export async function run(deps: PipelineDeps, name: string, input: InvocationInput, pin?: string, picked?: number): Promise<Invocation> {
   const invocationId = input.invocationId ?? randomUUID();
+  const startedAt = Date.now();
+  const started = performance.now();
   let outcome: Outcome;
-  let version = 0;
+  let fn: FunctionVersion | undefined;
+  let start: StartKind | undefined;
   try {
-    const fn = resolve(deps, name, pin, picked, ' while the request arrived');
-    version = fn.version;
-    // load: the component is in the engine (awaited only until the first call has loaded it).
-    if (!deps.loader.has(fn.digest)) await deps.loader.ensure(fn);
+    fn = resolve(deps, name, pin, picked, ' while the request arrived');
+    // load: awaited only until the first call has loaded the component.
+    start = deps.loader.has(fn.digest) ? 'warm' : await load(deps, fn);
     outcome = await execute(deps, fn, input, invocationId);
   } catch (error) {
     outcome = { ok: false, error };
   }
-  meter(deps, name, outcome);
-  log(deps, name, invocationId, outcome);
+  const record = callRecord(name, fn, invocationId, startedAt, (performance.now() - started) * 1000, start, outcome);
+  if (input.meta) Object.assign(input.meta, { invocationId, version: record.version, start, durationUs: Math.round(record.durationUs) });
+  meter(deps, name, outcome, record);
+  log(deps, record);
   if (!outcome.ok) throw outcome.error;
-  return { invocationId, version, response: outcome.response, report: outcome.report };
+  return { invocationId, version: record.version, response: outcome.response, report: outcome.report, start: start!, durationUs: Math.round(record.durationUs) };
 }
 
 /** A pin that is a version number rather than an alias (aliases start with a letter). */
@@ -145,6 +169,13 @@ function resolved(fn: FunctionVersion, maxOutputBytes: number): Resolved {
   return r;
 }
 
+/** load: the component is in the engine (a no-op after the first call); `cold` when this call loaded it. */
+async function load(deps: PipelineDeps, fn: FunctionVersion): Promise<StartKind> {
+  if (deps.loader.has(fn.digest)) return 'warm';
+  await deps.loader.ensure(fn);
+  return 'cold';
+}
+
 /** execute: the executor maps the HTTP call in, the engine runs it under the limits, the executor maps the output out. */
 async function execute(deps: PipelineDeps, fn: FunctionVersion, input: InvocationInput, invocationId: string): Promise<Outcome> {
   const { engine, maxResponseBytes } = deps;
@@ -171,20 +202,56 @@ async function execute(deps: PipelineDeps, fn: FunctionVersion, input: Invocatio
   }
 }
 
-/** meter: counts the call by outcome (ok or its error code), with the guest's run time when it succeeded. */
-function meter(deps: PipelineDeps, name: string, outcome: Outcome): void {
-  if (outcome.ok) deps.metrics?.call(name, 'ok', outcome.report.durationUs);
-  else deps.metrics?.call(name, outcome.error instanceof WaferError ? outcome.error.code : 'internal');
+/** What the call left behind, for `meter` and `log` (functions/call-record.ts). */
+function callRecord(
+  name: string,
+  fn: FunctionVersion | undefined,
+  invocationId: string,
+  startedAt: number,
+  wallUs: number,
+  start: StartKind | undefined,
+  outcome: Outcome,
+): CallRecord {
+  const report = outcome.ok ? outcome.report : undefined;
+  const output = outcome.ok ? outcome.report : outcome.output;
+  const error = outcome.ok ? undefined : outcome.error;
+  return {
+    name,
+    version: fn?.version ?? 0,
+    invocationId,
+    startedAt,
+    status: outcome.ok ? outcome.response.status : error instanceof WaferError ? error.status : 500,
+    code: outcome.ok ? 'ok' : error instanceof WaferError ? error.code : 'internal',
+    start,
+    wallUs,
+    durationUs: report?.durationUs ?? wallUs,
+    peakMemoryBytes: report?.peakMemoryBytes,
+    memoryQuotaBytes: fn?.limits.memoryBytes ?? 0,
+    fuelUsed: report?.fuelUsed,
+    stdout: output?.stdout,
+    stderr: output?.stderr,
+  };
 }
 
-/** log: the guest's stdout and stderr, line by line, tagged with the function and the invocation. */
-function log(deps: PipelineDeps, fn: string, invocation: string, outcome: Outcome): void {
-  const output = outcome.ok ? outcome.report : outcome.output;
-  if (!output) return;
-  for (const [stream, bytes] of [['stdout', output.stdout], ['stderr', output.stderr]] as const) {
+/** meter: counts the call by outcome (ok or its error code) in /metrics, and its cost in the function's usage (functions/usage.ts). */
+function meter(deps: PipelineDeps, name: string, outcome: Outcome, record?: CallRecord): void {
+  if (outcome.ok) deps.metrics?.call(name, 'ok', outcome.report.durationUs);
+  else deps.metrics?.call(name, outcome.error instanceof WaferError ? outcome.error.code : 'internal');
+  if (record && record.version > 0) deps.usage?.record(record);
+}
+
+/**
+ * log: the guest's stdout and stderr go to the function's log (functions/logs.ts), and to the
+ * host's log as one record per stream per call (never one per line), tagged with the function,
+ * version and invocation id (the request id of an invocation).
+ */
+function log(deps: PipelineDeps, record: CallRecord): void {
+  // Not for a function deleted while the call ran: its log is gone and stays gone.
+  if (record.version > 0 && deps.lookup(record.name)) deps.logs?.append(record);
+  for (const [stream, bytes] of [['stdout', record.stdout], ['stderr', record.stderr]] as const) {
     if (!bytes || bytes.length === 0) continue;
-    for (const line of Buffer.from(bytes).toString('utf8').split('\n')) {
-      if (line.length > 0) deps.logger.info({ fn, invocation, stream }, line);
-    }
+    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+    const lines = text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
+    deps.logger.info({ fn: record.name, version: record.version, invocation: record.invocationId, stream, bytes: bytes.length, lines }, text.endsWith('\n') ? text.slice(0, -1) : text);
   }
 }

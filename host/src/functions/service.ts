@@ -16,6 +16,11 @@ import { Collector } from './collector.js';
 import { Limiter } from './limiter.js';
 import { Loader } from './loader.js';
 import type { Metrics } from './metrics.js';
+import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { DEFAULT_FUNCTION_LOG_BYTES, DEFAULT_USAGE_FLUSH_MS, LOG_SEGMENTS_PER_CAP, USAGE_HOUR_RETENTION_MS, USAGE_MINUTE_RETENTION_MS } from '../limits.js';
+import { LogStore, type LogEntry, type LogPage, type LogQuery } from './logs.js';
+import { emptyCounters, UsageStore, type UsageWindow } from './usage.js';
 import { admit, type Admission, type Invocation, type InvocationInput, type PipelineDeps } from './pipeline.js';
 
 export type { Admission, Invocation, InvocationInput } from './pipeline.js';
@@ -47,6 +52,12 @@ export interface ServiceOptions {
   keepVersions: number;
   /** Deployed functions loaded at once in the background at start; default DEFAULT_WARM_CONCURRENCY. */
   warmConcurrency?: number;
+  /** The data directory: with it, calls are logged (`<data>/logs`) and metered (`<data>/usage`). */
+  dataDir?: string;
+  /** Guest output kept per function; default DEFAULT_FUNCTION_LOG_BYTES. */
+  functionLogBytes?: number;
+  /** How often usage is written; default DEFAULT_USAGE_FLUSH_MS. */
+  usageFlushMs?: number;
 }
 
 /** Throws `invalid_name` unless `name` is a valid function name. */
@@ -77,6 +88,9 @@ export class FunctionService {
   private readonly loader: Loader;
   private readonly collector: Collector;
   private readonly pipeline: PipelineDeps;
+  /** Each function's log and usage, when the service has a data directory. */
+  private readonly logStore: LogStore | undefined;
+  private readonly usageStore: UsageStore | undefined;
   /** Settles once the background loads started by `init` have (each failure is logged, not thrown). */
   warming: Promise<void> = Promise.resolve();
 
@@ -92,7 +106,19 @@ export class FunctionService {
       queue: options.maxQueue,
     });
     const lookup = (name: string) => this.index.get(name);
-    this.pipeline = { lookup, limiter, loader: this.loader, engine, logger, metrics, maxResponseBytes: options.maxResponseBytes };
+    if (options.dataDir !== undefined) {
+      const functionLogBytes = options.functionLogBytes ?? DEFAULT_FUNCTION_LOG_BYTES;
+      this.logStore = new LogStore({ dir: join(options.dataDir, 'logs'), maxBytes: functionLogBytes, segments: LOG_SEGMENTS_PER_CAP, logger });
+      this.usageStore = new UsageStore({
+        dir: join(options.dataDir, 'usage'),
+        logger,
+        flushMs: options.usageFlushMs ?? DEFAULT_USAGE_FLUSH_MS,
+        retentionMs: { minute: USAGE_MINUTE_RETENTION_MS, hour: USAGE_HOUR_RETENTION_MS },
+        known: (name) => this.index.has(name),
+      });
+    }
+    const { logStore: logs, usageStore: usage } = this;
+    this.pipeline = { lookup, limiter, loader: this.loader, engine, logger, metrics, usage, logs, maxResponseBytes: options.maxResponseBytes };
   }
 
   get engine(): Engine {
@@ -119,7 +145,21 @@ export class FunctionService {
     }
     if (problems.length > 0) this.options.logger.warn({ skipped: problems.length }, 'garbage collection is off until every record reads');
     await this.collector.collect();
+    await this.usageStore?.init();
+    await this.forgetStale();
     this.warming = this.loader.warm([...this.served()], this.options.warmConcurrency ?? DEFAULT_WARM_CONCURRENCY);
+  }
+
+  /** Removes the logs and usage of functions no longer deployed (deleted while a removal failed half-way). */
+  private async forgetStale(): Promise<void> {
+    if (this.options.dataDir === undefined) return;
+    const names = await readdir(join(this.options.dataDir, 'logs')).catch(() => [] as string[]);
+    const usage = await readdir(join(this.options.dataDir, 'usage')).catch(() => [] as string[]);
+    const stale = new Set([...names, ...usage.map((f) => f.replace(/\.json$/, ''))].filter((n) => NAME_PATTERN.test(n) && !this.index.has(n)));
+    for (const name of stale) {
+      await this.logStore?.remove(name);
+      await this.usageStore?.remove(name);
+    }
   }
 
   /** The versions calls reach without naming a number: every current version, and every version an alias names, once per digest. */
@@ -225,7 +265,33 @@ export class FunctionService {
     if (!history || !(await this.options.registry.remove(name))) throw new NotFoundError(`no function named ${name}`);
     this.index.delete(name);
     for (const fn of history.versions) this.collector.retire(fn);
+    await this.logStore?.remove(name);
+    await this.usageStore?.remove(name);
     await this.collector.collect();
+  }
+
+  /** Entries of `name`'s log (functions/logs.ts); `not_found` when it is not deployed. */
+  async logs(name: string, query: LogQuery): Promise<LogPage> {
+    this.history(name);
+    return this.logStore ? this.logStore.read(name, query) : { entries: [], more: false };
+  }
+
+  /** Calls `listener` with each new entry of `name`'s log, and `null` when the function is deleted; returns the unsubscribe. */
+  followLogs(name: string, listener: (entry: LogEntry | null) => void): () => void {
+    this.history(name);
+    return this.logStore ? this.logStore.follow(name, listener) : () => undefined;
+  }
+
+  /** `name`'s usage in `window` (functions/usage.ts); `not_found` when it is not deployed. */
+  usage(name: string, window: UsageWindow): ReturnType<UsageStore['query']> {
+    this.history(name);
+    return this.usageStore ? this.usageStore.query(name, window) : { totals: emptyCounters(), lifetime: emptyCounters(), buckets: [] };
+  }
+
+  /** Writes the usage counters and queued log entries (at close). */
+  async close(): Promise<void> {
+    await this.usageStore?.close();
+    await this.logStore?.flush();
   }
 
   /**

@@ -23,10 +23,10 @@ export function errorMiddleware(logger: Logger, linger: LingerBounds): Middlewar
         ctx.status = err.status;
         ctx.body = errorBody(err.code, err.expose ? err.message : 'internal error');
         if (err.status >= 500 && err.code !== 'timeout' && err.code !== 'overloaded') {
-          logger.debug({ code: err.code, err: err.message, path: ctx.path }, 'call failed');
+          logger.debug({ code: err.code, err: err.message, path: ctx.path, invocation: ctx.response.get('x-wafer-invocation-id') || undefined }, 'call failed');
         }
       } else {
-        logger.error({ err, path: ctx.path }, 'unexpected error');
+        logger.error({ err, path: ctx.path, invocation: ctx.response.get('x-wafer-invocation-id') || undefined }, 'unexpected error');
         ctx.status = 500;
         ctx.body = errorBody('internal', 'internal error');
       }

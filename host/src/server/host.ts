@@ -69,6 +69,9 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
     maxResponseBytes: config.maxResponseBytes,
     keepVersions: config.keepVersions,
     warmConcurrency: config.warmConcurrency,
+    dataDir: config.dataDir,
+    functionLogBytes: config.functionLogBytes,
+    usageFlushMs: config.usageFlushMs,
   });
   await service.init();
   if (config.samplesDir) await deploySamples(service, config.samplesDir, options.onSample);
@@ -99,6 +102,7 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await service.close();
       await engine.close();
     },
   };

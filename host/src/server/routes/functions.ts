@@ -1,7 +1,7 @@
 /**
  * @module server/routes/functions
  * The management API: PUT/GET/DELETE /v1/functions[/{name}], behind the bearer token, and the
- * versions and aliases of a function (routes/versions).
+ * versions and aliases (routes/versions), logs (routes/logs) and usage (routes/usage) of a function.
  * The token guard is the first middleware of every route, so it runs for every path the router
  * maps to that route, however the path is spelled (letter case, trailing slash, encoding). It is
  * not a `router.use` layer: those match the prefix case-sensitively while routes do not, so
@@ -17,6 +17,8 @@ import { checkName } from '../../functions/service.js';
 import { checkDeclaredLength, limitedBody } from '../body.js';
 import { functionView, intParam } from './views.js';
 import { versionRoutes } from './versions.js';
+import { logRoutes } from './logs.js';
+import { usageRoutes } from './usage.js';
 
 const MiB = 1024 * 1024;
 
@@ -59,6 +61,8 @@ export function functionRoutes(service: FunctionService, maxUploadBytes: number,
   });
 
   versionRoutes(router, service, guard, DEFAULT_MAX_JSON_BYTES);
+  logRoutes(router, service, guard);
+  usageRoutes(router, service, guard);
 
   return router;
 }

@@ -9,11 +9,24 @@ import type { ServerResponse } from 'node:http';
 import type { Middleware } from 'koa';
 import type { Header } from '../../executors/index.js';
 import type { FunctionService, Invocation } from '../../functions/service.js';
+import type { InvocationMeta } from '../../functions/pipeline.js';
 import { readBody } from '../body.js';
 
 const PREFIX = '/fn/';
 const EMPTY = new Uint8Array(0);
 const PIN_MARK = /@|%40/i;
+
+/**
+ * The host's headers on every answer of a call that ran (or failed running): its id, version,
+ * metered duration and whether it loaded the component. Set on a failed call's error answer too.
+ */
+function invocationHeaders(res: ServerResponse, meta: InvocationMeta): void {
+  if (meta.invocationId === undefined) return;
+  res.setHeader('x-wafer-invocation-id', meta.invocationId);
+  if (meta.version) res.setHeader('x-wafer-version', String(meta.version));
+  if (meta.durationUs !== undefined) res.setHeader('x-wafer-duration-us', String(meta.durationUs));
+  if (meta.start) res.setHeader('x-wafer-start', meta.start);
+}
 
 /** Request headers as the ABI carries them: names lower-cased, in the order received. */
 function headersOf(raw: string[]): Header[] {
@@ -51,6 +64,7 @@ export function invokeRoute(service: FunctionService, maxRequestBytes: number): 
     const admitted = service.admit(name, pin);
     const admission = admitted instanceof Promise ? await admitted : admitted;
     let invocation: Invocation;
+    const meta: InvocationMeta = {};
     try {
       const hasBody = ctx.req.headers['content-length'] !== undefined || ctx.req.headers['transfer-encoding'] !== undefined;
       const read = hasBody ? readBody(ctx, maxRequestBytes, 'request body') : EMPTY;
@@ -61,16 +75,19 @@ export function invokeRoute(service: FunctionService, maxRequestBytes: number): 
         query: q === -1 ? '' : url.slice(q + 1),
         headers: headersOf(ctx.req.rawHeaders),
         body,
+        meta,
       });
+    } catch (err) {
+      invocationHeaders(ctx.res, meta); // the error answer carries them too
+      throw err;
     } finally {
       admission.release();
     }
-    const { invocationId, version, response } = invocation;
+    const { response } = invocation;
     ctx.status = response.status;
     const { res } = ctx;
     for (const { name: key, value } of response.headers) append(res, key, value);
-    res.setHeader('x-wafer-invocation-id', invocationId);
-    res.setHeader('x-wafer-version', String(version));
+    invocationHeaders(res, meta); // after the guest's: the host's headers win
     ctx.body = Buffer.from(response.body.buffer, response.body.byteOffset, response.body.byteLength);
   };
 }

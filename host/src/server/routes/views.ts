@@ -30,3 +30,22 @@ export function intParam(value: string | string[] | undefined, name: string): nu
   if (!/^\d{1,10}$/.test(text)) throw new InvalidInputError('invalid_request', `${name} must be a positive integer, got ${JSON.stringify(text)}`);
   return Number(text);
 }
+
+/** An RFC 3339 timestamp with a time zone, e.g. 2026-12-03T08:00:00Z or 2026-12-03T09:00:00.5+01:00. */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
+
+/** The last value of a query parameter that may be repeated. */
+export function lastParam(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[value.length - 1] : value;
+}
+
+/** A query parameter that is a time: RFC 3339, or Unix milliseconds; answers Unix ms. */
+export function timeParam(value: string | string[] | undefined, name: string): number | undefined {
+  const text = lastParam(value);
+  if (text === undefined) return undefined;
+  const ms = /^\d{1,15}$/.test(text) ? Number(text) : RFC3339.test(text) ? Date.parse(text) : Number.NaN;
+  if (!Number.isFinite(ms)) {
+    throw new InvalidInputError('invalid_request', `${name} must be an RFC 3339 time (2026-01-02T03:04:05Z) or Unix milliseconds, got ${JSON.stringify(text.slice(0, 40))}`);
+  }
+  return ms;
+}
