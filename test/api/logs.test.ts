@@ -9,19 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, errorOf, fixture, sample, startTestHost, type TestHost } from '../helpers/host.js';
 import { build, chatty } from '../hostile/kit.js';
 import { MAX_LOG_FOLLOWERS } from '../../host/src/limits.js';
+import type { LogEntry } from '../../host/src/functions/logs.js';
 
-interface Entry {
-  seq: number;
-  time: string;
-  invocation_id: string;
-  version: number;
-  status: number;
-  code: string;
-  start?: string;
-  duration_us: number;
-  stdout?: string;
-  stderr?: string;
-}
+type Entry = LogEntry;
 
 interface Page {
   name: string;

@@ -6,18 +6,10 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { UsageCounters } from '../../host/src/functions/usage.js';
 import { ENGINES, errorOf, fixture, sample, startTestHost, type TestHost } from '../helpers/host.js';
 
-interface Counters {
-  invocations: number;
-  errors: Record<string, number>;
-  cold_starts: number;
-  wall_us: number;
-  duration_us: number;
-  gb_seconds: number;
-  fuel: number;
-  peak_memory_bytes: number;
-}
+type Counters = UsageCounters;
 
 interface Usage {
   name: string;

@@ -169,9 +169,8 @@ function resolved(fn: FunctionVersion, maxOutputBytes: number): Resolved {
   return r;
 }
 
-/** load: the component is in the engine (a no-op after the first call); `cold` when this call loaded it. */
+/** load: brings a component the engine does not have yet into it; the call that does starts `cold`. */
 async function load(deps: PipelineDeps, fn: FunctionVersion): Promise<StartKind> {
-  if (deps.loader.has(fn.digest)) return 'warm';
   await deps.loader.ensure(fn);
   return 'cold';
 }

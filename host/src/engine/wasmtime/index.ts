@@ -322,8 +322,9 @@ export class WasmtimeEngine implements Engine {
   private async loadUncached(unit: LoadUnit): Promise<LoadInfo> {
     const path = this.artifactPath(unit.digest);
     const started = performance.now();
+    const world = this.worldOf(unit.digest);
     // Try the on-disk artifact first: when it is valid the component bytes are never read.
-    let r = await this.native.load(unit.digest, null, path, this.worldOf(unit.digest));
+    let r = await this.native.load(unit.digest, null, path, world);
     if (r.discarded !== undefined) this.logger?.warn({ digest: unit.digest, reason: r.discarded }, 'discarded cached artifact');
     if (!r.ok && r.errorKind === 'needs_bytes') {
       // A fast-tier artifact left by an earlier process serves while Cranelift compiles again.
@@ -333,12 +334,12 @@ export class WasmtimeEngine implements Engine {
       const fast = await this.compileFast(unit, bytes, started);
       if (fast !== undefined) return fast;
       // Compiled in the compile process, under the host-wide cap; the host then maps the artifact.
-      r = await this.gate.run(() => this.compiler.compile(unit.digest, bytes, path, this.worldOf(unit.digest)));
+      r = await this.gate.run(() => this.compiler.compile(unit.digest, bytes, path, world));
       if (r.ok && r.cacheError !== undefined) {
         throw new WaferError('internal', 500, `cannot write the compiled artifact: ${r.cacheError}`, { expose: false });
       }
       if (r.ok) {
-        r = await this.native.load(unit.digest, null, path, this.worldOf(unit.digest));
+        r = await this.native.load(unit.digest, null, path, world);
         if (r.ok) {
           this.childCompiles++;
           r.source = 'compiled';
