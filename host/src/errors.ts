@@ -5,26 +5,32 @@
  * into the JSON body `{"error": {"code", "message"}}`. Nothing else inspects error strings.
  */
 
-/** Stable error codes of the HTTP API (DESIGN.md, "HTTP API"). */
-export type ErrorCode =
-  | 'not_found'
-  | 'invalid_name'
-  | 'invalid_component'
-  | 'abi_mismatch'
-  | 'invalid_request'
-  | 'payload_too_large'
-  | 'unauthorized'
-  | 'timeout'
-  | 'memory_limit'
-  | 'out_of_fuel'
-  | 'trap'
-  | 'function_error'
-  | 'bad_response'
-  | 'overloaded'
-  | 'request_timeout'
-  | 'not_ready'
-  | 'insufficient_storage'
-  | 'internal';
+/**
+ * Stable error codes of the HTTP API (DESIGN.md, "HTTP API"), as a value so the OpenAPI
+ * document (server/openapi) lists exactly these.
+ */
+export const ERROR_CODES = [
+  'not_found',
+  'invalid_name',
+  'invalid_component',
+  'abi_mismatch',
+  'invalid_request',
+  'payload_too_large',
+  'unauthorized',
+  'timeout',
+  'memory_limit',
+  'out_of_fuel',
+  'trap',
+  'function_error',
+  'bad_response',
+  'overloaded',
+  'request_timeout',
+  'not_ready',
+  'insufficient_storage',
+  'internal',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** Base of every error wafer raises on purpose. `expose` says whether `message` may reach a client. */
 export class WaferError extends Error {

@@ -1,7 +1,8 @@
 /**
  * @module server/app
- * Composes the Koa application: error handling, health and metrics, the invoke path, and the
- * token-guarded management API. It only composes; the routes and the service do the work.
+ * Composes the Koa application: error handling, health, metrics and /openapi.json, the invoke
+ * path, and the token-guarded management API. It only composes; the routes and the service do
+ * the work.
  * Authorization is decided by the management router itself, on the path it matched, never on
  * a string prefix of the raw path (another spelling would pass a prefix check).
  */
@@ -13,6 +14,7 @@ import { ABI_VERSION } from '../abi/envelope.js';
 import { requireToken } from './auth.js';
 import { errorBody, errorMiddleware } from './errors.js';
 import type { LingerBounds } from './linger.js';
+import { openApiDocument } from './openapi/document.js';
 import { functionRoutes } from './routes/functions.js';
 import { invokeRoute } from './routes/invoke.js';
 
@@ -32,6 +34,7 @@ export function createApp(options: AppOptions): Koa {
   const { service, metrics, logger, token } = options;
   const app = new Koa();
   app.silent = true;
+  const openapi = JSON.stringify(openApiDocument(options.waferVersion));
   app.use(errorMiddleware(logger, options.linger));
   app.use(invokeRoute(service, options.maxRequestBytes));
   app.use(async (ctx, next) => {
@@ -50,6 +53,11 @@ export function createApp(options: AppOptions): Koa {
     if (ctx.path === '/metrics' && ctx.method === 'GET') {
       ctx.type = 'text/plain; version=0.0.4';
       ctx.body = await metrics.text();
+      return;
+    }
+    if (ctx.path === '/openapi.json' && ctx.method === 'GET') {
+      ctx.type = 'application/json';
+      ctx.body = openapi;
       return;
     }
     await next();

@@ -31,6 +31,18 @@ function instanceParam(value: string | string[] | undefined): InstanceMode {
   return text as InstanceMode;
 }
 
+/**
+ * The method and OpenAPI path (`/v1/functions/{name}`) of every route of a management router,
+ * HEAD left out (the router serves it wherever GET is): what test/api/openapi.test.ts compares
+ * with the OpenAPI document.
+ */
+export function routeTable(router: Router): Array<{ method: string; path: string }> {
+  return router.stack.flatMap((layer) => {
+    const path = String(layer.path).replace(/:(\w+)/g, '{$1}').replace(/(.)\/$/, '$1');
+    return layer.methods.filter((m) => m !== 'HEAD').map((method) => ({ method: method.toLowerCase(), path }));
+  });
+}
+
 export function functionRoutes(service: FunctionService, maxUploadBytes: number, guard: Middleware): Router {
   const router = new Router({ prefix: '/v1/functions' });
 

@@ -1,0 +1,150 @@
+/**
+ * @module server/openapi/schemas
+ * The JSON shapes of the HTTP API as JSON Schema 2020-12 (the dialect of OpenAPI 3.1), built from
+ * the host's own constants (error codes, name pattern, instance modes) so they cannot disagree
+ * with it. The API's own objects are closed (`additionalProperties: false`) and list every
+ * field they always carry as `required`: a field added or dropped in a view without the same
+ * change here fails test/api/openapi.test.ts. Shapes that share fields share them as TS objects
+ * (a 2020-12 `allOf` of closed objects cannot add a field).
+ */
+import { ERROR_CODES } from '../../errors.js';
+import { NAME_PATTERN } from '../../functions/service.js';
+import { INSTANCE_MODES } from '../../registry/registry.js';
+import type { EngineName } from '../../engine/engine.js';
+import type { Granularity } from '../../functions/usage.js';
+import type { StartKind } from '../../functions/call-record.js';
+
+/** A JSON Schema (2020-12), as OpenAPI 3.1 embeds it. */
+export type Schema = { readonly [keyword: string]: unknown };
+
+/** A reference to a schema of the document's `components.schemas` (the drift test resolves every one). */
+export const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+
+/** A closed object: exactly these properties, the `required` ones always present. */
+export function object(properties: Record<string, Schema>, required: readonly string[] = Object.keys(properties), description?: string): Schema {
+  return { type: 'object', ...(description ? { description } : {}), properties, required, additionalProperties: false };
+}
+
+const integer = (description: string, minimum = 0): Schema => ({ type: 'integer', minimum, description });
+const string = (description: string, extra: Schema = {}): Schema => ({ type: 'string', description, ...extra });
+const time = (description: string): Schema => string(description, { format: 'date-time' });
+
+const ENGINES: readonly EngineName[] = ['wasmtime', 'jco'];
+const GRANULARITIES: readonly Granularity[] = ['minute', 'hour'];
+const STARTS: readonly StartKind[] = ['cold', 'warm'];
+
+/** A function (or alias) name, as checkName and checkAlias take it. */
+export const NAME: Schema = string('a lower-case letter, then up to 62 of a-z, 0-9 and -', { pattern: NAME_PATTERN.source });
+
+/** A version number as a JSON key (`"3"`) of an alias's `versions`. */
+const VERSION_KEY: Schema = { type: 'string', pattern: '^[1-9][0-9]{0,9}$' };
+const WEIGHTS: Schema = {
+  type: 'object',
+  description: 'kept version number → relative weight of the calls it gets (0 never picks it; at least one positive)',
+  propertyNames: VERSION_KEY,
+  additionalProperties: { type: 'number', minimum: 0, maximum: 1_000_000 },
+  minProperties: 1,
+  maxProperties: 8,
+};
+
+const functionVersionFields = {
+  name: ref('Name'),
+  version: integer('the version number, from 1, never reused', 1),
+  digest: string('sha256 of the component bytes', { pattern: '^sha256:[0-9a-f]{64}$' }),
+  size: integer('bytes of the component'),
+  limits: ref('Limits'),
+  created_at: time('when this version was deployed'),
+  world: string('the ABI it was accepted as, e.g. wafer:function/handler@1.0.0'),
+} satisfies Record<string, Schema>;
+
+const usageCounterFields = {
+  invocations: integer('calls, including those refused with overloaded'),
+  errors: {
+    type: 'object',
+    description: 'failed calls by error code',
+    propertyNames: { enum: ERROR_CODES },
+    additionalProperties: { type: 'integer', minimum: 1 },
+  },
+  cold_starts: integer('calls that loaded the component'),
+  wall_us: integer("the host's time from the body's arrival to the answer, summed"),
+  duration_us: integer("the guest's run time, summed"),
+  gb_seconds: { type: 'number', minimum: 0, description: 'GiB of peak memory × seconds of duration_us' },
+  fuel: integer('fuel consumed (0 while no function turns fuel metering on)'),
+  peak_memory_bytes: integer('the highest peak memory of a call'),
+} satisfies Record<string, Schema>;
+
+/** Every schema of `components.schemas`, by name. */
+export const SCHEMAS = {
+  Name: NAME,
+  Error: object({
+    error: object({
+      code: { enum: ERROR_CODES, description: 'stable: clients branch on it (README, "The HTTP API")' },
+      message: string('for people; may change'),
+    }),
+  }, undefined, 'every error answer of the host: {"error": {"code", "message"}}'),
+  Limits: object({
+    timeout_ms: integer('time quota of one call', 1),
+    memory_mb: integer('memory quota of one call', 1),
+    instance: { enum: INSTANCE_MODES, description: 'fresh: a new instance per call; reuse: a warm instance of this function when one is idle' },
+  }),
+  FunctionVersion: object(functionVersionFields, undefined, 'one deployed version of a function'),
+  FunctionList: object({ functions: { type: 'array', items: ref('FunctionVersion'), description: 'the current version of each function' } }),
+  VersionList: object({
+    name: ref('Name'),
+    current: integer('the version plain calls run', 1),
+    versions: { type: 'array', items: ref('FunctionVersion'), description: 'every kept version, newest first' },
+  }),
+  RolledBack: object({ ...functionVersionFields, rolled_back_from: integer('the version that was current before', 1) }, undefined, 'the version now current'),
+  Alias: object({
+    name: ref('Name'),
+    alias: ref('Name'),
+    version: integer('present when the alias names one version', 1),
+    versions: WEIGHTS,
+  }, ['name', 'alias', 'versions']),
+  AliasList: object({ name: ref('Name'), aliases: { type: 'array', items: ref('Alias'), description: 'sorted by alias name' } }),
+  AliasBody: {
+    description: 'one version, or a weighted split between kept versions (a canary); at most 64 KiB',
+    oneOf: [
+      object({ version: integer('a kept version', 1) }),
+      object({ versions: WEIGHTS }),
+    ],
+  },
+  LogEntry: object({
+    seq: integer("the cursor: the entry's time in Unix microseconds, strictly increasing per function"),
+    time: time('when the call ended'),
+    invocation_id: string('the x-wafer-invocation-id of the call'),
+    version: integer('the version that ran', 1),
+    status: integer('the HTTP status answered', 100),
+    code: { enum: ['ok', ...ERROR_CODES], description: 'ok, or the error code' },
+    start: { enum: STARTS },
+    duration_us: integer("the call's metered duration"),
+    stdout: string("the call's stdout, at most 64 KiB; absent when empty"),
+    stderr: string("the call's stderr, at most 64 KiB; absent when empty"),
+  }, ['seq', 'time', 'invocation_id', 'version', 'status', 'code', 'duration_us']),
+  LogPage: object({
+    name: ref('Name'),
+    entries: { type: 'array', items: ref('LogEntry'), description: 'oldest first' },
+    next: string("the cursor to pass as since for the entries after this page", { pattern: '^[0-9]+$' }),
+    more: { type: 'boolean', description: 'entries after this page exist already' },
+  }),
+  UsageCounters: object(usageCounterFields),
+  UsageBucket: object({ start: time("the bucket's start"), ...usageCounterFields }),
+  Usage: object({
+    name: ref('Name'),
+    granularity: { enum: GRANULARITIES },
+    from: time('the window start, rounded down to a bucket'),
+    to: time('the window end, rounded up to a bucket'),
+    totals: ref('UsageCounters'),
+    lifetime: ref('UsageCounters'),
+    buckets: { type: 'array', items: ref('UsageBucket'), description: 'the non-empty buckets in the window, oldest first' },
+  }),
+  Health: object({
+    status: { enum: ['ok', 'degraded'], description: 'degraded: serving, but some function records could not be read at start' },
+    engine: { enum: ENGINES },
+    versions: object({ wafer: string('the host'), abi: string('the wafer.v1 envelope'), engine: string('the engine build') }),
+    functions: integer('functions served'),
+    problems: { type: 'array', items: object({ name: string('the record'), error: string('why it was skipped') }) },
+  }),
+} satisfies Record<string, Schema>;
+
+export type SchemaName = keyof typeof SCHEMAS;
