@@ -129,7 +129,7 @@ const HOST: Route[] = [
   },
   {
     method: 'get', path: '/openapi.json',
-    operation: { operationId: 'openapi', summary: 'This document', tags: ['host'], responses: { 200: { description: 'the OpenAPI 3.1 document', content: json({ type: 'object', required: ['openapi', 'info', 'paths'] }) } } },
+    operation: { operationId: 'openapi', summary: 'This document', tags: ['host'], responses: { 200: { description: 'the OpenAPI 3.1 document', content: json({ type: 'object', properties: { openapi: { const: '3.1.0' }, info: { type: 'object' }, paths: { type: 'object' } }, required: ['openapi', 'info', 'paths'] }) } } },
   },
 ];
 
