@@ -130,6 +130,11 @@ describe.each(ENGINES)('the OpenAPI document on %s', (engine) => {
     const key = String(answer.status) in operation.responses ? String(answer.status) : 'default';
     const response = operation.responses[key];
     if (!response) throw new Error(`${what}: the document lists no ${answer.status} answer for it (body: ${answer.body.toString().slice(0, 300)})`);
+    // The guest's own answers are `default`; no fixture here answers a wafer error, so one that
+    // lands there is a host error whose status the document does not list.
+    if (key === 'default' && /^\{"error":\{"code":/.test(answer.body.toString())) {
+      throw new Error(`${what}: a host error whose status the document does not list for it: ${answer.body.toString().slice(0, 300)}`);
+    }
     for (const [name, header] of Object.entries(response.headers ?? {})) {
       const value = answer.headers[name.toLowerCase()];
       if (value === undefined) {
@@ -230,8 +235,7 @@ describe.each(ENGINES)('the OpenAPI document on %s', (engine) => {
       expect(codes).toEqual([...ERROR_CODES]);
       const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
       const table = [...readme.matchAll(/^\| `([a-z_]+)` \| \d{3} \|/gm)].map((m) => m[1]!);
-      expect(table.length).toBeGreaterThan(10);
-      for (const code of table) expect(codes, `README's error table lists ${code}`).toContain(code);
+      expect([...table].sort(), "README's error table").toEqual([...codes].sort());
     });
 
     it('documents every route the host serves, and no route it does not', () => {
