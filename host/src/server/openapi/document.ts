@@ -9,6 +9,8 @@
 import type { ErrorsByStatus, Method, Operation, Route } from './operations.js';
 import { errorResponses, json, management, mergeErrors, pathParam, queryParam } from './operations.js';
 import { NAME_PATTERN } from '../../functions/service.js';
+import * as L from '../../limits.js';
+import { INSTANCE_MODES } from '../../registry/registry.js';
 import { ref, SCHEMAS, type Schema } from './schemas.js';
 
 const FN = pathParam('name', 'the function');
@@ -30,12 +32,13 @@ const MANAGEMENT: Route[] = [
     method: 'put', path: '/v1/functions/{name}',
     operation: management({
       operationId: 'deployFunction', tag: 'functions', summary: 'Deploy a component as a new version (and make it current)',
-      description: 'The body is the component, at most 64 MiB (configurable), refused while streaming past it. A refused upload leaves the serving version untouched.',
+      description: `The body is the component, at most ${L.DEFAULT_MAX_UPLOAD_BYTES / 2 ** 20} MiB (configurable), refused while streaming past it.`
+        + ' A refused upload leaves the serving version untouched.',
       parameters: [
         FN,
-        queryParam('timeout_ms', 'time quota of one call (default 5000, at most the ceiling)', POSITIVE('milliseconds')),
-        queryParam('memory_mb', 'memory quota of one call (default 256, at most the ceiling)', POSITIVE('MiB')),
-        queryParam('instance', 'fresh (default) or reuse', { enum: ['fresh', 'reuse'] }),
+        queryParam('timeout_ms', `time quota of one call (default ${L.DEFAULT_TIMEOUT_MS}, at most the ceiling)`, POSITIVE('milliseconds')),
+        queryParam('memory_mb', `memory quota of one call (default ${L.DEFAULT_MEMORY_BYTES / 2 ** 20}, at most the ceiling)`, POSITIVE('MiB')),
+        queryParam('instance', `how calls get their instance (default ${L.DEFAULT_INSTANCE_MODE})`, { enum: INSTANCE_MODES }),
       ],
       requestBody: { required: true, description: 'the component', content: { 'application/wasm': { schema: { type: 'string', contentMediaType: 'application/wasm' } } } },
       ok: { status: 201, description: 'the new version', schema: ref('FunctionVersion') },
@@ -75,7 +78,7 @@ const MANAGEMENT: Route[] = [
     method: 'put', path: '/v1/functions/{name}/aliases/{alias}',
     operation: management({
       operationId: 'setAlias', tag: 'aliases', summary: 'Create or replace an alias', parameters: [FN, ALIAS],
-      requestBody: { required: true, content: json(ref('AliasBody')) },
+      requestBody: { required: true, description: `at most ${L.DEFAULT_MAX_JSON_BYTES / 1024} KiB`, content: json(ref('AliasBody')) },
       ok: { status: 200, description: 'the alias', schema: ref('Alias') },
       errors: mergeErrors(NAMED, { 400: ['invalid_request'], 413: ['payload_too_large'] }, STORED),
     }),
@@ -91,7 +94,7 @@ const MANAGEMENT: Route[] = [
       parameters: [
         FN,
         queryParam('since', "a cursor (an entry's seq or a page's next: entries after it) or an RFC 3339 time (entries at or after it)", { type: 'string' }),
-        queryParam('limit', 'entries per page, 1 to 1000 (default 100)', POSITIVE('a count', 1000)),
+        queryParam('limit', `entries per page (default ${L.DEFAULT_LOG_LIMIT})`, POSITIVE('a count', L.MAX_LOG_LIMIT)),
         queryParam('follow', '1: stream server-sent events instead', { enum: ['0', '1', 'true', 'false'] }),
         { name: 'Last-Event-ID', in: 'header', description: "a reconnecting stream's last id, taken as since", schema: { type: 'string' } },
       ],
@@ -99,7 +102,7 @@ const MANAGEMENT: Route[] = [
         status: 200, description: 'the page; with follow=1 the same page, then each entry as it is logged (event: log, id: seq, data: a LogEntry), `: heartbeat` comments, and event: end when the function is deleted',
         content: { ...json(ref('LogPage')), 'text/event-stream': { schema: { type: 'string' } } },
       },
-      errors: mergeErrors(NAMED, { 400: ['invalid_request'], 503: ['overloaded'] }),
+      errors: mergeErrors(NAMED, { 400: ['invalid_request'], 503: ['overloaded'] }), // overloaded: past L.MAX_LOG_FOLLOWERS streams
     }),
   },
   {
@@ -171,7 +174,7 @@ function invoke(method: Method, withRest: boolean): Operation {
       'Error answers of a call that ran carry the x-wafer-* headers too.',
     tags: ['invoke'],
     parameters: withRest ? [TARGET, REST] : [TARGET],
-    ...(['get', 'head', 'options', 'trace'].includes(method) ? {} : { requestBody: { required: false, description: 'passed to the guest, at most 16 MiB (configurable)', content: { '*/*': { schema: {} } } } }),
+    ...(['get', 'head', 'options', 'trace'].includes(method) ? {} : { requestBody: { required: false, description: `passed to the guest, at most ${L.DEFAULT_MAX_REQUEST_BYTES / 2 ** 20} MiB (configurable)`, content: { '*/*': { schema: {} } } } }),
     responses: {
       default: { description: "the guest's answer", headers: INVOCATION_HEADERS(true), content: { '*/*': { schema: {} } } },
       ...errorResponses(INVOKE_ERRORS, INVOCATION_HEADERS(false)),

@@ -10,6 +10,7 @@
 import { ERROR_CODES } from '../../errors.js';
 import { NAME_PATTERN } from '../../functions/service.js';
 import { INSTANCE_MODES } from '../../registry/registry.js';
+import { MAX_ALIAS_TARGETS, MAX_ALIAS_WEIGHT } from '../../limits.js';
 import type { EngineName } from '../../engine/engine.js';
 import type { Granularity } from '../../functions/usage.js';
 import type { StartKind } from '../../functions/call-record.js';
@@ -42,9 +43,9 @@ const WEIGHTS: Schema = {
   type: 'object',
   description: 'kept version number → relative weight of the calls it gets (0 never picks it; at least one positive)',
   propertyNames: VERSION_KEY,
-  additionalProperties: { type: 'number', minimum: 0, maximum: 1_000_000 },
+  additionalProperties: { type: 'number', minimum: 0, maximum: MAX_ALIAS_WEIGHT },
   minProperties: 1,
-  maxProperties: 8,
+  maxProperties: MAX_ALIAS_TARGETS,
 };
 
 const functionVersionFields = {
@@ -103,7 +104,7 @@ export const SCHEMAS = {
   }, ['name', 'alias', 'versions']),
   AliasList: object({ name: ref('Name'), aliases: { type: 'array', items: ref('Alias'), description: 'sorted by alias name' } }),
   AliasBody: {
-    description: 'one version, or a weighted split between kept versions (a canary); at most 64 KiB',
+    description: 'one version, or a weighted split between kept versions (a canary)',
     oneOf: [
       object({ version: integer('a kept version', 1) }),
       object({ versions: WEIGHTS }),
