@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES, type ErrorCode } from '../../host/src/errors.js';
 import { ROOT } from '../../host/src/paths.js';
 import { METHODS } from '../../host/src/server/openapi/document.js';
-import type { Operation, Response as DocResponse } from '../../host/src/server/openapi/operations.js';
+import type { Operation, Parameter, Reference, RequestBody, Response as DocResponse } from '../../host/src/server/openapi/operations.js';
 import { functionRoutes, routeTable } from '../../host/src/server/routes/functions.js';
 import { ENGINES, fixture, startTestHost, type TestHost } from '../helpers/host.js';
 
@@ -117,6 +117,15 @@ describe.each(ENGINES)('the OpenAPI document on %s', (engine) => {
     }
   }
 
+  /** A part of an operation, a `$ref` to the document's components followed: the part, and the pointer segments where it lives. */
+  function deref<T>(value: T | Reference, at: string[]): { value: T; at: string[] } {
+    const ref = (value as Partial<Reference>).$ref;
+    if (ref === undefined) return { value: value as T, at };
+    if (!ref.startsWith('#/components/')) throw new Error(`${at.join('/')}: a $ref outside the document's components: ${ref}`);
+    const segments = ref.slice(2).split('/');
+    return { value: segments.reduce<Record<string, unknown>>((o, k) => o[k] as Record<string, unknown>, doc) as T, at: segments };
+  }
+
   /** The coverage key of an answer: the host's errors of a call count for every method and path of /fn. */
   const coverageKey = (method: string, path: string, key: string, code?: string) =>
     `${path.startsWith('/fn/') && key !== 'default' ? 'any /fn' : `${method} ${path}`} ${key}${code ? ` ${code}` : ''}`;
@@ -128,8 +137,8 @@ describe.each(ENGINES)('the OpenAPI document on %s', (engine) => {
     const operation = doc.paths[path]?.[method];
     if (!operation) throw new Error(`${method.toUpperCase()} ${path} is not in the document: add it to host/src/server/openapi/document.ts`);
     const key = String(answer.status) in operation.responses ? String(answer.status) : 'default';
-    const response = operation.responses[key];
-    if (!response) throw new Error(`${what}: the document lists no ${answer.status} answer for it (body: ${answer.body.toString().slice(0, 300)})`);
+    if (!operation.responses[key]) throw new Error(`${what}: the document lists no ${answer.status} answer for it (body: ${answer.body.toString().slice(0, 300)})`);
+    const { value: response, at } = deref<DocResponse>(operation.responses[key]!, ['paths', path, method, 'responses', key]);
     // The guest's own answers are `default`; no fixture here answers a wafer error, so one that
     // lands there is a host error whose status the document does not list.
     if (key === 'default' && /^\{"error":\{"code":/.test(answer.body.toString())) {
@@ -142,7 +151,7 @@ describe.each(ENGINES)('the OpenAPI document on %s', (engine) => {
         continue;
       }
       const typed = header.schema.type === 'integer' && /^-?\d+$/.test(String(value)) ? Number(value) : value;
-      expectValid(pointer('paths', path, method, 'responses', key, 'headers', name, 'schema'), typed, `${what} header ${name}`);
+      expectValid(pointer(...at, 'headers', name, 'schema'), typed, `${what} header ${name}`);
     }
     if (!response.content) {
       expect(answer.body.length, `${what}: the document says no body`).toBe(0);
@@ -156,7 +165,7 @@ describe.each(ENGINES)('the OpenAPI document on %s', (engine) => {
     const type = String(answer.headers['content-type'] ?? '').split(';')[0]!.trim();
     const media = type in response.content ? type : '*/*' in response.content ? '*/*' : undefined;
     if (!media) throw new Error(`${what}: content type ${JSON.stringify(type)} is not one the document lists (${Object.keys(response.content).join(', ')})`);
-    const schema = pointer('paths', path, method, 'responses', key, 'content', media, 'schema');
+    const schema = pointer(...at, 'content', media, 'schema');
     if (type === 'application/json') {
       const json = JSON.parse(answer.body.toString()) as { error?: { code: string } };
       expectValid(schema, json, what);
@@ -181,9 +190,11 @@ describe.each(ENGINES)('the OpenAPI document on %s', (engine) => {
     const answer = await exchange(host.url, method.toUpperCase(), `${real}${options.query ?? ''}`, headers, body);
     const { json } = check(method, path, answer);
     // What the host accepted must be what the document says it takes.
-    const requestSchema = doc.paths[path]![method]!.requestBody?.content['application/json'];
-    if (isJson && requestSchema && answer.status < 300) {
-      expectValid(pointer('paths', path, method, 'requestBody', 'content', 'application/json', 'schema'), options.body, `the request body of ${method.toUpperCase()} ${path}`);
+    const requestBody = doc.paths[path]![method]!.requestBody;
+    if (isJson && requestBody && answer.status < 300) {
+      const { value, at } = deref<RequestBody>(requestBody, ['paths', path, method, 'requestBody']);
+      expect(value.content['application/json'], `${method.toUpperCase()} ${path} takes no JSON body`).toBeDefined();
+      expectValid(pointer(...at, 'content', 'application/json', 'schema'), options.body, `the request body of ${method.toUpperCase()} ${path}`);
     }
     return { ...answer, json };
   }
@@ -221,7 +232,8 @@ describe.each(ENGINES)('the OpenAPI document on %s', (engine) => {
       for (const [path, item] of Object.entries(doc.paths)) {
         const named = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
         for (const [method, op] of Object.entries(item)) {
-          const declared = (op.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name).sort();
+          const parameters = (op.parameters ?? []).map((p, i) => deref<Parameter>(p, ['paths', path, method, 'parameters', String(i)]).value);
+          const declared = parameters.filter((p) => p.in === 'path').map((p) => p.name).sort();
           expect(declared, `${method.toUpperCase()} ${path}`).toEqual(named);
           expect(ids.has(op.operationId), op.operationId).toBe(false);
           ids.add(op.operationId);
@@ -433,7 +445,8 @@ describe.each(ENGINES)('the OpenAPI document on %s', (engine) => {
     const expected = new Set<string>();
     for (const [path, item] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(item)) {
-        for (const [key, response] of Object.entries(op.responses)) {
+        for (const [key, part] of Object.entries(op.responses)) {
+          const response = deref<DocResponse>(part, []).value;
           const codes = (response.content?.['application/json']?.schema.properties as { error?: { properties: { code: { enum: string[] } } } } | undefined)?.error?.properties.code.enum;
           for (const code of codes ?? [undefined]) expected.add(coverageKey(method, path, key, code));
         }

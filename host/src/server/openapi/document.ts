@@ -6,7 +6,7 @@
  * route the document lacks, any documented route nobody serves, and any answer that does not
  * match its schema). Names no function: it is documentation, served without the token.
  */
-import type { ErrorsByStatus, Method, Operation, Route } from './operations.js';
+import type { ErrorsByStatus, Method, Operation, Reference, Route } from './operations.js';
 import { errorResponses, json, management, mergeErrors, pathParam, queryParam } from './operations.js';
 import { NAME_PATTERN } from '../../functions/service.js';
 import * as L from '../../limits.js';
@@ -164,20 +164,30 @@ const INVOKE_ERRORS: ErrorsByStatus = {
   504: ['timeout'],
 };
 
+/** What the 16 invoke operations share, once, in `components` (each operation refers to it). */
+const INVOKE_COMPONENTS = {
+  parameters: { Target: TARGET, Rest: REST },
+  requestBodies: {
+    GuestRequest: { required: false, description: `passed to the guest, at most ${L.DEFAULT_MAX_REQUEST_BYTES / 2 ** 20} MiB (configurable)`, content: { '*/*': { schema: {} } } },
+  },
+  responses: {
+    Guest: { description: "the guest's answer: any status, headers and body", headers: INVOCATION_HEADERS(true), content: { '*/*': { schema: {} } } },
+    ...Object.fromEntries(Object.entries(errorResponses(INVOKE_ERRORS, INVOCATION_HEADERS(false))).map(([status, response]) => [`Invoke${status}`, response])),
+  },
+};
+
+const component = (kind: keyof typeof INVOKE_COMPONENTS, name: string): Reference => ({ $ref: `#/components/${kind}/${name}` });
+
 function invoke(method: Method, withRest: boolean): Operation {
   return {
     operationId: `invoke${withRest ? 'Path' : ''}${method[0]!.toUpperCase()}${method.slice(1)}`,
-    summary: 'Call the function: the HTTP request in, its response out',
-    description:
-      'Any method. Calls the current version, the alias\'s, or kept version N. The statuses listed are the host\'s own error answers, a JSON Error; ' +
-      'the guest may answer any status itself (default). An unknown function, alias or version (404) or a full function (503) is answered before the body is read. ' +
-      'Error answers of a call that ran carry the x-wafer-* headers too.',
+    summary: `Call the function with ${method.toUpperCase()}${withRest ? ' and a path' : ''}`,
     tags: ['invoke'],
-    parameters: withRest ? [TARGET, REST] : [TARGET],
-    ...(['get', 'head', 'options', 'trace'].includes(method) ? {} : { requestBody: { required: false, description: `passed to the guest, at most ${L.DEFAULT_MAX_REQUEST_BYTES / 2 ** 20} MiB (configurable)`, content: { '*/*': { schema: {} } } } }),
+    parameters: withRest ? [component('parameters', 'Target'), component('parameters', 'Rest')] : [component('parameters', 'Target')],
+    ...(['get', 'head', 'options', 'trace'].includes(method) ? {} : { requestBody: component('requestBodies', 'GuestRequest') }),
     responses: {
-      default: { description: "the guest's answer", headers: INVOCATION_HEADERS(true), content: { '*/*': { schema: {} } } },
-      ...errorResponses(INVOKE_ERRORS, INVOCATION_HEADERS(false)),
+      default: component('responses', 'Guest'),
+      ...Object.fromEntries(Object.keys(INVOKE_ERRORS).map((status) => [status, component('responses', `Invoke${status}`)])),
     },
   };
 }
@@ -217,12 +227,19 @@ export function openApiDocument(version: string): Record<string, unknown> {
       { name: 'aliases', description: 'named, optionally weighted, pointers to kept versions' },
       { name: 'logs', description: 'per-invocation guest output' },
       { name: 'usage', description: 'metered usage per function' },
-      { name: 'invoke', description: 'calling functions' },
+      {
+        name: 'invoke',
+        description:
+          "Calling functions: the HTTP request in, the guest's response out. Any method. /fn/{name} calls the current version, /fn/{name}@{alias} the alias's, /fn/{name}@{N} kept version N. " +
+          "The statuses listed are the host's own error answers, a JSON Error; the guest may answer any status itself (default). " +
+          'An unknown function, alias or version (404) or a full function (503) is answered before the body is read. Error answers of a call that ran carry the x-wafer-* headers too.',
+      },
       { name: 'host', description: "the host's own routes" },
     ],
     paths,
     components: {
       schemas: SCHEMAS,
+      ...INVOKE_COMPONENTS,
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'WAFER_TOKEN, or <data-dir>/token' } },
     },
   };

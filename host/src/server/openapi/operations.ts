@@ -34,15 +34,26 @@ export interface Response {
   content?: Record<string, MediaType>;
 }
 
+export interface RequestBody {
+  required: boolean;
+  description?: string;
+  content: Record<string, MediaType>;
+}
+
+/** A reference to a shared piece of `components` (`#/components/responses/Guest`). */
+export interface Reference {
+  $ref: string;
+}
+
 export interface Operation {
   operationId: string;
   summary: string;
   description?: string;
   tags: string[];
   security?: Array<Record<string, string[]>>;
-  parameters?: Parameter[];
-  requestBody?: { required: boolean; description?: string; content: Record<string, MediaType> };
-  responses: Record<string, Response>;
+  parameters?: Array<Parameter | Reference>;
+  requestBody?: RequestBody | Reference;
+  responses: Record<string, Response | Reference>;
 }
 
 /** One route of the document: what the drift test compares with the routes the host serves. */
@@ -95,7 +106,7 @@ export interface ManagementSpec {
   description?: string;
   tag: string;
   parameters?: Parameter[];
-  requestBody?: Operation['requestBody'];
+  requestBody?: RequestBody;
   /** The success answer: its status and JSON body schema (none for 204). */
   ok: { status: number; description: string; schema?: Schema; content?: Record<string, MediaType> };
   errors: ErrorsByStatus;
