@@ -6,11 +6,11 @@
  * route the document lacks, any documented route nobody serves, and any answer that does not
  * match its schema). Names no function: it is documentation, served without the token.
  */
-import type { ErrorsByStatus, Method, Operation, Reference, Route } from './operations.js';
-import { errorResponses, json, management, mergeErrors, pathParam, queryParam } from './operations.js';
 import { NAME_PATTERN } from '../../functions/service.js';
 import * as L from '../../limits.js';
 import { INSTANCE_MODES } from '../../registry/registry.js';
+import type { ErrorsByStatus, Method, Operation, Reference, Route } from './operations.js';
+import { errorResponses, json, management, mergeErrors, pathParam, queryParam } from './operations.js';
 import { ref, SCHEMAS, type Schema } from './schemas.js';
 
 const FN = pathParam('name', 'the function');
@@ -218,7 +218,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       description:
         'Management routes (/v1/…) need Authorization: Bearer <token>. Every error is JSON {"error": {"code", "message"}}. ' +
         'Any request may also be answered 408 request_timeout, 431 or 400 invalid_request when it is not valid HTTP/1.1 or arrives too slowly, and 404 not_found for a path no route serves. ' +
-        'HEAD is served wherever GET is. A path the management router matches with a method it does not serve answers 405 (after the token check).',
+        'The management routes answer HEAD wherever they answer GET; a path they match with a method they do not serve answers 405 (after the token check).',
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
     tags: [
