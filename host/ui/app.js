@@ -227,8 +227,9 @@ async function invoke(event) {
   }
   const ms = (performance.now() - started).toFixed(1);
   fill($('invoke-status'), el('strong', { class: res.ok ? 'ok' : 'error' }, `${res.status} ${res.statusText}`), ` in ${ms} ms`);
-  const shown = [...res.headers].filter(([k]) => k.startsWith('x-wafer-') || k === 'content-type');
-  fill($('invoke-headers'), table(['header', 'value'], shown, ([k, v]) => [k, v]));
+  // wafer's own headers first, then the function's.
+  const headers = [...res.headers].sort(([a], [b]) => Number(!a.startsWith('x-wafer-')) - Number(!b.startsWith('x-wafer-')) || a.localeCompare(b));
+  fill($('invoke-headers'), table(['header', 'value'], headers, ([k, v]) => [k, v]));
   fill($('invoke-output'), clip(text, MAX_SHOWN_CHARS));
   loadUsage(name);
 }
