@@ -105,10 +105,14 @@ describe('dashboard', () => {
   describe('GET /v1/bench/latest', () => {
     const summary = (scenario: string) => JSON.stringify({ environment: { command: 'wafer bench' }, results: [{ scenario, p50: 1 }] });
 
-    it('needs the token', async () => {
-      const res = await fetch(`${host.url}/v1/bench/latest`);
-      expect(res.status).toBe(401);
-      expect((await errorOf(res)).code).toBe('unauthorized');
+    it('needs the token, however the path is spelled and whatever the method', async () => {
+      for (const [method, path] of [['GET', '/v1/bench/latest'], ['GET', '/V1/Bench/Latest/'], ['PUT', '/v1/bench/latest']]) {
+        const res = await send(host.url, method!, path!);
+        expect(res.status, `${method} ${path}`).toBe(401);
+        expect(res.code, `${method} ${path}`).toBe('unauthorized');
+      }
+      const put = await host.api('PUT', '/v1/bench/latest');
+      expect(put.status).toBe(405);
     });
 
     it('answers 404 not_found when no run has written a summary', async () => {
