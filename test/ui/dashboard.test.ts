@@ -3,8 +3,8 @@
  * by scripts/setup.sh), driven by playwright-core, against a real host over real HTTP. An
  * operator signs in, deploys two versions through the page, invokes them, watches the live log,
  * rolls back with the button, reads usage and the latest bench run; hostile guest output and
- * answers render as text. A screenshot of the whole page is checked and kept in the test's
- * temp directory (its path is printed).
+ * answers render as text. A screenshot of the whole page is checked; it is written to the test's
+ * temp directory, kept (and its path printed) when WAFER_KEEP_SCREENSHOTS=1.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -62,7 +62,7 @@ describe.each(ENGINES)('dashboard in Chromium on %s', (engine) => {
     page = await context.newPage();
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
     page.on('console', (msg) => {
-      if (/Content Security Policy|Trusted Type/i.test(msg.text())) problems.push(`console: ${msg.text()}`);
+      if (/Content Security Policy|Trusted/i.test(msg.text())) problems.push(`console: ${msg.text()}`);
     });
   });
   afterAll(async () => {
@@ -184,19 +184,73 @@ describe.each(ENGINES)('dashboard in Chromium on %s', (engine) => {
   });
 
   it('looks complete in a screenshot: functions, versions, log, charts, bench', async () => {
-    for (const selector of ['#functions-table table', '#versions-table table', '#aliases-table table', '#rollback', '#invoke-result',
-      '#log-list li', '#chart-calls svg', '#chart-latency svg', '#usage-totals dl', '#bench-table table']) {
-      expect(await page.locator(selector).first().isVisible(), selector).toBe(true);
-    }
+    // Each key element, with a colour its pixels must show in the screenshot (null: any ink).
+    const keys: Array<[string, [number, number, number] | null]> = [
+      ['#functions-table table', null], ['#versions-table table', null], ['#aliases-table table', null],
+      ['#rollback', null], ['#invoke-result', null], ['#usage-totals dl', null], ['#bench-table table', null],
+      ['#log-list', [0xfd, 0xf1, 0xef]], // the stderr background of an entry
+      ['#chart-calls svg', [0x1f, 0x8a, 0x4c]], // ok calls
+      ['#chart-latency svg', [0x8a, 0x5c, 0xd1]], // duration bars
+    ];
+    for (const [selector] of keys) expect(await page.locator(selector).first().isVisible(), selector).toBe(true);
     const file = join(workDir, `dashboard-${engine}.png`);
     await page.screenshot({ path: file, fullPage: true });
     const png = await readFile(file);
     const { width, height } = pngSize(png);
     expect(width).toBe(1400);
     expect(height).toBeGreaterThanOrEqual(1000);
-    expect(png.length).toBeGreaterThan(50_000);
-    console.log(`dashboard screenshot (${engine}): ${file}`);
+    if (process.env.WAFER_KEEP_SCREENSHOTS === '1') console.log(`dashboard screenshot (${engine}): ${file}`);
+
+    // Where each element sits on the full page, then what the screenshot shows there, decoded
+    // by the browser itself on a blank page.
+    const boxes = await page.evaluate((selectors) => selectors.map((selector) => {
+      const r = document.querySelector(selector)!.getBoundingClientRect();
+      return { x: Math.round(r.left + window.scrollX), y: Math.round(r.top + window.scrollY), w: Math.round(r.width), h: Math.round(r.height) };
+    }), keys.map(([selector]) => selector));
+    const checker = await page.context().newPage();
+    const seen = await checker.evaluate(async ({ b64, boxes, colours }) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const image = await createImageBitmap(new Blob([bytes], { type: 'image/png' }));
+      const canvas = new OffscreenCanvas(image.width, image.height);
+      const ctx = canvas.getContext('2d')!;
+      ctx.drawImage(image, 0, 0);
+      return boxes.map((box, i) => {
+        const data = ctx.getImageData(box.x, box.y, Math.max(1, box.w), Math.max(1, box.h)).data;
+        const distinct = new Set<number>();
+        let matching = 0;
+        const want = colours[i];
+        for (let p = 0; p < data.length; p += 4) {
+          distinct.add((data[p]! << 16) | (data[p + 1]! << 8) | data[p + 2]!);
+          if (want && Math.abs(data[p]! - want[0]) < 8 && Math.abs(data[p + 1]! - want[1]) < 8 && Math.abs(data[p + 2]! - want[2]) < 8) matching++;
+        }
+        return { distinct: distinct.size, matching };
+      });
+    }, { b64: png.toString('base64'), boxes, colours: keys.map(([, colour]) => colour) });
+    await checker.close();
+    keys.forEach(([selector, colour], i) => {
+      expect(boxes[i]!.y + boxes[i]!.h, `${selector} lies within the screenshot`).toBeLessThanOrEqual(height);
+      expect(seen[i]!.distinct, `${selector} shows more than a blank area`).toBeGreaterThan(4);
+      if (colour) expect(seen[i]!.matching, `${selector} shows its colour`).toBeGreaterThan(20);
+    });
     expect(problems).toEqual([]);
+  });
+
+  it('runs under its policy: an innerHTML assignment throws, an inline script does not run', async () => {
+    const outcome = await page.evaluate(() => {
+      try {
+        document.createElement('div').innerHTML = '<b>x</b>';
+        return 'assigned';
+      } catch (err) {
+        return (err as Error).name;
+      }
+    });
+    expect(outcome).toBe('TypeError');
+    await page.evaluate(() => {
+      const script = document.createElement('script');
+      script.textContent = 'window.__inline = 1';
+      document.body.append(script);
+    }).catch(() => undefined);
+    expect(await page.evaluate(() => (window as unknown as { __inline?: number }).__inline)).toBeUndefined();
   });
 
   it('forgets the token on sign out', async () => {
@@ -209,6 +263,6 @@ describe.each(ENGINES)('dashboard in Chromium on %s', (engine) => {
 });
 
 afterAll(async () => {
-  // Screenshots stay for a person to look at unless the run asks otherwise.
-  if (process.env.WAFER_KEEP_SCREENSHOTS === '0') await rm(workDir, { recursive: true, force: true });
+  // WAFER_KEEP_SCREENSHOTS=1 keeps the folder (screenshots included) for a person to look at.
+  if (process.env.WAFER_KEEP_SCREENSHOTS !== '1') await rm(workDir, { recursive: true, force: true });
 });
