@@ -1,86 +1,49 @@
 /**
  * @module ui/app
- * The wafer dashboard. It holds no secret of its own: the operator pastes the management token,
- * kept in this tab's sessionStorage and sent as `Authorization: Bearer` to the JSON API
- * (README.md, "The HTTP API (v1)"), which is where every figure shown comes from. The live log
- * reads the server-sent events of `…/logs?follow=1` with fetch() and a stream reader, because
- * EventSource cannot send the Authorization header. API data is rendered as text only (render.js).
+ * The wafer dashboard's panels. It holds no secret of its own: the operator pastes the management
+ * token (api.js keeps it for the tab), and every figure shown comes from the JSON API; the live
+ * log is followed by tail.js. API data is rendered as text only (render.js).
  */
+import { ApiError, api, currentToken, describe, fnPath, onUnauthorized, setToken } from './api.js';
 import { barChart } from './charts.js';
 import { bytes, clip, el, fill, micros, table, time } from './render.js';
+import { followLog } from './tail.js';
 
-const TOKEN_KEY = 'wafer.token';
 /** Log entries kept on the page; older ones are dropped from the list. */
 const MAX_LOG_ROWS = 200;
 /** Characters of one stream (stdout, stderr) or of a response body shown. */
 const MAX_SHOWN_CHARS = 16 * 1024;
-/** Bytes of a server-sent events block the tail accepts before it gives up on the stream. */
-const MAX_EVENT_BYTES = 4 * 1024 * 1024;
 const USAGE_POLL_MS = 5000;
-const RETRY_MS = 2000;
 const MINUTE_MS = 60_000;
+const REFUSED = 'The host refused the token; sign in again.';
 
 const $ = (id) => document.getElementById(id);
 const state = {
-  token: sessionStorage.getItem(TOKEN_KEY),
   selected: null,
   /** Aborts the live log stream of the selected function. */
   tail: null,
   usageTimer: null,
 };
 
-class ApiError extends Error {
-  constructor(status, code, message) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
-
-/** Calls the management API with the token; answers the parsed JSON, or throws an ApiError. */
-async function api(method, path, { body, headers = {}, signal, signOutOn401 = true } = {}) {
-  const res = await fetch(path, { method, body, signal, cache: 'no-store', headers: { authorization: `Bearer ${state.token}`, ...headers } });
-  if (res.status === 204) return null;
-  const text = await res.text();
-  let data = null;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    // not JSON: reported below when the status is an error
-  }
-  if (!res.ok) {
-    const error = new ApiError(res.status, data?.error?.code ?? `http_${res.status}`, data?.error?.message ?? clip(text, 200));
-    if (res.status === 401 && signOutOn401) signOut('The host refused the token; sign in again.');
-    throw error;
-  }
-  return data;
-}
-
-const fnPath = (name, rest = '') => `/v1/functions/${encodeURIComponent(name)}${rest}`;
-const describe = (err) => (err instanceof ApiError ? `${err.code}: ${err.message}` : String(err?.message ?? err));
-
 // ---- sign in / out ----------------------------------------------------------------------
 
 async function signIn(event) {
   event.preventDefault();
-  const token = $('token').value.trim();
-  state.token = token;
+  setToken($('token').value.trim());
   try {
-    await api('GET', '/v1/functions', { signOutOn401: false });
+    await api('GET', '/v1/functions', { quiet401: true });
   } catch (err) {
-    state.token = null;
+    setToken(null);
     fill($('signin-error'), err instanceof ApiError && err.status === 401 ? 'That token is not this host’s.' : describe(err));
     return;
   }
-  sessionStorage.setItem(TOKEN_KEY, token);
   $('token').value = '';
   fill($('signin-error'));
   showMain();
 }
 
 function signOut(reason = '') {
-  sessionStorage.removeItem(TOKEN_KEY);
-  state.token = null;
+  setToken(null);
   selectFunction(null);
   $('main').hidden = true;
   $('signout').hidden = true;
@@ -236,73 +199,18 @@ async function invoke(event) {
 
 // ---- live log ---------------------------------------------------------------------------
 
-/** Yields `{event, id, data}` for each event of a server-sent events body. */
-async function* serverSentEvents(body) {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      buffer += value.replace(/\r\n?/g, '\n');
-      let end;
-      while ((end = buffer.indexOf('\n\n')) !== -1) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event = { event: 'message', id: null, data: [] };
-        for (const line of block.split('\n')) {
-          if (line === '' || line.startsWith(':')) continue;
-          const colon = line.indexOf(':');
-          const field = colon === -1 ? line : line.slice(0, colon);
-          const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '');
-          if (field === 'data') event.data.push(value);
-          else if (field === 'event') event.event = value;
-          else if (field === 'id') event.id = value;
-        }
-        if (event.data.length) yield { ...event, data: event.data.join('\n') };
-      }
-      if (buffer.length > MAX_EVENT_BYTES) throw new Error('a log event was too large');
-    }
-  } finally {
-    reader.cancel().catch(() => {});
-  }
-}
-
 function tailStatus(text, kind) {
   const badge = $('tail-status');
   fill(badge, text);
   badge.className = `badge ${kind}`;
 }
 
-/** Follows the function's log until `selectFunction` moves on, reconnecting from the last entry seen. */
-async function startTail(name) {
+/** Follows the function's log until `selectFunction` moves on. */
+function startTail(name) {
   const controller = new AbortController();
   state.tail = controller;
-  const { signal } = controller;
   fill($('log-list'));
-  let since = null;
-  while (!signal.aborted) {
-    try {
-      tailStatus('connecting', 'wait');
-      const query = since === null ? 'follow=1&limit=50' : `follow=1&since=${encodeURIComponent(since)}`;
-      const res = await fetch(fnPath(name, `/logs?${query}`), { signal, cache: 'no-store', headers: { authorization: `Bearer ${state.token}`, accept: 'text/event-stream' } });
-      if (res.status === 401) return signOut('The host refused the token; sign in again.');
-      if (res.status === 404) return tailStatus('no such function', 'error');
-      if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
-      tailStatus('live', 'ok');
-      for await (const event of serverSentEvents(res.body)) {
-        if (signal.aborted) return;
-        if (event.event === 'end') return tailStatus('ended: the function was deleted', 'error');
-        if (event.event !== 'log') continue;
-        if (event.id !== null) since = event.id;
-        appendLog(JSON.parse(event.data));
-      }
-    } catch (err) {
-      if (signal.aborted) return;
-    }
-    tailStatus('reconnecting', 'wait');
-    await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
-  }
+  followLog(name, { signal: controller.signal, onEntry: appendLog, onStatus: tailStatus, onUnauthorized: () => signOut(REFUSED) });
 }
 
 function appendLog(entry) {
@@ -422,4 +330,5 @@ $('rollback').addEventListener('click', () => rollback(state.selected));
 $('invoke').addEventListener('submit', invoke);
 $('usage-refresh').addEventListener('click', () => loadUsage(state.selected));
 loadHostInfo();
-if (state.token) showMain();
+onUnauthorized(() => signOut(REFUSED));
+if (currentToken()) showMain();
