@@ -143,7 +143,12 @@ describe.each(ENGINES)('dashboard in Chromium on %s', (engine) => {
   });
 
   it('deploys a second version and rolls back to the first with the button, after a confirm', async () => {
+    const alias = await host.api('PUT', '/v1/functions/demo/aliases/stable', JSON.stringify({ version: 1 }), { 'content-type': 'application/json' });
+    expect(alias.status).toBe(200);
     await deployThroughPage('demo', join(ROOT, 'samples', 'dist', 'hello-rust.wasm'), 2);
+    await waitFor('#versions-table tr[data-version="1"]', 'stable');
+    await waitFor('#aliases-table td', 'stable');
+    expect(await text('#aliases-table tbody')).toMatch(/stable\s+v1 \(\d+\)/);
     expect((await invokeThroughPage('?name=Ada')).body).toBe('Hello, Ada!');
 
     page.once('dialog', (dialog) => void dialog.dismiss());
