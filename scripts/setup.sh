@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Sets up everything wafer needs on a fresh machine, idempotently: npm packages, the compiled
-# host, the wasmtime addon, the test fixtures, and every sample built from source. Each step
-# skips itself when its inputs have not changed, so running it again is cheap.
+# Sets up everything wafer needs on a fresh machine, idempotently: npm packages, Chromium for the
+# dashboard's browser test, the compiled host, the wasmtime addon, the test fixtures, and every
+# sample built from source. Each step skips itself when its inputs have not changed, so running
+# it again is cheap.
 #
 #   bash scripts/setup.sh            everything
 #   WAFER_SKIP_SAMPLES=1 ...         skip the guest toolchains and samples
@@ -27,6 +28,22 @@ if [ "$(cat node_modules/.wafer-lock 2>/dev/null)" != "$lock_sum" ]; then
   sha256sum package-lock.json package.json | sha256sum | cut -c1-16 > node_modules/.wafer-lock
 else
   echo "up to date"
+fi
+
+step "chromium (the dashboard's browser test)"
+# Debian's package: playwright-core drives it at /usr/bin/chromium (no browser download works here).
+if dpkg-query -W -f='${Status}' chromium 2>/dev/null | grep -q 'install ok installed' && [ -x /usr/bin/chromium ]; then
+  echo "installed: $(/usr/bin/chromium --version 2>/dev/null || echo chromium)"
+else
+  command -v apt-get >/dev/null || fail "Debian's chromium is missing and there is no apt-get (Debian 12 is required)"
+  sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || fail "Debian's chromium is missing; run as root: apt-get install -y chromium"
+    sudo=(sudo)
+  fi
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium \
+    || { "${sudo[@]}" apt-get update && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } \
+    || fail "could not install Debian's chromium package"
 fi
 
 step "host (TypeScript)"

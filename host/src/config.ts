@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import * as L from './limits.js';
 import type { EngineName } from './engine/engine.js';
 import { dropUndefined } from './util.js';
+import { BENCH_RESULTS } from './paths.js';
 
 export interface Config {
   host: string;
@@ -74,6 +75,8 @@ export interface Config {
   functionLogBytes: number;
   /** How often usage counters are written to the data directory (the most a crash loses). */
   usageFlushMs: number;
+  /** `wafer bench` run folders; `GET /v1/bench/latest` answers the newest one's summary. */
+  benchResultsDir: string;
   /** Folder of built sample components to deploy at start, or null for none. */
   samplesDir: string | null;
   logLevel: string;
@@ -124,6 +127,7 @@ const ENV_KEYS: Record<string, keyof Config> = {
   WAFER_TIERED_START_MB: 'tieredStartBytes',
   WAFER_FUNCTION_LOG_KB: 'functionLogBytes',
   WAFER_USAGE_FLUSH_MS: 'usageFlushMs',
+  WAFER_BENCH_RESULTS_DIR: 'benchResultsDir',
 };
 
 export class ConfigError extends Error {}
@@ -176,6 +180,7 @@ export function loadConfig(flags: ConfigInput & { config?: string }, env: NodeJS
     tieredStartBytes: int('tiered start mb', merged.tieredStartBytes, L.DEFAULT_TIERED_START_BYTES / MiB, 0, 1 << 20) * MiB,
     functionLogBytes: int('function log kb', merged.functionLogBytes, L.DEFAULT_FUNCTION_LOG_BYTES / 1024, 16, 1 << 30) * 1024,
     usageFlushMs: int('usage flush ms', merged.usageFlushMs, L.DEFAULT_USAGE_FLUSH_MS, 100, 3_600_000),
+    benchResultsDir: resolve(String(merged.benchResultsDir ?? BENCH_RESULTS)),
     samplesDir: merged.samplesDir === null ? null : merged.samplesDir ? resolve(String(merged.samplesDir)) : null,
     logLevel: String(merged.logLevel ?? 'info'),
   };

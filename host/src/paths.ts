@@ -22,3 +22,5 @@ export const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 export const PROTO_PATH = join(ROOT, 'abi', 'proto', 'wafer', 'v1', 'envelope.proto');
 export const WIT_PATH = join(ROOT, 'abi', 'wit', '1.0.0', 'world.wit');
 export const SAMPLES_DIST = join(ROOT, 'samples', 'dist');
+/** Where `wafer bench` writes its run folders by default, and the dashboard reads the newest. */
+export const BENCH_RESULTS = join(ROOT, 'bench', 'results');

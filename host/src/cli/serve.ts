@@ -43,6 +43,7 @@ interface ServeFlags {
   tieredStartMb?: string;
   functionLogKb?: string;
   usageFlushMs?: string;
+  benchResults?: string;
 }
 
 const mib = (value: string | undefined): number | undefined => (value === undefined ? undefined : Number(value) * 1024 * 1024);
@@ -77,6 +78,7 @@ export function registerServe(program: Command): void {
     .option('--max-calls <n>', 'calls running at once, host-wide (default 16)')
     .option('--max-queued-calls <n>', 'calls waiting host-wide before `overloaded` (default 256)')
     .option('--call-share <fraction>', 'the part of the host-wide running and queued calls one function may hold (default 0.5)')
+    .option('--bench-results <dir>', 'wafer bench run folders the dashboard shows the newest of (default bench/results)')
     .option('--no-samples', 'do not deploy the built samples at start')
     .option('--samples-dir <dir>', 'folder of <name>.wasm files to deploy at start (default samples/dist)')
     .option('--inline-budget-ms <ms>', 'wasmtime: start each call on the JS thread and keep it there this long before it moves to the executor (default 1; 0: never)')
@@ -106,6 +108,7 @@ export function registerServe(program: Command): void {
         tieredStartBytes: flags.tieredStartMb,
         functionLogBytes: flags.functionLogKb,
         usageFlushMs: flags.usageFlushMs,
+        benchResultsDir: flags.benchResults,
         maxConcurrency: flags.maxConcurrency,
         maxQueue: flags.maxQueue,
         maxCalls: flags.maxCalls,

@@ -1,8 +1,8 @@
 /**
  * @module server/app
  * Composes the Koa application: error handling, health, metrics and /openapi.json, the invoke
- * path, and the token-guarded management API. It only composes; the routes and the service do
- * the work.
+ * path, the dashboard's static files, and the token-guarded management API. It only composes;
+ * the routes and the service do the work.
  * Authorization is decided by the management router itself, on the path it matched, never on
  * a string prefix of the raw path (another spelling would pass a prefix check).
  */
@@ -11,12 +11,15 @@ import type { FunctionService } from '../functions/service.js';
 import type { Metrics } from '../functions/metrics.js';
 import type { Logger } from '../logger.js';
 import { ABI_VERSION } from '../abi/envelope.js';
+import { BENCH_RESULTS } from '../paths.js';
 import { requireToken } from './auth.js';
 import { errorBody, errorMiddleware } from './errors.js';
 import type { LingerBounds } from './linger.js';
 import { openApiDocument } from './openapi/document.js';
 import { functionRoutes } from './routes/functions.js';
 import { invokeRoute } from './routes/invoke.js';
+import { benchRoutes } from './routes/bench.js';
+import { uiRoute } from './routes/ui.js';
 
 export interface AppOptions {
   service: FunctionService;
@@ -28,6 +31,8 @@ export interface AppOptions {
   /** How an answer sent before its request body was read drains the rest before closing. */
   linger: LingerBounds;
   waferVersion: string;
+  /** `wafer bench` run folders, for `GET /v1/bench/latest` (default bench/results). */
+  benchResultsDir?: string;
 }
 
 export function createApp(options: AppOptions): Koa {
@@ -62,9 +67,11 @@ export function createApp(options: AppOptions): Koa {
     }
     await next();
   });
+  app.use(uiRoute());
   const guard = requireToken(token);
   const functions = functionRoutes(service, options.maxUploadBytes, guard);
   app.use(functions.routes());
+  app.use(benchRoutes(options.benchResultsDir ?? BENCH_RESULTS, guard).routes());
   // The router matched the path but serves no route for this method: the token still comes
   // before it tells which methods it has (405).
   app.use(async (ctx, next) => (ctx.matched?.length ? guard(ctx, next) : next()));

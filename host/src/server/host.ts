@@ -85,6 +85,7 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
     maxRequestBytes: config.maxRequestBytes,
     linger: { ms: config.lingerMs, bytes: config.lingerBytes },
     waferVersion: WAFER_VERSION,
+    benchResultsDir: config.benchResultsDir,
   });
   const server = createEdgeServer(app.callback(), config);
   server.listen(config.port, config.host);
