@@ -4,7 +4,7 @@
  */
 import { cp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { NAME_PATTERN } from '../functions/service.js';
 import { UsageError } from './exit.js';
@@ -34,6 +34,8 @@ export function registerNew(program: Command): void {
       }
       console.log(`created ${target} (${lang}, ${files} files)`);
       console.log(`next: npx wafer build ${flags.dir ?? name} && npx wafer deploy ${name} ${join(flags.dir ?? name, `${name}.wasm`)}`);
+      const devName = basename(target) === name ? '' : ` --name ${name}`;
+      console.log(`  or: npx wafer dev ${flags.dir ?? name}${devName}   (build, deploy and tail the log; again on every save)`);
     });
 }
 
