@@ -10,6 +10,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isIgnored } from '../../host/src/cli/dev.js';
 import { WAFER, wafer } from '../helpers/cli.js';
 import { startTestHost, type TestHost } from '../helpers/host.js';
 
@@ -23,6 +24,15 @@ function inTerminal(command: string): Promise<{ code: number; screen: string }> 
     });
   });
 }
+
+describe('wafer dev watches', () => {
+  it('the source, not dependencies, build outputs, dot-folders or what the builds write', () => {
+    for (const path of ['handler.ts', 'src/lib.rs', 'app.py', 'lib/util.ts', 'go.mod', 'Cargo.toml']) expect(isIgnored(path), path).toBe(false);
+    for (const path of ['node_modules/x/index.js', 'target/release/x', '.git/HEAD', '.venv/lib/x.py', 'dist/x.js', '__pycache__/app.pyc', 'greet.wasm', 'greet.wasm.123.tmp', 'greet.wasm.tmp.99', 'Cargo.lock', 'go.sum', 'handler.ts~', '.handler.ts.swp']) {
+      expect(isIgnored(join(...path.split('/'))), path).toBe(true);
+    }
+  });
+});
 
 describe('wafer build and wafer dev (TypeScript)', () => {
   let host: TestHost;

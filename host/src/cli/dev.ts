@@ -143,7 +143,7 @@ export function registerDev(program: Command): void {
           fail(err);
         });
         let timer: NodeJS.Timeout | undefined;
-        const watcher = watch(dir, { ignoreInitial: true, ignored: (path) => isIgnored(relative(dir, path)) && resolve(path) !== dir });
+        const watcher = watch(dir, { ignoreInitial: true, ignored: (path) => isIgnored(relative(dir, path)) });
         watcher.on('all', (_event, path) => {
           if (resolve(path) === out) return;
           clearTimeout(timer);
