@@ -6,7 +6,6 @@
  * watching, the last good version still serving. Ctrl-C stops it (exit 130).
  */
 import { basename, relative, resolve, sep } from 'node:path';
-import { watch } from 'chokidar';
 import type { Command } from 'commander';
 import { NAME_PATTERN } from '../functions/service.js';
 import type { LogEntry } from '../functions/logs.js';
@@ -137,6 +136,8 @@ export function registerDev(program: Command): void {
         running = false;
       };
 
+      // Loaded here, so the other commands do not load a file watcher.
+      const { watch } = await import('chokidar');
       await new Promise<void>((done, fail) => {
         const run = () => cycle().catch((err: unknown) => {
           watcher.close().catch(() => {});
