@@ -40,6 +40,11 @@ describe('cli progress', () => {
     expect(text()).toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] compiling \d+\.\d s/);
     progress.note('step 2 of 3');
     await until(() => text().includes('step 2 of 3'));
+    // Other output (dev's log lines) first blanks the line; the next tick draws it again.
+    progress.clear();
+    expect(text().endsWith('\x1b[1G\x1b[2K')).toBe(true);
+    const cleared = text().length;
+    await until(() => text().slice(cleared).includes('step 2 of 3'));
     progress.stop();
     // After the last drawing: back to column 1 and clear the line, and no more text.
     const tail = text().slice(text().lastIndexOf('step 2 of 3') + 'step 2 of 3'.length);

@@ -14,6 +14,7 @@ import { CLIENT_OPTION_HELP, Client, type ClientOptions } from './client.js';
 import { deployFile, deployQuery } from './deploy.js';
 import { BuildError, CliError, UnreachableError, UsageError } from './exit.js';
 import { interruptSignal } from './interrupt.js';
+import { printLine } from './progress.js';
 import { detectLanguage, parseLanguage } from './languages.js';
 import { followLogs, formatEntry } from './logs.js';
 
@@ -75,7 +76,7 @@ export function registerDev(program: Command): void {
       const out = resolve(flags.out ?? defaultOut(dir));
       const client = new Client(flags);
       const signal = interruptSignal();
-      const say = (event: DevEvent, text: string) => console.log(flags.json ? JSON.stringify(event) : text);
+      const say = (event: DevEvent, text: string) => printLine(flags.json ? JSON.stringify(event) : text);
 
       // A host that is down or refuses the token is found before a build that may take a minute.
       await client.json('GET', '/v1/functions');

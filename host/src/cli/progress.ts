@@ -5,6 +5,7 @@
  * Nothing is drawn unless stderr is a terminal and the command has run for a second, so quick
  * commands do not flicker and logs and CI get no escape codes.
  */
+import { clearLine, cursorTo } from 'node:readline';
 import cliProgress, { type Options, type Params, type SingleBar } from 'cli-progress';
 import { formatBytes } from './table.js';
 
@@ -23,6 +24,19 @@ interface Step {
   value: number;
   note: string;
   started: number;
+}
+
+/** The progress line drawn now, if any: `printLine` clears it first. */
+let drawn: Progress | undefined;
+
+/**
+ * Prints a line on stdout, first clearing a progress line drawn on the same terminal, so output
+ * that arrives during a step (`dev` tailing the log while it rebuilds) does not run into it; the
+ * progress line is drawn again below at its next tick.
+ */
+export function printLine(text: string): void {
+  drawn?.clear();
+  process.stdout.write(`${text}\n`);
 }
 
 /** One command's progress line; steps replace each other on it. */
@@ -75,6 +89,13 @@ export class Progress {
     this.step = undefined;
     this.bar?.stop();
     this.bar = undefined;
+    if (drawn === this) drawn = undefined;
+  }
+
+  /** Blanks the line for other output; the next tick draws it again. */
+  clear(): void {
+    cursorTo(this.stream, 0);
+    clearLine(this.stream, 0);
   }
 
   private begin(step: Step): void {
@@ -95,6 +116,7 @@ export class Progress {
       fps: 10,
     });
     this.bar.start(this.step.total ?? 1, this.step.value);
+    drawn = this;
   }
 
   private line(options: Options, params: Params): string {
