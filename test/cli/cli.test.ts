@@ -50,7 +50,7 @@ describe('wafer CLI', () => {
   });
 
   it('prints --help for every command', async () => {
-    for (const command of ['serve', 'deploy', 'invoke', 'ls', 'rm', 'versions', 'rollback', 'alias', 'build', 'new', 'bench']) {
+    for (const command of ['serve', 'deploy', 'invoke', 'ls', 'rm', 'versions', 'rollback', 'alias', 'logs', 'build', 'new', 'bench', 'dev']) {
       const { stdout } = await wafer([command, '--help']);
       expect(stdout, command).toContain(`Usage: wafer ${command}`);
     }

@@ -4,7 +4,8 @@
  * version (`3`) or splits it by weight (`3=90,4=10`), or removes one (`--rm`).
  */
 import type { Command } from 'commander';
-import { CLIENT_OPTION_HELP, CliError, Client, type ClientOptions } from './client.js';
+import { CLIENT_OPTION_HELP, Client, type ClientOptions } from './client.js';
+import { UsageError } from './exit.js';
 import { printTable } from './table.js';
 import type { AliasView } from './versions.js';
 
@@ -14,7 +15,7 @@ export function parseTarget(text: string): { version: number } | { versions: Rec
   const versions: Record<string, number> = {};
   for (const part of text.split(',')) {
     const match = /^([0-9]+)=([0-9]+(?:\.[0-9]+)?)$/.exec(part.trim());
-    if (!match) throw new CliError(`bad target ${JSON.stringify(text)}: use a version (3) or version=weight pairs (3=90,4=10)`);
+    if (!match) throw new UsageError(`bad target ${JSON.stringify(text)}: use a version (3) or version=weight pairs (3=90,4=10)`);
     versions[match[1]!] = Number(match[2]);
   }
   return { versions };
@@ -45,7 +46,7 @@ export function registerAlias(program: Command): void {
       const client = new Client(flags);
       const base = `/v1/functions/${encodeURIComponent(name)}/aliases`;
       if (flags.rm) {
-        if (alias === undefined || target !== undefined) throw new CliError('--rm takes the alias to remove and no target');
+        if (alias === undefined || target !== undefined) throw new UsageError('--rm takes the alias to remove and no target');
         await client.json('DELETE', `${base}/${encodeURIComponent(alias)}`);
         if (!flags.json) console.log(`removed alias ${alias} of ${name}`);
         return;

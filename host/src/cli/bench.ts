@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { EngineName } from '../engine/engine.js';
 import { ROOT } from '../paths.js';
-import { CliError } from './client.js';
+import { UsageError } from './exit.js';
 
 interface BenchFlags {
   quick?: boolean;
@@ -53,21 +53,21 @@ export function registerBench(program: Command): void {
       try {
         filter = flags.filter === undefined ? undefined : new RegExp(flags.filter);
       } catch (err) {
-        throw new CliError(`invalid --filter: ${(err as Error).message}`);
+        throw new UsageError(`invalid --filter: ${(err as Error).message}`);
       }
       const durationS = flags.duration === undefined ? undefined : Number(flags.duration);
-      if (durationS !== undefined && !(durationS > 0 && durationS <= 3600)) throw new CliError(`invalid --duration ${flags.duration}: expected seconds from 1 to 3600`);
+      if (durationS !== undefined && !(durationS > 0 && durationS <= 3600)) throw new UsageError(`invalid --duration ${flags.duration}: expected seconds from 1 to 3600`);
       const functions = flags.functions === undefined ? undefined : Number(flags.functions);
       if (functions !== undefined && !(Number.isInteger(functions) && functions >= 1 && functions <= 100_000)) {
-        throw new CliError(`invalid --functions ${flags.functions}: expected an integer from 1 to 100000`);
+        throw new UsageError(`invalid --functions ${flags.functions}: expected an integer from 1 to 100000`);
       }
       let connections: number[] | undefined;
       try {
         connections = flags.connections === undefined ? undefined : parseConnections(flags.connections);
       } catch (err) {
-        throw new CliError((err as Error).message);
+        throw new UsageError((err as Error).message);
       }
-      if (flags.instance !== undefined && flags.instance !== 'fresh' && flags.instance !== 'reuse') throw new CliError(`invalid --instance ${flags.instance}: expected fresh or reuse`);
+      if (flags.instance !== undefined && flags.instance !== 'fresh' && flags.instance !== 'reuse') throw new UsageError(`invalid --instance ${flags.instance}: expected fresh or reuse`);
       const cacheRoot = process.env.WAFER_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'wafer');
       const run = await runBench({
         quick: flags.quick ?? false,
@@ -103,6 +103,6 @@ function parseEngines(value: string): EngineName[] {
   if (v === 'all') return ['wasmtime', 'jco'];
   const aliases: Record<string, EngineName> = { wasmtime: 'wasmtime', native: 'wasmtime', jco: 'jco', v8: 'jco' };
   const engine = aliases[v];
-  if (!engine) throw new CliError(`unknown engine ${JSON.stringify(value)}: choose wasmtime, jco or all`);
+  if (!engine) throw new UsageError(`unknown engine ${JSON.stringify(value)}: choose wasmtime, jco or all`);
   return [engine];
 }

@@ -5,6 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultDataDir } from '../config.js';
+import { CliError, UnreachableError } from './exit.js';
+
+// Commands import the error from here too (it used to live here).
+export { CliError };
 
 export interface ClientOptions {
   url?: string;
@@ -19,7 +23,14 @@ export const CLIENT_OPTION_HELP = {
   dataDir: 'data directory to read the token from (default $WAFER_DATA_DIR or ~/.local/share/wafer)',
 };
 
-export class CliError extends Error {}
+export interface RequestOptions {
+  /** A Blob, bytes, or a stream (give its content-length in `headers` so the host can refuse it early). */
+  body?: Uint8Array | Blob | ReadableStream<Uint8Array>;
+  headers?: Record<string, string>;
+  /** false: send no token (a function call). */
+  auth?: boolean;
+  signal?: AbortSignal;
+}
 
 export class Client {
   readonly url: string;
@@ -31,20 +42,21 @@ export class Client {
   }
 
   /** Calls the host; a non-2xx answer with wafer's JSON error body becomes a `CliError`. */
-  async request(method: string, path: string, init: { body?: Uint8Array | Blob; headers?: Record<string, string>; auth?: boolean } = {}): Promise<Response> {
+  async request(method: string, path: string, init: RequestOptions = {}): Promise<Response> {
     const headers: Record<string, string> = { ...init.headers };
     if (init.auth !== false && this.token) headers.authorization = `Bearer ${this.token}`;
     let response: Response;
     try {
-      response = await fetch(`${this.url}${path}`, { method, headers, body: init.body ?? null, duplex: 'half' } as RequestInit);
+      response = await fetch(`${this.url}${path}`, { method, headers, body: init.body ?? null, duplex: 'half', signal: init.signal } as RequestInit);
     } catch (err) {
-      throw new CliError(`cannot reach ${this.url}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message} (is \`wafer serve\` running?)`);
+      if (init.signal?.aborted) throw err;
+      throw new UnreachableError(`cannot reach ${this.url}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message} (is \`wafer serve\` running?)`);
     }
     return response;
   }
 
   /** Like `request`, but throws on an error answer and parses the JSON body. */
-  async json<T>(method: string, path: string, init: { body?: Uint8Array | Blob; headers?: Record<string, string> } = {}): Promise<T> {
+  async json<T>(method: string, path: string, init: Omit<RequestOptions, 'auth'> = {}): Promise<T> {
     const response = await this.request(method, path, init);
     if (!response.ok) throw new CliError(await describeError(response));
     return (response.status === 204 ? undefined : await response.json()) as T;

@@ -1,10 +1,73 @@
 /**
  * @module cli/deploy
- * `wafer deploy <name> <file.wasm>`: uploads a component as a new version of a function.
+ * `wafer deploy <name> <file.wasm>`: uploads a component as a new version of a function. The
+ * upload is streamed and counted, so an upload that takes over a second draws a byte bar on a
+ * terminal, then a spinner while the host compiles.
  */
-import { openAsBlob } from 'node:fs';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import type { Command } from 'commander';
-import { CLIENT_OPTION_HELP, CliError, Client, type ClientOptions } from './client.js';
+import { CLIENT_OPTION_HELP, Client, type ClientOptions } from './client.js';
+import { UsageError } from './exit.js';
+import { Progress } from './progress.js';
+
+/** The host's answer to a deploy (PUT /v1/functions/{name}). */
+export interface Deployed {
+  name: string;
+  version: number;
+  digest: string;
+  size: number;
+}
+
+/** Uploads `file` as a new version of `name` with the deploy `query` (timeout_ms, …), drawing its progress. */
+export async function deployFile(
+  client: Client,
+  name: string,
+  file: string,
+  query: URLSearchParams,
+  progress = new Progress(),
+  signal?: AbortSignal,
+): Promise<Deployed> {
+  let size: number;
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw new Error('not a file');
+    size = info.size;
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  progress.bytes('uploading', size);
+  const counted = (Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>).pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        progress.add(chunk.byteLength);
+        controller.enqueue(chunk);
+      },
+      // Every byte is handed to the connection: what is left is the host validating and compiling.
+      flush: () => progress.wait('compiling'),
+    }),
+  );
+  const qs = query.size > 0 ? `?${query}` : '';
+  try {
+    return await client.json<Deployed>('PUT', `/v1/functions/${encodeURIComponent(name)}${qs}`, {
+      body: counted,
+      headers: { 'content-type': 'application/wasm', 'content-length': String(size) },
+      signal,
+    });
+  } finally {
+    progress.stop();
+  }
+}
+
+/** The deploy query from the flags `deploy` and `dev` share. */
+export function deployQuery(flags: { timeoutMs?: string; memoryMb?: string; instance?: string }): URLSearchParams {
+  const query = new URLSearchParams();
+  if (flags.timeoutMs) query.set('timeout_ms', flags.timeoutMs);
+  if (flags.memoryMb) query.set('memory_mb', flags.memoryMb);
+  if (flags.instance) query.set('instance', flags.instance);
+  return query;
+}
 
 export function registerDeploy(program: Command): void {
   program
@@ -20,23 +83,8 @@ export function registerDeploy(program: Command): void {
     .option('--token <token>', CLIENT_OPTION_HELP.token)
     .option('--data-dir <dir>', CLIENT_OPTION_HELP.dataDir)
     .action(async (name: string, file: string, flags: ClientOptions & { timeoutMs?: string; memoryMb?: string; instance?: string; json?: boolean }) => {
-      let blob: Blob;
-      try {
-        blob = await openAsBlob(file);
-      } catch (err) {
-        throw new CliError(`cannot read ${file}: ${(err as Error).message}`);
-      }
-      const query = new URLSearchParams();
-      if (flags.timeoutMs) query.set('timeout_ms', flags.timeoutMs);
-      if (flags.memoryMb) query.set('memory_mb', flags.memoryMb);
-      if (flags.instance) query.set('instance', flags.instance);
-      const qs = query.size > 0 ? `?${query}` : '';
       const started = Date.now();
-      const fn = await new Client(flags).json<{ name: string; version: number; digest: string; size: number }>(
-        'PUT',
-        `/v1/functions/${encodeURIComponent(name)}${qs}`,
-        { body: blob, headers: { 'content-type': 'application/wasm' } },
-      );
+      const fn = await deployFile(new Client(flags), name, file, deployQuery(flags));
       if (flags.json) console.log(JSON.stringify(fn, null, 2));
       else console.log(`deployed ${fn.name} version ${fn.version} (${fn.size} bytes, ${fn.digest}) in ${Date.now() - started} ms`);
     });

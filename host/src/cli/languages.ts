@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../paths.js';
-import { CliError } from './client.js';
+import { CliError, UsageError } from './exit.js';
 
 export type Language = 'ts' | 'rust' | 'go' | 'python';
 
@@ -30,7 +30,7 @@ export function sdkDir(lang: Language): string {
 /** Normalises a language name or alias; throws a CliError naming the choices. */
 export function parseLanguage(name: string): Language {
   const lang = ALIASES[name.toLowerCase()];
-  if (!lang) throw new CliError(`unknown language ${JSON.stringify(name)}: choose ts, rust, go or python`);
+  if (!lang) throw new UsageError(`unknown language ${JSON.stringify(name)}: choose ts, rust, go or python`);
   return lang;
 }
 
@@ -40,7 +40,7 @@ export function detectLanguage(dir: string): Language {
   if (existsSync(join(dir, 'go.mod'))) return 'go';
   if (existsSync(join(dir, 'app.py'))) return 'python';
   if (existsSync(join(dir, 'handler.ts')) || existsSync(join(dir, 'handler.js'))) return 'ts';
-  throw new CliError(
+  throw new UsageError(
     `cannot tell the language of ${dir}: expected Cargo.toml (Rust), go.mod (Go), app.py (Python) or handler.ts (TypeScript)`,
   );
 }

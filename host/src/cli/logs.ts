@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import type { LogEntry } from '../functions/logs.js';
 import { CLIENT_OPTION_HELP, CliError, Client, describeError, type ClientOptions } from './client.js';
+import { interruptSignal } from './interrupt.js';
 
 interface LogsFlags extends ClientOptions {
   follow?: boolean;
@@ -46,6 +47,28 @@ async function readEvents(body: ReadableStream<Uint8Array>, onEvent: (event: str
   }
 }
 
+/**
+ * Streams `name`'s log entries after `query`'s cursor to `onEntry` until the function is deleted
+ * (resolves true) or `signal` aborts (resolves false).
+ */
+export async function followLogs(client: Client, name: string, query: URLSearchParams, onEntry: (entry: LogEntry) => void, signal?: AbortSignal): Promise<boolean> {
+  query.set('follow', '1');
+  const path = `/v1/functions/${encodeURIComponent(name)}/logs?${query}`;
+  let ended = false;
+  try {
+    const response = await client.request('GET', path, { headers: { accept: 'text/event-stream' }, signal });
+    if (!response.ok) throw new CliError(await describeError(response));
+    await readEvents(response.body!, (event, data) => {
+      if (event === 'log') onEntry(JSON.parse(data) as LogEntry);
+      if (event === 'end') ended = true;
+    });
+  } catch (err) {
+    if (signal?.aborted) return false;
+    throw err;
+  }
+  return ended;
+}
+
 export function registerLogs(program: Command): void {
   program
     .command('logs')
@@ -70,14 +93,6 @@ export function registerLogs(program: Command): void {
         page.entries.forEach(print);
         return;
       }
-      query.set('follow', '1');
-      const response = await client.request('GET', `${path}?${query}`, { headers: { accept: 'text/event-stream' } });
-      if (!response.ok) throw new CliError(await describeError(response));
-      let ended = false;
-      await readEvents(response.body!, (event, data) => {
-        if (event === 'log') print(JSON.parse(data) as LogEntry);
-        if (event === 'end') ended = true;
-      });
-      if (ended) console.error(`wafer: ${name} was deleted`);
+      if (await followLogs(client, name, query, print, interruptSignal())) console.error(`wafer: ${name} was deleted`);
     });
 }

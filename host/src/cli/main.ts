@@ -5,11 +5,12 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { WAFER_VERSION } from '../version.js';
-import { CliError } from './client.js';
+import { CliError, EXIT, EXIT_HELP } from './exit.js';
 import { registerAlias } from './alias.js';
 import { registerBench } from './bench.js';
 import { registerBuild } from './build.js';
 import { registerDeploy } from './deploy.js';
+import { registerDev } from './dev.js';
 import { registerNew } from './new.js';
 import { registerInvoke } from './invoke.js';
 import { registerLogs } from './logs.js';
@@ -40,6 +41,9 @@ export function createProgram(): Command {
   registerBuild(program);
   registerNew(program);
   registerBench(program);
+  registerDev(program);
+  program.addHelpText('after', EXIT_HELP);
+  for (const command of program.commands) command.addHelpText('after', EXIT_HELP);
   return program;
 }
 
@@ -49,10 +53,11 @@ export async function main(argv: string[]): Promise<number> {
     await createProgram().parseAsync(argv);
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
+    // Commander has printed the help or the usage error; only help and --version succeed.
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     if (err instanceof CliError || err instanceof ConfigError) {
       console.error(`wafer: ${err.message}`);
-      return 1;
+      return err instanceof CliError ? err.exitCode : EXIT.usage;
     }
     throw err;
   }

@@ -4,10 +4,10 @@
  */
 import { cp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { NAME_PATTERN } from '../functions/service.js';
-import { CliError } from './client.js';
+import { UsageError } from './exit.js';
 import { parseLanguage, sdkDir } from './languages.js';
 
 export function registerNew(program: Command): void {
@@ -17,18 +17,25 @@ export function registerNew(program: Command): void {
     .argument('<lang>', 'ts, rust, go or python')
     .argument('<name>', 'function name (also the folder name): a-z, then up to 62 of a-z, 0-9, -')
     .option('--dir <dir>', 'where to create it (default ./<name>)')
-    .action(async (langArg: string, name: string, flags: { dir?: string }) => {
+    .option('--json', 'print {name, lang, dir, files} as JSON')
+    .action(async (langArg: string, name: string, flags: { dir?: string; json?: boolean }) => {
       const lang = parseLanguage(langArg);
       if (!NAME_PATTERN.test(name)) {
-        throw new CliError(`invalid function name ${JSON.stringify(name)}: use a lower-case letter then up to 62 of a-z, 0-9 and -`);
+        throw new UsageError(`invalid function name ${JSON.stringify(name)}: use a lower-case letter then up to 62 of a-z, 0-9 and -`);
       }
       const target = resolve(flags.dir ?? name);
-      if (existsSync(target)) throw new CliError(`${target} already exists; pick another name or --dir`);
+      if (existsSync(target)) throw new UsageError(`${target} already exists; pick another name or --dir`);
       const sdk = sdkDir(lang);
       await cp(join(sdk, 'template'), target, { recursive: true, errorOnExist: true });
       const files = await fill(target, { name, sdk_path: sdk });
+      if (flags.json) {
+        console.log(JSON.stringify({ name, lang, dir: target, files }, null, 2));
+        return;
+      }
       console.log(`created ${target} (${lang}, ${files} files)`);
       console.log(`next: npx wafer build ${flags.dir ?? name} && npx wafer deploy ${name} ${join(flags.dir ?? name, `${name}.wasm`)}`);
+      const devName = basename(target) === name ? '' : ` --name ${name}`;
+      console.log(`  or: npx wafer dev ${flags.dir ?? name}${devName}   (build, deploy and tail the log; again on every save)`);
     });
 }
 

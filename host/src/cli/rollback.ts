@@ -3,7 +3,8 @@
  * `wafer rollback <name> [--version N]`: makes the previous kept version (or version N) current.
  */
 import type { Command } from 'commander';
-import { CLIENT_OPTION_HELP, CliError, Client, type ClientOptions } from './client.js';
+import { CLIENT_OPTION_HELP, Client, type ClientOptions } from './client.js';
+import { UsageError } from './exit.js';
 
 export function registerRollback(program: Command): void {
   program
@@ -17,7 +18,7 @@ export function registerRollback(program: Command): void {
     .option('--data-dir <dir>', CLIENT_OPTION_HELP.dataDir)
     .action(async (name: string, flags: ClientOptions & { version?: string; json?: boolean }) => {
       if (flags.version !== undefined && !/^[1-9][0-9]*$/.test(flags.version)) {
-        throw new CliError(`--version must be a version number, got ${JSON.stringify(flags.version)}`);
+        throw new UsageError(`--version must be a version number, got ${JSON.stringify(flags.version)}`);
       }
       const query = flags.version === undefined ? '' : `?version=${flags.version}`;
       const fn = await new Client(flags).json<{ name: string; version: number; rolled_back_from: number }>(
