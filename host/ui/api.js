@@ -1,14 +1,14 @@
 /**
  * @module ui/api
  * The dashboard's one way to the host's JSON API (README.md, "The HTTP API (v1)"): the token the
- * operator pasted, kept in this tab's sessionStorage and sent as `Authorization: Bearer`, and
+ * operator pasted, kept in this page's memory only and sent as `Authorization: Bearer`, and
  * the JSON error body turned into an `ApiError`. A refused token calls the `onUnauthorized` hook.
  */
 import { clip } from './render.js';
 
-const TOKEN_KEY = 'wafer.token';
-
-let token = sessionStorage.getItem(TOKEN_KEY);
+// Memory only, never Web Storage: functions answer on this same origin, and a function's page
+// (hostile code) could read sessionStorage or localStorage. A reload asks for the token again.
+let token = null;
 let unauthorized = () => {};
 
 export class ApiError extends Error {
@@ -25,8 +25,6 @@ export const currentToken = () => token;
 /** Keeps (or, with null, forgets) the token for this tab. */
 export function setToken(value) {
   token = value;
-  if (value === null) sessionStorage.removeItem(TOKEN_KEY);
-  else sessionStorage.setItem(TOKEN_KEY, value);
 }
 
 /** Sets what happens when the host refuses the token (401). */

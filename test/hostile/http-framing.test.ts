@@ -1,7 +1,8 @@
 /**
  * Hostile HTTP: a guest never controls HTTP framing (issue 8 #4). A 1xx status answers 502
  * `bad_response`; the guest's hop-by-hop and framing headers (`connection`, `transfer-encoding`,
- * `content-length`, `upgrade`, `keep-alive`, `te`, `trailer`, `proxy-*`) are dropped and the
+ * `content-length`, `upgrade`, `keep-alive`, `te`, `trailer`, `proxy-*`), and its
+ * `service-worker-allowed` (the dashboard shares the origin), are dropped and the
  * rest of its answer is delivered. Guests are hand-written components that answer exactly what a
  * hostile guest would; answers are read raw, where a client library would hide broken framing.
  */
@@ -25,6 +26,9 @@ const FRAMING: Array<[string, string]> = [
   ['proxy-authenticate', 'Basic realm="guest"'],
   ['proxy-connection', 'keep-alive'],
   ['Proxy-Authorization', 'Basic Z3Vlc3Q6Z3Vlc3Q='],
+  // Not framing, but as dangerous: would let the guest's service worker control the whole
+  // origin (the dashboard at /ui/ and the API) rather than its own /fn/{name}/ paths.
+  ['Service-Worker-Allowed', '/'],
 ];
 
 const slug = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, '-');

@@ -63,9 +63,14 @@ const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
  * `upgrade` or `connection` could hijack it. They are dropped from the guest's answer, which
  * is otherwise delivered (SDKs commonly set `content-length`; that is no reason to fail a call).
  */
-const FRAMING_HEADERS = new Set(['connection', 'transfer-encoding', 'content-length', 'upgrade', 'keep-alive', 'te', 'trailer']);
+const FRAMING_HEADERS = new Set([
+  'connection', 'transfer-encoding', 'content-length', 'upgrade', 'keep-alive', 'te', 'trailer',
+  // Would let a service worker a function registers control the whole origin (the dashboard
+  // at /ui/ and the API) instead of only the function's own /fn/{name}/ paths.
+  'service-worker-allowed',
+]);
 
-/** True when a guest may not set header `name` (any case): framing, hop-by-hop or `proxy-*`. */
+/** True when a guest may not set header `name` (any case): framing, hop-by-hop, `proxy-*`, or the service-worker scope. */
 export function isFramingHeader(name: string): boolean {
   const lower = name.toLowerCase();
   return FRAMING_HEADERS.has(lower) || lower.startsWith('proxy-');
