@@ -10,7 +10,8 @@
  */
 import { once } from 'node:events';
 import { request, type IncomingHttpHeaders } from 'node:http';
-import { readFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import type { ValidateFunction } from 'ajv';
@@ -21,6 +22,7 @@ import { ERROR_CODES, type ErrorCode } from '../../host/src/errors.js';
 import { ROOT } from '../../host/src/paths.js';
 import { METHODS } from '../../host/src/server/openapi/document.js';
 import type { Operation, Parameter, Reference, RequestBody, Response as DocResponse } from '../../host/src/server/openapi/operations.js';
+import { benchRoutes } from '../../host/src/server/routes/bench.js';
 import { functionRoutes, routeTable } from '../../host/src/server/routes/functions.js';
 import { ENGINES, fixture, startTestHost, type TestHost } from '../helpers/host.js';
 
@@ -32,6 +34,10 @@ const APP_ROUTES = [
   'get /healthz',
   'get /metrics',
   'get /openapi.json',
+  'get /',
+  'get /ui',
+  'get /ui/',
+  'get /ui/{file}',
   ...METHODS.flatMap((m) => [`${m} /fn/{target}`, `${m} /fn/{target}/{rest}`]),
 ];
 
@@ -97,6 +103,7 @@ const pointer = (...segments: string[]) => `openapi.json#/${segments.map((s) => 
 
 describe.each(ENGINES)('the OpenAPI document on %s', (engine) => {
   let host: TestHost;
+  let benchDir: string;
   let doc: Doc;
   let ajv: Ajv2020;
   const validators = new Map<string, ValidateFunction>();
@@ -209,7 +216,8 @@ describe.each(ENGINES)('the OpenAPI document on %s', (engine) => {
   }
 
   beforeAll(async () => {
-    host = await startTestHost(engine, { maxUploadBytes: 256 * KiB, maxRequestBytes: 4 * KiB, maxConcurrency: 1, maxQueue: 0 });
+    benchDir = await mkdtemp(join(tmpdir(), 'wafer-openapi-bench-'));
+    host = await startTestHost(engine, { benchResultsDir: benchDir, maxUploadBytes: 256 * KiB, maxRequestBytes: 4 * KiB, maxConcurrency: 1, maxQueue: 0 });
     const answer = await exchange(host.url, 'GET', '/openapi.json', {});
     doc = JSON.parse(answer.body.toString()) as Doc;
     ajv = new Ajv2020({ strict: true, strictTypes: false, allErrors: true });
@@ -219,7 +227,10 @@ describe.each(ENGINES)('the OpenAPI document on %s', (engine) => {
     ajv.addSchema(doc, 'openapi.json');
     check('get', '/openapi.json', answer);
   });
-  afterAll(() => host?.destroy());
+  afterAll(async () => {
+    await host?.destroy();
+    await rm(benchDir, { recursive: true, force: true });
+  });
 
   describe('the document', () => {
     it('is a valid OpenAPI 3.1 document (swagger-parser: the OAS 3.1 schema, every $ref resolves)', async () => {
@@ -251,8 +262,9 @@ describe.each(ENGINES)('the OpenAPI document on %s', (engine) => {
     });
 
     it('documents every route the host serves, and no route it does not', () => {
-      const managementRouter = functionRoutes(host.service, 1, (_ctx, next) => next());
-      const served = new Set([...routeTable(managementRouter).map((r) => `${r.method} ${r.path}`), ...APP_ROUTES]);
+      const pass = (_ctx: unknown, next: () => Promise<unknown>) => next();
+      const routers = [functionRoutes(host.service, 1, pass), benchRoutes(benchDir, pass)];
+      const served = new Set([...routers.flatMap((r) => routeTable(r)).map((r) => `${r.method} ${r.path}`), ...APP_ROUTES]);
       const documented = new Set(Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((m) => `${m} ${path}`)));
       const undocumented = [...served].filter((r) => !documented.has(r));
       const unserved = [...documented].filter((r) => !served.has(r));
@@ -263,7 +275,7 @@ describe.each(ENGINES)('the OpenAPI document on %s', (engine) => {
     it('answers every documented route with something other than "no route"', async () => {
       for (const [path, item] of Object.entries(doc.paths)) {
         for (const method of Object.keys(item)) {
-          const real = path.replace('{name}', 'nobody').replace('{alias}', 'beta').replace('{target}', 'nobody').replace('{rest}', 'x');
+          const real = path.replace('{name}', 'nobody').replace('{alias}', 'beta').replace('{target}', 'nobody').replace('{rest}', 'x').replace('{file}', 'app.js');
           const answer = await exchange(host.url, method.toUpperCase(), real, { authorization: `Bearer ${host.token}` });
           expect(answer.body.toString(), `${method.toUpperCase()} ${real}`).not.toContain('no route for');
           expect(answer.status, `${method.toUpperCase()} ${real}`).not.toBe(405);
@@ -330,6 +342,27 @@ describe.each(ENGINES)('the OpenAPI document on %s', (engine) => {
       const metrics = await send('get', '/metrics', { anonymous: true });
       expect(metrics.body.toString()).toContain('wafer_');
       expect((await send('get', '/openapi.json', { anonymous: true })).json).toEqual(doc);
+    });
+
+    it('serves the dashboard and the newest bench run as documented', async () => {
+      for (const path of ['/', '/ui']) expect((await send('get', path, { anonymous: true })).headers.location).toBe('/ui/');
+      const page = await send('get', '/ui/', { anonymous: true });
+      expect(page.body.toString()).toContain('<html');
+      for (const file of ['app.js', 'style.css', 'favicon.svg']) expect((await send('get', '/ui/{file}', { params: { file }, anonymous: true })).status).toBe(200);
+      const etag = String(page.headers.etag);
+      expect((await send('get', '/ui/', { anonymous: true, headers: { 'if-none-match': etag } })).status).toBe(304);
+      expect((await send('get', '/ui/{file}', { params: { file: 'app.js' }, anonymous: true, headers: { 'if-none-match': String((await send('get', '/ui/{file}', { params: { file: 'app.js' }, anonymous: true })).headers.etag) } })).status).toBe(304);
+      await expectError(404, 'not_found', 'get', '/ui/{file}', { params: { file: 'token' }, anonymous: true });
+
+      await expectError(404, 'not_found', 'get', '/v1/bench/latest');
+      const run = join(benchDir, '2026-11-23T15-04-24Z');
+      await mkdir(run);
+      await copyFile(join(ROOT, 'bench', 'results', '2026-11-23T15-04-24Z', 'summary.json'), join(run, 'summary.json'));
+      expect((await send('get', '/v1/bench/latest')).json).toMatchObject({ run: '2026-11-23T15-04-24Z' });
+      const broken = join(benchDir, '2026-11-24T00-00-00Z');
+      await mkdir(broken);
+      await writeFile(join(broken, 'summary.json'), '{"environment":');
+      await expectError(500, 'internal', 'get', '/v1/bench/latest');
     });
 
     it('answers every management route without the token with 401 unauthorized', async () => {

@@ -119,7 +119,28 @@ const MANAGEMENT: Route[] = [
       errors: mergeErrors(NAMED, { 400: ['invalid_request'] }),
     }),
   },
+  {
+    method: 'get', path: '/v1/bench/latest',
+    operation: management({
+      operationId: 'latestBench', tag: 'host', summary: "The newest wafer bench run's summary (bench/results/<date>/summary.json), for the dashboard",
+      ok: { status: 200, description: 'the run folder and its summary', schema: ref('BenchLatest') },
+      errors: { 404: ['not_found'], 500: ['internal'] },
+    }),
+  },
 ];
+
+/** The dashboard's answers: its static files carry a strict CSP; GET / and /ui send a browser to /ui/. */
+const REDIRECT_TO_UI = {
+  302: {
+    description: 'to the dashboard',
+    headers: { Location: { description: '/ui/', required: true, schema: { const: '/ui/' } } },
+    content: { 'text/html': { schema: { type: 'string' } }, 'text/plain': { schema: { type: 'string' } } },
+  },
+};
+const UI_FILE = (description: string, types: string[]) => ({
+  200: { description, content: Object.fromEntries(types.map((t) => [t, { schema: { type: 'string' } }])) },
+  304: { description: 'unchanged (If-None-Match matched the ETag)' },
+});
 
 const HOST: Route[] = [
   {
@@ -133,6 +154,17 @@ const HOST: Route[] = [
   {
     method: 'get', path: '/openapi.json',
     operation: { operationId: 'openapi', summary: 'This document', tags: ['host'], responses: { 200: { description: 'the OpenAPI 3.1 document', content: json({ type: 'object', properties: { openapi: { const: '3.1.0' }, info: { type: 'object' }, paths: { type: 'object' } }, required: ['openapi', 'info', 'paths'] }) } } },
+  },
+  { method: 'get', path: '/', operation: { operationId: 'root', summary: 'Sends a browser to the dashboard', tags: ['dashboard'], responses: REDIRECT_TO_UI } },
+  { method: 'get', path: '/ui', operation: { operationId: 'uiRedirect', summary: 'Sends a browser to the dashboard', tags: ['dashboard'], responses: REDIRECT_TO_UI } },
+  { method: 'get', path: '/ui/', operation: { operationId: 'ui', summary: "The dashboard's page (no token: it asks the operator for one)", tags: ['dashboard'], responses: UI_FILE('the page', ['text/html']) } },
+  {
+    method: 'get', path: '/ui/{file}',
+    operation: {
+      operationId: 'uiFile', summary: "One of the dashboard's static files (a fixed list; anything else is 404 not_found)", tags: ['dashboard'],
+      parameters: [{ name: 'file', in: 'path', required: true, description: 'index.html, app.js, api.js, tail.js, charts.js, render.js, style.css or favicon.svg', schema: { type: 'string' } }],
+      responses: { ...UI_FILE('the file', ['text/html', 'text/javascript', 'text/css', 'image/svg+xml']), ...errorResponses({ 404: ['not_found'] }) },
+    },
   },
 ];
 
@@ -235,6 +267,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
           'An unknown function, alias or version (404) or a full function (503) is answered before the body is read. Error answers of a call that ran carry the x-wafer-* headers too.',
       },
       { name: 'host', description: "the host's own routes" },
+      { name: 'dashboard', description: 'the dashboard at /ui/ (README.md, "Dashboard"); its files also answer HEAD' },
     ],
     paths,
     components: {

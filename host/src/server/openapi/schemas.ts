@@ -146,6 +146,10 @@ export const SCHEMAS = {
     functions: integer('functions served'),
     problems: { type: 'array', items: object({ name: string('the record'), error: string('why it was skipped') }) },
   }),
+  BenchLatest: object({
+    run: string('the run folder, its UTC start time', { pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}-\\d{2}-\\d{2}Z$' }),
+    summary: { type: 'object', description: "that run's summary.json as written by wafer bench (bench/README.md): {environment, results}" },
+  }),
 } satisfies Record<string, Schema>;
 
 export type SchemaName = keyof typeof SCHEMAS;
