@@ -33,7 +33,7 @@ export function createApp(options: AppOptions): Koa {
   const app = new Koa();
   app.silent = true;
   app.use(errorMiddleware(logger, options.linger));
-  app.use(invokeRoute(service, options.maxRequestBytes));
+  app.use(invokeRoute(service, options.maxRequestBytes, token));
   app.use(async (ctx, next) => {
     if (ctx.path === '/healthz' && ctx.method === 'GET') {
       // `degraded`: serving, but some function records could not be read at start (listed).

@@ -165,7 +165,8 @@ const sandboxedCli = {
 function importObject() {
   const wasi = new WASIShim({
     cli: sandboxedCli,
-    sandbox: { preopens: {}, env: {}, args: [], enableNetwork: false },
+    // No `env` here: the shim would answer it instead of `sandboxedCli.environment`, this instance's own.
+    sandbox: { preopens: {}, args: [], enableNetwork: false },
   });
   return /** @type {Record<string, Record<string, unknown>>} */ (wasi.getImportObject());
 }
