@@ -25,8 +25,8 @@
  * Fuel: metering is compiled in or not per engine, and it slows every call of an engine that has
  * it, metered or not. So a call with a fuel limit runs on a second, fuel-metered addon engine,
  * made on the first load that asks for it (`LoadUnit.fuel`), with its own artifacts (fuel is part
- * of wasmtime's compatibility hash, so they have their own file names), no instance pool (like
- * the Winch tier: on-demand allocation) and no tiered start; functions without fuel never touch it.
+ * of wasmtime's compatibility hash, so they have their own file names), a smaller instance pool
+ * and no tiered start; functions without fuel never touch it.
  *
  * Loads run on libuv's threadpool. Calls are async wasmtime calls on the addon's own executor
  * (host/native/src/executor.rs): each starts on the JS thread under `inlineBudgetMs` (about one
@@ -116,6 +116,9 @@ interface FastTier {
   compiler: Compiler;
   compatHash: string;
 }
+
+/** Component instances in the fuel-metered engine's pool: the host runs at most 16 calls at once, and keeps at most 64 idle instances. */
+const METERED_POOL_INSTANCES = 128;
 
 /** Temp files older than this in the artifact directory are leftovers of a crashed writer. */
 const STALE_TMP_MS = 10 * 60_000;
@@ -255,7 +258,7 @@ export class WasmtimeEngine implements Engine {
     this.inlineBudgetMs = options.inlineBudgetMs ?? DEFAULT_INLINE_BUDGET_MS;
     void this.sweepStaleTemps();
     this.gate = options.compileGate ?? new CompileGate(options.compileConcurrency ?? DEFAULT_COMPILE_CONCURRENCY);
-    this.meteredOptions = this.fuelEnabled ? undefined : { ...options, fuel: true, pooling: false, tieredStartBytes: 0, compileGate: this.gate };
+    this.meteredOptions = this.fuelEnabled ? undefined : this.meteredOptionsOf(options);
     const compilerOptions = {
       addonPath: addonPath!,
       nativeOptions,
@@ -268,6 +271,26 @@ export class WasmtimeEngine implements Engine {
     this.backgroundCompiler = new Compiler({ ...compilerOptions, nice: BACKGROUND_COMPILE_NICE });
     this.tieredStartBytes = options.tieredStartBytes ?? DEFAULT_TIERED_START_BYTES;
     this.fast = this.tieredStartBytes > 0 ? this.makeFastTier(addon, nativeOptions, compilerOptions) : undefined;
+  }
+
+  /**
+   * The fuel-metered engine's options: this one's with fuel, no tiered start, its compile slots,
+   * and a smaller pool (its slots reserve address space; it serves only the functions with fuel,
+   * which the host-wide call limit bounds far below this). A pool still: allocating on demand costs
+   * a fresh call ~90 µs more (an mmap of the memory reservation per call).
+   */
+  private meteredOptionsOf(options: WasmtimeEngineOptions): WasmtimeEngineOptions {
+    const at = (value: number | undefined, most: number) => Math.min(value ?? most, most);
+    return {
+      ...options,
+      fuel: true,
+      tieredStartBytes: 0,
+      compileGate: this.gate,
+      poolComponentInstances: at(options.poolComponentInstances, METERED_POOL_INSTANCES),
+      poolCoreInstances: at(options.poolCoreInstances, METERED_POOL_INSTANCES * 16),
+      poolMemories: at(options.poolMemories, METERED_POOL_INSTANCES),
+      poolTables: at(options.poolTables, METERED_POOL_INSTANCES * 3),
+    };
   }
 
   /** The Winch engine of this configuration, without a pool (it serves a component for seconds). */
