@@ -205,11 +205,6 @@ export class FunctionService {
     return this.skipped;
   }
 
-  /** The most calls at once a function may ask for (`max_concurrency`): its share of the host's. */
-  get maxConcurrencyCeiling(): number {
-    return this.limiter.ceiling;
-  }
-
   /**
    * Checks requested settings against the rules and the host's ceilings, naming the setting that
    * breaks one (`invalid_request`); missing values take the defaults, which are written out, so
