@@ -127,3 +127,22 @@ export const DEFAULT_USAGE_FLUSH_MS = 10_000;
 export const USAGE_MINUTE_RETENTION_MS = 24 * 3_600_000;
 /** Hour buckets kept: 90 days covers a billing period and the one before it. */
 export const USAGE_HOUR_RETENTION_MS = 90 * 24 * 3_600_000;
+
+// ---- Per-function settings (issue 10). ----
+
+/** Whether invoking a function needs a token (`invoke_auth`): none, as before the setting existed. */
+export const DEFAULT_INVOKE_AUTH = 'none' as const;
+/** Most fuel one call may be given: ~10^12 wasm instructions is minutes of CPU, past any time quota. */
+export const MAX_FUEL = 1_000_000_000_000;
+/** Environment variables per function: a dozen is typical; 64 bounds what every store is built with. */
+export const MAX_ENV_VARS = 64;
+/** An environment variable's name: what POSIX shells accept, bounded. */
+export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+/** One environment value, in UTF-8 bytes: a key, a URL or a small certificate fits. */
+export const MAX_ENV_VALUE_BYTES = 4 * 1024;
+/** All names and values together, in UTF-8 bytes: copied into every call's store, so kept small. */
+export const MAX_ENV_BYTES = 32 * 1024;
+/** Invoke tokens per function: one per client or environment, and each costs a hash compare per call. */
+export const MAX_INVOKE_TOKENS = 32;
+/** A token's label, in characters: a name for people, not a place for data. */
+export const MAX_TOKEN_LABEL_CHARS = 128;

@@ -124,6 +124,9 @@ pub struct Limits {
     pub fuel: Option<u64>,
     /// Largest `ok` output accepted; longer output is refused before it reaches JavaScript.
     pub max_output_bytes: usize,
+    /// The guest's environment (wasi:cli/environment), set when its store is made: a warm
+    /// instance keeps the environment it was made with, so a pool must serve one environment.
+    pub env: Vec<(String, String)>,
 }
 
 /// The closed set of ways a call can fail, as the TS side names them.
@@ -220,7 +223,7 @@ pub enum Reuse {
 }
 
 /// A fresh store with its own capture pipes, WASI sandboxed, no instance yet.
-fn fresh_store(loaded: &Loaded, memory_bytes: usize) -> (Store<State>, CappedPipe, CappedPipe) {
+fn fresh_store(loaded: &Loaded, memory_bytes: usize, env: &[(String, String)]) -> (Store<State>, CappedPipe, CappedPipe) {
     let stdout = CappedPipe::new(LOG_CAP);
     let stderr = CappedPipe::new(LOG_CAP);
     let mut wasi = WasiCtx::builder();
@@ -228,7 +231,8 @@ fn fresh_store(loaded: &Loaded, memory_bytes: usize) -> (Store<State>, CappedPip
         .stderr(stderr.clone())
         .allow_tcp(false)
         .allow_udp(false)
-        .allow_ip_name_lookup(false);
+        .allow_ip_name_lookup(false)
+        .envs(env);
     let state = State {
         wasi: wasi.build(),
         table: ResourceTable::new(),
@@ -263,7 +267,7 @@ pub async fn run(loaded: Arc<Loaded>, input: impl AsRef<[u8]>, limits: Limits, f
     let (mut store, stdout, stderr, mut instance, calls) = match warm {
         Some(w) => (w.store, w.stdout, w.stderr, Some(w.instance), w.calls),
         None => {
-            let (store, stdout, stderr) = fresh_store(&loaded, limits.memory_bytes);
+            let (store, stdout, stderr) = fresh_store(&loaded, limits.memory_bytes, &limits.env);
             (store, stdout, stderr, None, 0)
         }
     };

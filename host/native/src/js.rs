@@ -45,6 +45,9 @@ pub struct NativeCallLimits {
     /// Reuse a warm instance of this pool (the function's name; pools are per component, so an
     /// instance never serves two functions). Absent: a fresh instance for this call only.
     pub reuse_pool: Option<String>,
+    /// The guest's environment as `KEY=VALUE` strings (wasi:cli/environment); absent: empty.
+    /// Read when a store is made, so a warm instance keeps the one it was made with.
+    pub env: Option<Vec<String>>,
 }
 
 #[napi(object)]

@@ -310,6 +310,11 @@ fn start_call(inner: &Inner, key: &str, loaded: Option<Arc<Loaded>>, input: Buff
         memory_bytes: usize::try_from(to_u64(js.memory_bytes)).unwrap_or(usize::MAX),
         fuel: js.fuel.map(to_u64),
         max_output_bytes: js.max_output_bytes.map_or(usize::MAX, |v| usize::try_from(to_u64(v)).unwrap_or(usize::MAX)),
+        // `KEY=VALUE` strings, checked by the host (names never hold `=`): split at the first `=`.
+        env: js.env.as_deref().unwrap_or_default().iter().map(|kv| match kv.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (kv.clone(), String::new()),
+        }).collect(),
     };
     if limits.fuel.is_some() && !loaded.fuel_enabled {
         return Err(failed(Failure::Internal, "fuel limit given but the engine was created without fuel".into()));

@@ -101,5 +101,6 @@ export function decodeResponse(bytes: Uint8Array, output?: GuestOutput): GuestRe
     }
     if (!isFramingHeader(h.name)) headers.push(h);
   }
-  return { status, headers, body: msg.body ?? new Uint8Array(0) };
+  // protobufjs answers an empty or absent `bytes` field with its default, a plain empty array.
+  return { status, headers, body: msg.body instanceof Uint8Array ? msg.body : new Uint8Array(0) };
 }

@@ -60,13 +60,35 @@ export async function deployFile(
   }
 }
 
-/** The deploy query from the flags `deploy` and `dev` share. */
-export function deployQuery(flags: { timeoutMs?: string; memoryMb?: string; instance?: string }): URLSearchParams {
+/** The deploy settings flags (`dev` takes the first three). */
+export interface SettingsFlags {
+  timeoutMs?: string;
+  memoryMb?: string;
+  instance?: string;
+  fuel?: string;
+  maxConcurrency?: string;
+  env?: string[];
+  invokeAuth?: string;
+}
+
+/** The deploy query from the settings flags. */
+export function deployQuery(flags: SettingsFlags): URLSearchParams {
   const query = new URLSearchParams();
   if (flags.timeoutMs) query.set('timeout_ms', flags.timeoutMs);
   if (flags.memoryMb) query.set('memory_mb', flags.memoryMb);
   if (flags.instance) query.set('instance', flags.instance);
+  if (flags.fuel) query.set('fuel', flags.fuel);
+  if (flags.maxConcurrency) query.set('max_concurrency', flags.maxConcurrency);
+  for (const kv of flags.env ?? []) {
+    if (kv.indexOf('=') < 1) throw new UsageError(`--env must be KEY=VALUE, got ${JSON.stringify(kv)}`);
+    query.append('env', kv);
+  }
+  if (flags.invokeAuth) query.set('invoke_auth', flags.invokeAuth);
   return query;
+}
+
+interface DeployFlags extends ClientOptions, SettingsFlags {
+  json?: boolean;
 }
 
 export function registerDeploy(program: Command): void {
@@ -78,11 +100,15 @@ export function registerDeploy(program: Command): void {
     .option('--timeout-ms <ms>', 'time quota per call')
     .option('--memory-mb <mb>', 'memory quota per instance')
     .option('--instance <mode>', 'fresh (an instance per call, the default) or reuse (warm instances kept per function; state survives between calls)')
+    .option('--fuel <n>', 'fuel per call (wasmtime only): a call that uses it up fails with out_of_fuel')
+    .option('--max-concurrency <n>', 'calls of this function running at once (default 8, at most the host\'s share per function)')
+    .option('--env <KEY=VALUE>', 'environment variable the guest sees (repeatable; names only are shown back)', (v: string, all: string[] = []) => [...all, v])
+    .option('--invoke-auth <mode>', 'none (the default) or token: calls need an invoke token (`wafer tokens`) or the management token')
     .option('--json', 'print the host\'s JSON answer')
     .option('--url <url>', CLIENT_OPTION_HELP.url)
     .option('--token <token>', CLIENT_OPTION_HELP.token)
     .option('--data-dir <dir>', CLIENT_OPTION_HELP.dataDir)
-    .action(async (name: string, file: string, flags: ClientOptions & { timeoutMs?: string; memoryMb?: string; instance?: string; json?: boolean }) => {
+    .action(async (name: string, file: string, flags: DeployFlags) => {
       const started = Date.now();
       const fn = await deployFile(new Client(flags), name, file, deployQuery(flags));
       if (flags.json) console.log(JSON.stringify(fn, null, 2));

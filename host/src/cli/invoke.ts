@@ -13,6 +13,7 @@ interface InvokeFlags extends ClientOptions {
   dataFile?: string;
   header: string[];
   include?: boolean;
+  token?: string;
   json?: boolean;
 }
 
@@ -47,6 +48,7 @@ export function registerInvoke(program: Command): void {
     .option('-H, --header <header>', 'request header "name: value" (repeatable)', (v: string, all: string[]) => [...all, v], [])
     .option('-i, --include', 'print the status line and headers before the body')
     .option('--json', 'print {status, headers, body, body_encoding} as JSON: body is the text when it is UTF-8 (body_encoding "utf8"), else base64')
+    .option('--token <token>', 'invoke token of a function deployed with --invoke-auth token (default $WAFER_INVOKE_TOKEN)')
     .option('--url <url>', CLIENT_OPTION_HELP.url)
     .action(async (name: string, path: string, flags: InvokeFlags) => {
       let body: Uint8Array | undefined;
@@ -59,6 +61,9 @@ export function registerInvoke(program: Command): void {
         if (colon < 1) throw new UsageError(`bad header ${JSON.stringify(line)}: use "name: value"`);
         headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
       }
+      // The invoke token only: the management token is never sent to a function unasked.
+      const token = flags.token || process.env.WAFER_INVOKE_TOKEN;
+      if (token && !Object.keys(headers).some((h) => h.toLowerCase() === 'authorization')) headers.authorization = `Bearer ${token}`;
       const method = flags.request || (body ? 'POST' : 'GET');
       const suffix = path && !path.startsWith('/') && !path.startsWith('?') ? `/${path}` : path;
       const response = await new Client({ ...flags, token: '' }).request(method, `/fn/${name.split('@').map(encodeURIComponent).join('@')}${suffix}`, {

@@ -19,6 +19,7 @@ import { registerRm } from './rm.js';
 import { registerRollback } from './rollback.js';
 import { registerVersions } from './versions.js';
 import { registerServe } from './serve.js';
+import { registerTokens } from './tokens.js';
 
 export function createProgram(): Command {
   const program = new Command('wafer')
@@ -38,6 +39,7 @@ export function createProgram(): Command {
   registerRollback(program);
   registerAlias(program);
   registerLogs(program);
+  registerTokens(program);
   registerBuild(program);
   registerNew(program);
   registerBench(program);

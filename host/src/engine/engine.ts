@@ -41,8 +41,16 @@ export interface CallLimits {
   timeoutMs: number;
   /** Ceiling on the guest's linear memories, in bytes. */
   memoryBytes: number;
-  /** Optional fuel budget (wasmtime only); undefined means unmetered. */
+  /**
+   * Fuel budget of the call (engines with `metersFuel`); undefined means unmetered. A call with
+   * fuel runs the component's fuel-metered build, which `load` makes when `LoadUnit.fuel` is set.
+   */
   fuel?: number;
+  /**
+   * The guest's environment (wasi:cli/environment), as [name, value] pairs; undefined: empty.
+   * An instance keeps the environment it was made with, so one warm instance serves one environment.
+   */
+  env?: readonly (readonly [string, string])[];
   /**
    * Largest `ok` output the guest may return, in bytes. Longer output fails the call with
    * `bad_response` before it is copied out of the guest. Undefined means no limit.
@@ -68,6 +76,11 @@ export interface LoadUnit {
   world?: string;
   /** Reads the component bytes. */
   bytes: () => Promise<Uint8Array>;
+  /**
+   * Make the build that calls with a fuel limit run (engines with `metersFuel`): on wasmtime a
+   * second, fuel-metered compile, so functions without fuel never pay for metering.
+   */
+  fuel?: boolean;
 }
 
 /** What loading cost, for logs, metrics and the tests that check the on-disk cache is used. */
@@ -114,6 +127,8 @@ export interface Engine {
   readonly name: EngineName;
   /** Version of the underlying engine (e.g. wasmtime 48.0.0, jco 1.35.0). */
   readonly version: string;
+  /** Whether calls can be given a fuel budget (`CallLimits.fuel`): wasmtime yes, V8 (jco) no. */
+  readonly metersFuel: boolean;
   /**
    * Checks a fresh upload can run on this engine (compiling it and filling the on-disk cache
    * as a side effect). Rejects with a `ComponentError` when it cannot.

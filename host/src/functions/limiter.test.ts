@@ -20,6 +20,26 @@ describe('Limiter', () => {
     expect(limiter.load()).toEqual({ running: 0, queued: 0 });
   });
 
+  it('runs a function at its own concurrency when a call gives one, never past the host\'s share', async () => {
+    const limiter = new Limiter({ maxCalls: 8, maxQueuedCalls: 100, share: 0.5, concurrency: 8, queue: 100 });
+    expect(limiter.ceiling).toBe(4);
+    expect(limiter.capFor(undefined)).toBe(4);
+    expect(limiter.capFor(1)).toBe(1);
+    expect(limiter.capFor(100)).toBe(4);
+    const first = limiter.tryAcquire('f', 1)!;
+    expect(first).toBeDefined();
+    expect(limiter.tryAcquire('f', 1)).toBeUndefined();
+    const waiting = limiter.acquire('f', 1);
+    expect(limiter.load('f')).toEqual({ running: 1, queued: 1 });
+    // Another function is not held back by f's cap.
+    const other = limiter.tryAcquire('g', 2)!;
+    expect(other).toBeDefined();
+    first();
+    (await waiting)();
+    other();
+    expect(limiter.load()).toEqual({ running: 0, queued: 0 });
+  });
+
   it('hands a released slot to the first waiter, and a second release gives back nothing', async () => {
     const limiter = new Limiter({ ...roomy, concurrency: 1, queue: 2 });
     const first = await limiter.acquire('f');

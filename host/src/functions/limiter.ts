@@ -6,7 +6,8 @@
  * `queue` waiting of its own. Anything past a bound is refused at once with `overloaded` (and
  * `Retry-After`) rather than piling up. A slot is taken before the call's body is read, so slow
  * request bodies count against it too. A freed slot goes to the longest-waiting call whose
- * function is under its running cap.
+ * function is under its running cap. A function's own running cap may be lowered per call
+ * (`concurrency`: its serving version's `max_concurrency`), never past the host's share.
  */
 import { OverloadedError } from '../errors.js';
 import { DEFAULT_RETRY_AFTER_S } from '../limits.js';
@@ -32,6 +33,8 @@ interface Waiter {
 interface Usage {
   running: number;
   queued: number;
+  /** The function's running cap, as its latest call asked (`capFor`). */
+  cap: number;
 }
 
 /** One function's caps: its own limits, and its share of the host's (at least one running). */
@@ -48,19 +51,22 @@ export class Limiter {
   /** Per function; an entry is dropped when its function has nothing running or waiting. */
   private readonly usage = new Map<string, Usage>();
   private readonly caps: { running: number; queued: number };
+  /** The most calls one function may run at once whatever it asks: its share of the host's. */
+  readonly ceiling: number;
 
   constructor(private readonly bounds: LimiterBounds) {
     this.caps = capsOf(bounds);
+    this.ceiling = capsOf({ ...bounds, concurrency: bounds.maxCalls }).running;
   }
 
   /**
    * Takes a slot for a call of `name`, waiting in the queue if it must; throws `OverloadedError`
    * past a bound. Resolves with the function that gives the slot back (calling it again does nothing).
    */
-  async acquire(name: string): Promise<() => void> {
-    const now = this.tryAcquire(name);
+  async acquire(name: string, concurrency?: number): Promise<() => void> {
+    const now = this.tryAcquire(name, concurrency);
     if (now) return now;
-    const usage = this.usageOf(name);
+    const usage = this.usageOf(name, concurrency);
     const refusal = this.refusal(name, usage);
     if (refusal) {
       this.settle(name, usage);
@@ -75,10 +81,10 @@ export class Limiter {
    * Takes a slot for a call of `name` if one is free right now (what `acquire` does first),
    * without a promise; undefined when the call would have to wait or be refused (then `acquire`).
    */
-  tryAcquire(name: string): (() => void) | undefined {
-    const usage = this.usageOf(name);
+  tryAcquire(name: string, concurrency?: number): (() => void) | undefined {
+    const usage = this.usageOf(name, concurrency);
     // Under both caps no call of this function waits (a release would have started it).
-    if (usage.running >= this.caps.running || this.running >= this.bounds.maxCalls) {
+    if (usage.running >= usage.cap || this.running >= this.bounds.maxCalls) {
       this.settle(name, usage);
       return undefined;
     }
@@ -87,12 +93,18 @@ export class Limiter {
     return this.releaser(name, usage);
   }
 
-  private usageOf(name: string): Usage {
+  /** The most calls a function may run at once: the host's share, and its own `concurrency` when given. */
+  capFor(concurrency?: number): number {
+    return concurrency === undefined ? this.caps.running : Math.max(1, Math.min(concurrency, this.ceiling));
+  }
+
+  private usageOf(name: string, concurrency?: number): Usage {
     let usage = this.usage.get(name);
     if (usage === undefined) {
-      usage = { running: 0, queued: 0 };
+      usage = { running: 0, queued: 0, cap: 0 };
       this.usage.set(name, usage);
     }
+    usage.cap = this.capFor(concurrency);
     return usage;
   }
 
@@ -109,8 +121,8 @@ export class Limiter {
   }
 
   /** Runs `work` in a slot of `name` (see `acquire`). */
-  async run<T>(name: string, work: () => Promise<T>): Promise<T> {
-    const release = await this.acquire(name);
+  async run<T>(name: string, work: () => Promise<T>, concurrency?: number): Promise<T> {
+    const release = await this.acquire(name, concurrency);
     try {
       return await work();
     } finally {
@@ -139,7 +151,10 @@ export class Limiter {
   /** Starts waiting calls while host slots are free, oldest first, skipping functions at their cap. */
   private dispatch(): void {
     while (this.running < this.bounds.maxCalls) {
-      const i = this.waiting.findIndex((w) => (this.usage.get(w.name)?.running ?? 0) < this.caps.running);
+      const i = this.waiting.findIndex((w) => {
+        const usage = this.usage.get(w.name);
+        return usage === undefined || usage.running < usage.cap;
+      });
       if (i === -1) return;
       const [next] = this.waiting.splice(i, 1);
       const usage = this.usage.get(next!.name)!;

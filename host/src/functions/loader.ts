@@ -3,10 +3,22 @@
  * Which components the engine has loaded, so a call loads its component once and later calls
  * skip straight to the engine. Loads of one digest already under way are shared by the engine
  * itself (both engines keep their in-flight loads by digest), so they are not tracked here.
+ * A version with a fuel limit runs a fuel-metered build (engine.ts `LoadUnit.fuel`), which is
+ * loaded on its own: a component is loaded once per build it is called with (`loadKey`).
  */
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../logger.js';
 import type { FunctionVersion, Registry } from '../registry/registry.js';
+
+/** Whether calls of `fn` run the component's fuel-metered build. */
+export function metered(fn: FunctionVersion): boolean {
+  return fn.limits.fuel !== undefined;
+}
+
+/** What a loaded build is known by: the digest, marked when it is the fuel-metered build. */
+export function loadKey(fn: FunctionVersion): string {
+  return metered(fn) ? `${fn.digest}+fuel` : fn.digest;
+}
 
 export class Loader {
   private readonly loaded = new Set<string>();
@@ -19,7 +31,7 @@ export class Loader {
 
   /** Makes `fn`'s component callable: from memory, the compiled cache, or by compiling it. */
   ensure(fn: FunctionVersion): Promise<void> {
-    return this.loaded.has(fn.digest) ? Promise.resolve() : this.load(fn);
+    return this.loaded.has(loadKey(fn)) ? Promise.resolve() : this.load(fn);
   }
 
   /**
@@ -45,19 +57,20 @@ export class Loader {
     this.logger.info({ functions: fns.length, failed, ms: Math.round(performance.now() - started) }, 'loaded deployed functions');
   }
 
-  /** True once `digest` is loaded (and not forgotten since). */
-  has(digest: string): boolean {
-    return this.loaded.has(digest);
+  /** True once the build `fn` calls is loaded (and not forgotten since). */
+  has(fn: FunctionVersion): boolean {
+    return this.loaded.has(loadKey(fn));
   }
 
-  /** The engine dropped `digest` (unloaded or discarded): the next call loads it again. */
+  /** The engine dropped `digest` (unloaded or discarded), every build of it: the next call loads it again. */
   forget(digest: string): void {
     this.loaded.delete(digest);
+    this.loaded.delete(`${digest}+fuel`);
   }
 
   private async load(fn: FunctionVersion): Promise<void> {
-    const info = await this.engine.load({ digest: fn.digest, world: fn.world, bytes: () => this.registry.readBlob(fn.digest) });
-    this.loaded.add(fn.digest);
+    const info = await this.engine.load({ digest: fn.digest, world: fn.world, bytes: () => this.registry.readBlob(fn.digest), fuel: metered(fn) });
+    this.loaded.add(loadKey(fn));
     this.logger.debug({ fn: fn.name, digest: fn.digest, load: info }, 'loaded');
   }
 }

@@ -1,14 +1,15 @@
 /**
  * @module functions/pipeline
- * The invoke path as named steps: admit → resolve → load → execute → meter → log. `admit` runs
- * before the request body is read (an unknown name or a full host is answered without it); the
+ * The invoke path as named steps: admit → resolve → authorize → load → execute → meter → log.
+ * `admit` runs before the request body is read (an unknown name, a missing invoke token or a
+ * full host is answered without it); the
  * rest run once it has arrived. The world-specific mapping between HTTP and the guest is the
  * function's executor's; everything here is the same for every world.
  */
 import { randomUUID } from 'node:crypto';
 import type { CallLimits, CallReport, Engine } from '../engine/engine.js';
-import { DEFAULT_INSTANCE_MODE } from '../limits.js';
-import { GuestResultError, NotFoundError, WaferError, type GuestOutput } from '../errors.js';
+import { DEFAULT_INSTANCE_MODE, DEFAULT_INVOKE_AUTH } from '../limits.js';
+import { GuestResultError, InvalidInputError, NotFoundError, WaferError, type GuestOutput } from '../errors.js';
 import { executorFor, type Executor, type HttpAnswer, type HttpCall } from '../executors/index.js';
 import type { Logger } from '../logger.js';
 import { pickTarget } from '../registry/alias.js';
@@ -19,6 +20,13 @@ import type { Metrics } from './metrics.js';
 import type { CallRecord, StartKind } from './call-record.js';
 import type { LogStore } from './logs.js';
 import type { UsageStore } from './usage.js';
+import { matchesToken } from './tokens.js';
+
+/** Who is calling, as far as invoke auth cares: the bearer token the request carried, and whether it is the management token. */
+export interface Caller {
+  token?: string;
+  management: boolean;
+}
 
 /** What the steps need from the service. */
 export interface PipelineDeps {
@@ -75,12 +83,14 @@ type Outcome = { ok: true; report: CallReport; response: HttpAnswer } | { ok: fa
  * (`overloaded`); the caller then reads the body, calls and releases. A free slot is taken at
  * once, with no promise; only a call that must wait in the queue gets one.
  */
-export function admit(deps: PipelineDeps, name: string, pin?: string): Admission | Promise<Admission> {
+export function admit(deps: PipelineDeps, name: string, pin?: string, caller?: Caller): Admission | Promise<Admission> {
   const fn = resolve(deps, name, pin);
-  const release = deps.limiter.tryAcquire(name);
-  if (release) return admission(deps, name, fn, release, pin);
-  return deps.limiter.acquire(name).then(
-    (release) => admission(deps, name, fn, release, pin),
+  authorize(deps, fn, caller);
+  const concurrency = fn.limits.maxConcurrency;
+  const release = deps.limiter.tryAcquire(name, concurrency);
+  if (release) return admission(deps, name, fn, release, pin, caller);
+  return deps.limiter.acquire(name, concurrency).then(
+    (release) => admission(deps, name, fn, release, pin, caller),
     (err: unknown) => {
       meter(deps, name, { ok: false, error: err });
       deps.usage?.refused(name, err instanceof WaferError ? err.code : 'internal');
@@ -89,8 +99,24 @@ export function admit(deps: PipelineDeps, name: string, pin?: string): Admission
   );
 }
 
-function admission(deps: PipelineDeps, name: string, fn: FunctionVersion, release: () => void, pin: string | undefined): Admission {
-  return { fn, release, call: (input) => run(deps, name, input, pin, fn.version) };
+function admission(deps: PipelineDeps, name: string, fn: FunctionVersion, release: () => void, pin: string | undefined, caller: Caller | undefined): Admission {
+  return { fn, release, call: (input) => run(deps, name, input, pin, fn.version, caller) };
+}
+
+/** Whether calls of `fn` need an invoke token (`invoke_auth=token`). */
+function needsToken(fn: FunctionVersion): boolean {
+  return (fn.limits.invokeAuth ?? DEFAULT_INVOKE_AUTH) === 'token';
+}
+
+/**
+ * authorize: a version with `invoke_auth=token` runs only for a caller with one of its
+ * function's invoke tokens or the management token (`unauthorized` otherwise). Checked at
+ * admission and again once the body is in, so a token revoked meanwhile stops working at once.
+ */
+function authorize(deps: PipelineDeps, fn: FunctionVersion, caller: Caller | undefined): void {
+  if (!needsToken(fn) || caller?.management) return;
+  if (caller?.token !== undefined && matchesToken(deps.lookup(fn.name)?.tokens ?? [], caller.token)) return;
+  throw new InvalidInputError('unauthorized', `${fn.name} needs Authorization: Bearer <one of its invoke tokens>`);
 }
 
 /**
@@ -98,7 +124,7 @@ function admission(deps: PipelineDeps, name: string, fn: FunctionVersion, releas
  * deleted meanwhile answers `not_found` (its blob may be gone), one redeployed meanwhile runs its
  * new version. A weighted alias keeps the version it picked at admission if it still may.
  */
-export async function run(deps: PipelineDeps, name: string, input: InvocationInput, pin?: string, picked?: number): Promise<Invocation> {
+export async function run(deps: PipelineDeps, name: string, input: InvocationInput, pin?: string, picked?: number, caller?: Caller): Promise<Invocation> {
   const invocationId = input.invocationId ?? randomUUID();
   const startedAt = Date.now();
   const started = performance.now();
@@ -107,8 +133,11 @@ export async function run(deps: PipelineDeps, name: string, input: InvocationInp
   let start: StartKind | undefined;
   try {
     fn = resolve(deps, name, pin, picked, ' while the request arrived');
+    authorize(deps, fn, caller);
+    // The credential was the host's: the guest never sees it.
+    if (needsToken(fn)) input = { ...input, headers: input.headers.filter((h) => h.name !== 'authorization') };
     // load: awaited only until the first call has loaded the component.
-    start = deps.loader.has(fn.digest) ? 'warm' : await load(deps, fn);
+    start = deps.loader.has(fn) ? 'warm' : await load(deps, fn);
     outcome = await execute(deps, fn, input, invocationId);
   } catch (error) {
     outcome = { ok: false, error };
@@ -159,10 +188,13 @@ const resolvedOf = new WeakMap<FunctionVersion, Resolved>();
 function resolved(fn: FunctionVersion, maxOutputBytes: number): Resolved {
   let r = resolvedOf.get(fn);
   if (r === undefined || r.limits.maxOutputBytes !== maxOutputBytes) {
-    const { timeoutMs, memoryBytes, instance } = fn.limits;
-    // A record written before the setting has none: it reads as the default.
-    const reusePool = (instance ?? DEFAULT_INSTANCE_MODE) === 'reuse' ? fn.name : undefined;
+    const { timeoutMs, memoryBytes, instance, fuel, env } = fn.limits;
+    // A record written before the setting has none: it reads as the default. A pool per
+    // version: a warm instance keeps the environment it was made with, and a version's is fixed.
+    const reusePool = (instance ?? DEFAULT_INSTANCE_MODE) === 'reuse' ? `${fn.name}@${fn.version}` : undefined;
     const limits: CallLimits = { timeoutMs, memoryBytes, maxOutputBytes, reusePool };
+    if (fuel !== undefined) limits.fuel = fuel;
+    if (env !== undefined && env.length > 0) limits.env = env;
     r = { executor: executorFor(fn.world), limits };
     resolvedOf.set(fn, r);
   }

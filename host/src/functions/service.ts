@@ -8,22 +8,36 @@ import { validateComponent } from '../abi/validate.js';
 import type { Engine } from '../engine/engine.js';
 import { InvalidInputError, NotFoundError, WaferError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { DEFAULT_CALL_SHARE, DEFAULT_MAX_CALLS, DEFAULT_MAX_QUEUED_CALLS, DEFAULT_WARM_CONCURRENCY } from '../limits.js';
+import { DEFAULT_CALL_SHARE, DEFAULT_INSTANCE_MODE, DEFAULT_INVOKE_AUTH, DEFAULT_MAX_CALLS, DEFAULT_MAX_QUEUED_CALLS, DEFAULT_WARM_CONCURRENCY, MAX_INVOKE_TOKENS } from '../limits.js';
 import { ALIAS_PATTERN, targetsProblem } from '../registry/alias.js';
-import type { AliasTarget, FunctionHistory, FunctionLimits, FunctionVersion, RecordProblem, Registry } from '../registry/registry.js';
+import type { AliasTarget, FunctionHistory, FunctionLimits, FunctionVersion, InvokeToken, RecordProblem, Registry } from '../registry/registry.js';
+import { settingsProblem } from '../registry/settings.js';
+import { newToken } from './tokens.js';
 import { dropUndefined } from '../util.js';
 import { Collector } from './collector.js';
 import { Limiter } from './limiter.js';
-import { Loader } from './loader.js';
+import { Loader, loadKey, metered } from './loader.js';
 import type { Metrics } from './metrics.js';
 import { join } from 'node:path';
 import { readdir } from 'node:fs/promises';
 import { DEFAULT_FUNCTION_LOG_BYTES, DEFAULT_USAGE_FLUSH_MS, LOG_SEGMENTS_PER_CAP, USAGE_HOUR_RETENTION_MS, USAGE_MINUTE_RETENTION_MS } from '../limits.js';
 import { LogStore, type LogEntry, type LogPage, type LogQuery } from './logs.js';
 import { emptyCounters, UsageStore, type UsageWindow } from './usage.js';
-import { admit, type Admission, type Invocation, type InvocationInput, type PipelineDeps } from './pipeline.js';
+import { admit, type Admission, type Caller, type Invocation, type InvocationInput, type PipelineDeps } from './pipeline.js';
 
-export type { Admission, Invocation, InvocationInput } from './pipeline.js';
+export type { Admission, Caller, Invocation, InvocationInput } from './pipeline.js';
+
+/**
+ * A settings change (`PATCH /v1/functions/{name}`): what is given replaces the current
+ * version's setting, the rest is carried over; `fuel: null` removes the fuel limit.
+ */
+export type SettingsPatch = Partial<Omit<FunctionLimits, 'fuel'>> & { fuel?: number | null };
+
+/** An invoke token as answered once, at its creation. */
+export interface CreatedToken {
+  token: string;
+  stored: InvokeToken;
+}
 
 /** A function name: lower-case letter, then up to 62 lower-case letters, digits or dashes. */
 export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
@@ -88,6 +102,7 @@ export class FunctionService {
   private readonly loader: Loader;
   private readonly collector: Collector;
   private readonly pipeline: PipelineDeps;
+  private readonly limiter: Limiter;
   /** Each function's log and usage, when the service has a data directory. */
   private readonly logStore: LogStore | undefined;
   private readonly usageStore: UsageStore | undefined;
@@ -98,13 +113,13 @@ export class FunctionService {
     const { engine, registry, logger, metrics } = options;
     this.loader = new Loader(engine, registry, logger);
     this.collector = new Collector({ engine, registry, logger, loader: this.loader, current: () => this.served() });
-    const limiter = new Limiter({
+    const limiter = (this.limiter = new Limiter({
       maxCalls: options.maxCalls ?? DEFAULT_MAX_CALLS,
       maxQueuedCalls: options.maxQueuedCalls ?? DEFAULT_MAX_QUEUED_CALLS,
       share: options.callShare ?? DEFAULT_CALL_SHARE,
       concurrency: options.maxConcurrency,
       queue: options.maxQueue,
-    });
+    }));
     const lookup = (name: string) => this.index.get(name);
     if (options.dataDir !== undefined) {
       const functionLogBytes = options.functionLogBytes ?? DEFAULT_FUNCTION_LOG_BYTES;
@@ -162,14 +177,18 @@ export class FunctionService {
     }
   }
 
-  /** The versions calls reach without naming a number: every current version, and every version an alias names, once per digest. */
+  /**
+   * The versions calls reach without naming a number: every current version, and every version
+   * an alias names, once per build (digest, and whether it is fuel-metered: loader.ts).
+   */
   private *served(): Generator<FunctionVersion> {
     const seen = new Set<string>();
     for (const { current, versions, aliases } of this.index.values()) {
       const aliased = new Set([...aliases.values()].flatMap((targets) => targets.map((t) => t.version)));
       for (const fn of [current, ...versions.filter((v) => aliased.has(v.version))]) {
-        if (seen.has(fn.digest)) continue;
-        seen.add(fn.digest);
+        const key = loadKey(fn);
+        if (seen.has(key)) continue;
+        seen.add(key);
         yield fn;
       }
     }
@@ -178,7 +197,7 @@ export class FunctionService {
   /** True when the serving version of `name` is loaded in the engine (its next call pays no load). */
   isLoaded(name: string): boolean {
     const fn = this.index.get(name)?.current;
-    return fn !== undefined && this.loader.has(fn.digest);
+    return fn !== undefined && this.loader.has(fn);
   }
 
   /** Function records skipped at start (shown in /healthz). */
@@ -186,10 +205,32 @@ export class FunctionService {
     return this.skipped;
   }
 
-  /** Checks requested limits against the ceilings; missing values take the defaults. */
+  /**
+   * Checks requested settings against the rules and the host's ceilings, naming the setting that
+   * breaks one (`invalid_request`); missing values take the defaults, which are written out, so
+   * a version keeps the settings it was made with whatever the host's defaults become.
+   */
   resolveLimits(requested: Partial<FunctionLimits>): FunctionLimits {
-    const { defaults, ceilings } = this.options;
-    const limits = { ...defaults, ...dropUndefined(requested) };
+    const { defaults, ceilings, engine } = this.options;
+    const limits: FunctionLimits = {
+      instance: DEFAULT_INSTANCE_MODE,
+      maxConcurrency: this.limiter.capFor(undefined),
+      invokeAuth: DEFAULT_INVOKE_AUTH,
+      ...defaults,
+      ...dropUndefined(requested),
+    };
+    const problem = settingsProblem(limits);
+    if (problem) throw new InvalidInputError('invalid_request', problem);
+    if (limits.maxConcurrency! > this.limiter.ceiling) {
+      throw new InvalidInputError('invalid_request', `max_concurrency must be an integer from 1 to ${this.limiter.ceiling} (this host's share of calls for one function)`);
+    }
+    if (limits.fuel !== undefined && !engine.metersFuel) {
+      throw new InvalidInputError('invalid_request', `fuel needs the wasmtime engine: this host runs ${engine.name}, which cannot meter fuel`);
+    }
+    if (limits.env !== undefined) {
+      if (limits.env.length === 0) delete limits.env;
+      else limits.env = [...limits.env].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    }
     if (!Number.isInteger(limits.timeoutMs) || limits.timeoutMs < 1 || limits.timeoutMs > ceilings.timeoutMs) {
       throw new InvalidInputError('invalid_request', `timeout_ms must be an integer from 1 to ${ceilings.timeoutMs}`);
     }
@@ -218,7 +259,7 @@ export class FunctionService {
       try {
         const bytes = await staged.read();
         const { world } = await validateComponent(bytes);
-        const info = await engine.prepare({ digest: staged.digest, world, bytes: async () => bytes });
+        const info = await engine.prepare({ digest: staged.digest, world, bytes: async () => bytes, fuel: limits.fuel !== undefined });
         prepared = staged.digest;
         // Blob first, then the record that references it: a crash in between leaves only an
         // unreferenced blob, which the next collection removes.
@@ -241,6 +282,50 @@ export class FunctionService {
     this.replace(name, history, false);
     await this.collector.collect();
     return version;
+  }
+
+  /**
+   * Makes a new version of `name` from its current one's component with `patch`'s settings
+   * changed (the rest carried over), and serves it. Nothing is compiled for a settings change:
+   * the build is taken from memory or the compiled cache, except the first time a component
+   * gets a fuel limit, which needs its fuel-metered build (loader.ts).
+   */
+  async configure(name: string, patch: SettingsPatch): Promise<FunctionVersion> {
+    const { registry, engine, logger } = this.options;
+    const from = this.history(name).current;
+    const { fuel, ...rest } = patch;
+    const requested: Partial<FunctionLimits> = { ...from.limits, ...dropUndefined(rest) };
+    if (fuel === null) delete requested.fuel;
+    else if (fuel !== undefined) requested.fuel = fuel;
+    const limits = this.resolveLimits(requested);
+    const next = { ...from, limits };
+    if (!this.loader.has(next)) {
+      await engine.prepare({ digest: from.digest, world: from.world, bytes: () => registry.readBlob(from.digest), fuel: metered(next) });
+    }
+    const history = await registry.publish(name, { digest: from.digest, size: from.size, world: from.world }, limits, this.options.keepVersions);
+    logger.info({ fn: name, version: history.current.version, from: from.version }, 'settings changed');
+    this.replace(name, history, false);
+    await this.collector.collect();
+    return history.current;
+  }
+
+  /** Makes an invoke token for `name`; the token is in the answer only, its hash in the record. */
+  async createToken(name: string, label?: string): Promise<CreatedToken> {
+    this.history(name);
+    const created = newToken(label);
+    this.replace(name, await this.options.registry.addToken(name, created.stored, MAX_INVOKE_TOKENS));
+    return created;
+  }
+
+  /** The invoke tokens of `name` (hashes, never the tokens). */
+  tokens(name: string): readonly InvokeToken[] {
+    return this.history(name).tokens;
+  }
+
+  /** Revokes invoke token `id` of `name`: calls presenting it are refused from now on. */
+  async revokeToken(name: string, id: string): Promise<void> {
+    this.history(name);
+    this.replace(name, await this.options.registry.removeToken(name, id));
   }
 
   list(): FunctionVersion[] {
@@ -365,13 +450,13 @@ export class FunctionService {
    * either is not there; then take a slot (`overloaded`). The caller reads the body, calls, and
    * releases. A free slot is answered at once (no promise); a call that waits for one gets a promise.
    */
-  admit(name: string, pin?: string): Admission | Promise<Admission> {
-    return admit(this.pipeline, name, pin);
+  admit(name: string, pin?: string, caller?: Caller): Admission | Promise<Admission> {
+    return admit(this.pipeline, name, pin, caller);
   }
 
   /** Calls `name` (its current version, or the one `pin` names) with one HTTP request: admit, call, release. */
-  async invoke(name: string, input: InvocationInput, pin?: string): Promise<Invocation> {
-    const admission = await this.admit(name, pin);
+  async invoke(name: string, input: InvocationInput, pin?: string, caller?: Caller): Promise<Invocation> {
+    const admission = await this.admit(name, pin, caller);
     try {
       return await admission.call(input);
     } finally {

@@ -3,7 +3,7 @@
  * The embedded registry: a data directory on local disk.
  *
  *   <data>/blobs/sha256/<hex>      component bytes, content-addressed
- *   <data>/functions/<name>.json   {name, current, nextVersion, versions[], aliases{}} per function
+ *   <data>/functions/<name>.json   {name, current, nextVersion, versions[], aliases{}, tokens[]} per function
  *   <data>/staging/                uploads in flight (cleared at start)
  *
  * Every write is a temp file, fsync, rename, then fsync of the directory, so a crash leaves
@@ -19,7 +19,7 @@ import { InvalidInputError, NotFoundError, WaferError } from '../errors.js';
 import { MAX_ALIASES } from '../limits.js';
 import type { AliasTarget } from './alias.js';
 import { aliasedVersions, DIGEST_PATTERN, historyOf, parseRecord, referencedBy, type FunctionRecord } from './record.js';
-import type { FunctionHistory, FunctionLimits, FunctionVersion, RecordProblem, Registry, RegistryScan, StagedBlob } from './registry.js';
+import type { FunctionHistory, FunctionLimits, FunctionVersion, InvokeToken, RecordProblem, Registry, RegistryScan, StagedBlob } from './registry.js';
 import { storageError } from './storage-error.js';
 
 const TMP_SUFFIX = '.tmp';
@@ -252,6 +252,28 @@ export class FsRegistry implements Registry {
     });
   }
 
+  addToken(name: string, token: InvokeToken, max: number): Promise<FunctionHistory> {
+    return this.withLock(name, async () => {
+      const record = await this.liveRecord(name);
+      const tokens = record.tokens ?? [];
+      if (tokens.length >= max) throw new InvalidInputError('invalid_request', `${name} already has ${max} invoke tokens, the most a function may have; revoke one first`);
+      record.tokens = [...tokens, token];
+      await this.writeRecord(record);
+      return historyOf(record)!;
+    });
+  }
+
+  removeToken(name: string, id: string): Promise<FunctionHistory> {
+    return this.withLock(name, async () => {
+      const record = await this.liveRecord(name);
+      const tokens = record.tokens ?? [];
+      if (!tokens.some((t) => t.id === id)) throw new NotFoundError(`${name} has no invoke token ${JSON.stringify(id).slice(0, 40)}`);
+      record.tokens = tokens.filter((t) => t.id !== id);
+      await this.writeRecord(record);
+      return historyOf(record)!;
+    });
+  }
+
   async list(): Promise<FunctionVersion[]> {
     return (await this.scan()).functions;
   }
@@ -276,6 +298,7 @@ export class FsRegistry implements Registry {
       record.current = 0;
       record.versions = [];
       delete record.aliases;
+      delete record.tokens;
       await this.writeRecord(record);
       return true;
     });

@@ -4,9 +4,10 @@
  * read back from disk that anyone could have edited or a disk could have damaged, so its whole
  * shape is checked, not only that it parses: a bad record is reported and skipped, never served.
  */
-import { MAX_ALIASES } from '../limits.js';
+import { MAX_ALIASES, MAX_INVOKE_TOKENS } from '../limits.js';
 import { ALIAS_PATTERN, targetsProblem, type AliasTarget } from './alias.js';
-import { INSTANCE_MODES, type FunctionHistory, type FunctionVersion } from './registry.js';
+import { INSTANCE_MODES, INVOKE_AUTHS, type FunctionHistory, type FunctionVersion, type InvokeToken } from './registry.js';
+import { settingsProblem } from './settings.js';
 
 export interface FunctionRecord {
   name: string;
@@ -21,7 +22,12 @@ export interface FunctionRecord {
    * aliases existed. Read with `Object.hasOwn`: names like `constructor` are valid aliases.
    */
   aliases?: Record<string, AliasTarget[]>;
+  /** Invoke tokens, hashed (registry.ts `InvokeToken`). Absent in records written before them. */
+  tokens?: InvokeToken[];
 }
+
+/** A token id: short random hex. */
+export const TOKEN_ID_PATTERN = /^[0-9a-f]{8,32}$/;
 
 export const DIGEST_PATTERN = /^[0-9a-f]{64}$/;
 /** A world's name and version, as `wafer:function/handler@1.0.0` or `wasi:http/proxy@0.2.0`. */
@@ -54,6 +60,9 @@ export function parseRecord(name: string, text: string): FunctionRecord {
     if (!isInt(v.size, 0)) throw new Error(`${where}.size is not a size`);
     if (!isObject(v.limits) || !isInt(v.limits.timeoutMs, 1) || !isInt(v.limits.memoryBytes, 1)) throw new Error(`${where}.limits are invalid`);
     if (v.limits.instance !== undefined && !INSTANCE_MODES.includes(v.limits.instance as never)) throw new Error(`${where}.limits.instance is not fresh or reuse`);
+    if (v.limits.invokeAuth !== undefined && !INVOKE_AUTHS.includes(v.limits.invokeAuth as never)) throw new Error(`${where}.limits.invokeAuth is not none or token`);
+    const settings = settingsProblem(v.limits);
+    if (settings) throw new Error(`${where}.limits: ${settings}`);
     if (typeof v.createdAt !== 'string') throw new Error(`${where}.createdAt is not a string`);
     // Absent in records written before worlds were stored: those are of the wafer handler world.
     if (v.world !== undefined && (typeof v.world !== 'string' || !WORLD_PATTERN.test(v.world))) throw new Error(`${where}.world is not a world name`);
@@ -64,7 +73,20 @@ export function parseRecord(name: string, text: string): FunctionRecord {
     throw new Error(`current version ${record.current} is not among the kept versions`);
   }
   checkAliases(record, raw.aliases);
+  checkTokens(raw.tokens);
   return record;
+}
+
+/** Invoke tokens read back from disk: bounded, each an id, a sha256 and a time. */
+function checkTokens(tokens: unknown): void {
+  if (tokens === undefined) return;
+  if (!Array.isArray(tokens) || tokens.length > MAX_INVOKE_TOKENS) throw new Error(`tokens is not a list of at most ${MAX_INVOKE_TOKENS}`);
+  for (const [i, t] of tokens.entries()) {
+    if (!isObject(t) || typeof t.id !== 'string' || !TOKEN_ID_PATTERN.test(t.id)) throw new Error(`tokens[${i}].id is not a token id`);
+    if (typeof t.hash !== 'string' || !DIGEST_PATTERN.test(t.hash)) throw new Error(`tokens[${i}].hash is not a sha256 hex digest`);
+    if (t.label !== undefined && typeof t.label !== 'string') throw new Error(`tokens[${i}].label is not a string`);
+    if (typeof t.createdAt !== 'string') throw new Error(`tokens[${i}].createdAt is not a string`);
+  }
 }
 
 /** An alias read back from disk follows the rules an alias set through the API does, and names kept versions. */
@@ -98,7 +120,7 @@ export function aliasedVersions(record: FunctionRecord): Set<number> {
 /** Everything kept of a live record; undefined once it is deleted. */
 export function historyOf(record: FunctionRecord): FunctionHistory | undefined {
   const current = currentOf(record);
-  return current && { current, versions: [...record.versions], aliases: aliasesOf(record) };
+  return current && { current, versions: [...record.versions], aliases: aliasesOf(record), tokens: [...(record.tokens ?? [])] };
 }
 
 /** The serving version of a record, if it is not deleted. */

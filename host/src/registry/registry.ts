@@ -11,12 +11,41 @@ export type { AliasTarget } from './alias.js';
 export type InstanceMode = 'fresh' | 'reuse';
 export const INSTANCE_MODES: readonly InstanceMode[] = ['fresh', 'reuse'];
 
-/** Per-function quotas and settings, fixed at upload. */
+/** Whether invoking a function needs one of its invoke tokens (or the management token). */
+export type InvokeAuth = 'none' | 'token';
+export const INVOKE_AUTHS: readonly InvokeAuth[] = ['none', 'token'];
+
+/**
+ * Per-version quotas and settings, fixed when the version is made (an upload, or a settings
+ * change, which makes a new version of the same component). Settings added later are optional:
+ * records written before them read as their defaults.
+ */
 export interface FunctionLimits {
   timeoutMs: number;
   memoryBytes: number;
   /** Absent in records written before the setting existed: read as `DEFAULT_INSTANCE_MODE`. */
   instance?: InstanceMode;
+  /** Fuel per call (wasmtime only; a fuel-metered build); absent: unmetered. */
+  fuel?: number;
+  /** Calls of this function running at once while this version serves; absent: the host's default. */
+  maxConcurrency?: number;
+  /** The guest's environment (wasi:cli/environment), as [name, value] pairs sorted by name; absent: empty. */
+  env?: [string, string][];
+  /** Absent: `DEFAULT_INVOKE_AUTH` (none). */
+  invokeAuth?: InvokeAuth;
+}
+
+/**
+ * An invoke token of a function, as stored: never the token itself, only its sha256. Tokens
+ * belong to the function, not a version: they outlive deploys and rollbacks, and go with a delete.
+ */
+export interface InvokeToken {
+  /** Short random hex, how the token is named in the API (list, revoke). */
+  id: string;
+  /** sha256 hex of the token. */
+  hash: string;
+  label?: string;
+  createdAt: string;
 }
 
 /** One immutable uploaded version of a function. */
@@ -45,6 +74,8 @@ export interface FunctionHistory {
   current: FunctionVersion;
   versions: FunctionVersion[];
   aliases: ReadonlyMap<string, readonly AliasTarget[]>;
+  /** The function's invoke tokens (hashed), oldest first. */
+  tokens: readonly InvokeToken[];
 }
 
 /** A blob written to the store but not yet published under a name. */
@@ -98,6 +129,10 @@ export interface Registry {
   setAlias(name: string, alias: string, targets: readonly AliasTarget[]): Promise<FunctionHistory>;
   /** Removes alias `alias` of `name` (`not_found` if there is none). */
   removeAlias(name: string, alias: string): Promise<FunctionHistory>;
+  /** Adds an invoke token (hashed) to `name`; `invalid_request` past `max` tokens, `not_found` when not deployed. */
+  addToken(name: string, token: InvokeToken, max: number): Promise<FunctionHistory>;
+  /** Removes invoke token `id` of `name` (`not_found` if there is none). */
+  removeToken(name: string, id: string): Promise<FunctionHistory>;
   /** The current version of every function whose record reads; unreadable ones are skipped. */
   list(): Promise<FunctionVersion[]>;
   /** Reads every record: the current versions, and the records that could not be read. */

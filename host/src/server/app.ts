@@ -41,7 +41,7 @@ export function createApp(options: AppOptions): Koa {
   app.silent = true;
   const openapi = JSON.stringify(openApiDocument(options.waferVersion));
   app.use(errorMiddleware(logger, options.linger));
-  app.use(invokeRoute(service, options.maxRequestBytes));
+  app.use(invokeRoute(service, options.maxRequestBytes, token));
   app.use(async (ctx, next) => {
     if (ctx.path === '/healthz' && ctx.method === 'GET') {
       // `degraded`: serving, but some function records could not be read at start (listed).

@@ -108,14 +108,21 @@ export class JcoEngine implements Engine {
   readonly name = 'jco' as const;
   /** `jco <version>`, as wasmtime's is `wasmtime <version>` (engine.ts); shown by /healthz. */
   readonly version = `jco ${JCO_VERSION}`;
+  /** V8 has no instruction metering: a fuel limit is refused at deploy (functions/service.ts). */
+  readonly metersFuel = false;
 
   private readonly store: ArtifactStore;
   private readonly artifacts = new Map<string, Artifact>();
   private readonly loading = new Map<string, Promise<{ artifact: Artifact; source: LoadInfo['source'] }>>();
   private readonly compiled: LRUCache<string, CompiledSet>;
   private readonly compiling = new Map<string, Promise<CompiledSet>>();
-  /** digest → memory quota (bytes) → pool. */
-  private readonly pools = new Map<string, Map<number, FunctionPool>>();
+  /**
+   * digest → pool key (memory quota and environment, `poolKey`) → pool. An instance keeps the
+   * environment it was made with (a guest may read it once), so each environment has its own pool.
+   */
+  private readonly pools = new Map<string, Map<string, FunctionPool>>();
+  /** The pool key of each `CallLimits` object seen (the pipeline keeps one per function version). */
+  private readonly poolKeys = new WeakMap<CallLimits, string>();
   /** Pools of unloaded digests still finishing their calls; `close` cuts them off. */
   private readonly draining = new Set<FunctionPool>();
   private readonly workers: WorkerSource;
@@ -208,7 +215,12 @@ export class JcoEngine implements Engine {
     checkMemoryRequest(limits.memoryBytes, this.settings.maxMemoryBytes);
     const artifact = this.artifacts.get(digest) ?? (await this.fromDisk(digest));
     const capBytes = Math.floor(limits.memoryBytes / PAGE) * PAGE;
-    const pool = this.pools.get(digest)?.get(capBytes) ?? (await this.newPool(artifact, capBytes));
+    let key = this.poolKeys.get(limits);
+    if (key === undefined) {
+      key = `${capBytes}|${JSON.stringify(limits.env ?? [])}`;
+      this.poolKeys.set(limits, key);
+    }
+    const pool = this.pools.get(digest)?.get(key) ?? (await this.newPool(artifact, capBytes, key, limits.env ?? []));
     return pool.call(input, limits.timeoutMs, limits.maxOutputBytes ?? Infinity);
   }
 
@@ -221,7 +233,8 @@ export class JcoEngine implements Engine {
     this.artifacts.delete(digest);
     const pools = this.pools.get(digest);
     this.pools.delete(digest);
-    for (const [capBytes, pool] of pools ?? []) {
+    for (const [key, pool] of pools ?? []) {
+      const capBytes = key.slice(0, key.indexOf('|'));
       this.draining.add(pool);
       void pool.drain(this.compiled.peek(`${digest}:${capBytes}`)).finally(() => this.draining.delete(pool));
     }
@@ -365,7 +378,7 @@ export class JcoEngine implements Engine {
   }
 
   /** The pool of a function under one memory quota, once its modules compile and fit the quota. */
-  private async newPool(artifact: Artifact, capBytes: number): Promise<FunctionPool> {
+  private async newPool(artifact: Artifact, capBytes: number, key: string, env: CallLimits['env'] & object): Promise<FunctionPool> {
     const set = await this.modulesFor(artifact, capBytes);
     if (set.tooSmallFor !== undefined) {
       const mib = (n: number) => (n / 1048576).toFixed(1);
@@ -377,11 +390,12 @@ export class JcoEngine implements Engine {
       pools = new Map();
       this.pools.set(artifact.digest, pools);
     }
-    let pool = pools.get(capBytes);
+    let pool = pools.get(key);
     if (!pool) {
       pool = new FunctionPool({
         artifact,
         capBytes,
+        env,
         modules: () => this.modulesFor(artifact, capBytes),
         size: this.settings.workersPerFunction,
         maxLogBytes: this.settings.maxLogBytes,
@@ -393,7 +407,7 @@ export class JcoEngine implements Engine {
         startWorker: () => this.workers.take(),
         logger: this.logger,
       });
-      pools.set(capBytes, pool);
+      pools.set(key, pool);
     }
     return pool;
   }

@@ -39,6 +39,8 @@ export interface PoolOptions {
   artifact: Artifact;
   /** The memory quota every instance of this pool was capped to. */
   capBytes: number;
+  /** The environment every instance of this pool is made with (wasi:cli/environment). */
+  env: readonly (readonly [string, string])[];
   /** The compiled, capped core modules (from the engine's module cache) and their memory budget. */
   modules: () => Promise<PoolModules>;
   /** Most workers (instances) running at once. */
@@ -217,14 +219,14 @@ export class FunctionPool {
       this.kill(slot);
       this.pump();
     }, this.options.instantiateTimeoutMs);
-    const { artifact, capBytes, maxLogBytes } = this.options;
+    const { artifact, capBytes, maxLogBytes, env } = this.options;
     const snapshot = this.draining?.modules;
     (snapshot ? Promise.resolve(snapshot) : this.options.modules()).then(
       (set) => {
         const { modules, memoryBudget } = set;
         if (slot.state === 'starting') {
           this.lastModules = set;
-          slot.worker.postMessage({ type: 'instantiate', jsUrl: artifact.jsUrl, modules, memoryBudget, capBytes, maxLogBytes });
+          slot.worker.postMessage({ type: 'instantiate', jsUrl: artifact.jsUrl, modules, memoryBudget, capBytes, maxLogBytes, env });
         }
       },
       (err: Error) => {

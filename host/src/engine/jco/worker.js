@@ -5,8 +5,8 @@
  * worker. The pool (`pool.ts`) owns the life cycle: it sends `instantiate` with the compiled,
  * memory-capped core modules, then `call`s; it terminates the thread on a timeout.
  *
- * WASI comes from preview2-shim's `WASIShim`, sandboxed (no preopens, no network, empty
- * environment and arguments), with wasi:cli's stdin, stdout, stderr, exit and terminal
+ * WASI comes from preview2-shim's `WASIShim`, sandboxed (no preopens, no network, no arguments,
+ * the function's own environment only), with wasi:cli's stdin, stdout, stderr, exit and terminal
  * interfaces replaced: stdout/stderr are captured per call up to a cap, stdin is empty, and
  * `exit` traps instead of ending the thread. Asked to `describe`, it answers what those imports
  * provide, for the engine's check of a component's imports at upload.
@@ -133,9 +133,16 @@ let stdout = new Sink(65536);
 /** @type {Sink} */
 let stderr = new Sink(65536);
 
+/**
+ * The environment of this worker's instance (wasi:cli/environment), set by `instantiate`: a pool
+ * serves one environment, so it is the function's own. Handed out as a copy, so a guest cannot change it.
+ * @type {[string, string][]}
+ */
+let environment = [];
+
 const sandboxedCli = {
   ...cli,
-  environment: { getEnvironment: () => [], getArguments: () => [], initialCwd: () => undefined },
+  environment: { getEnvironment: () => environment.map(([k, v]) => [k, v]), getArguments: () => [], initialCwd: () => undefined },
   exit: {
     /** @param {{tag: string}} status */
     exit(status) {
@@ -158,7 +165,8 @@ const sandboxedCli = {
 function importObject() {
   const wasi = new WASIShim({
     cli: sandboxedCli,
-    sandbox: { preopens: {}, env: {}, args: [], enableNetwork: false },
+    // No `env` here: the shim would answer it instead of `sandboxedCli.environment`, this instance's own.
+    sandbox: { preopens: {}, args: [], enableNetwork: false },
   });
   return /** @type {Record<string, Record<string, unknown>>} */ (wasi.getImportObject());
 }
@@ -218,10 +226,11 @@ function memoryBytes(memories) {
 }
 
 /**
- * @param {{ jsUrl: string, modules: Record<string, WebAssembly.Module>, memoryBudget: Record<string, number>, capBytes: number, maxLogBytes: number }} msg
+ * @param {{ jsUrl: string, modules: Record<string, WebAssembly.Module>, memoryBudget: Record<string, number>, capBytes: number, maxLogBytes: number, env?: [string, string][] }} msg
  */
 async function instantiate(msg) {
   instance = null;
+  environment = Array.isArray(msg.env) ? msg.env : [];
   stdout = new Sink(msg.maxLogBytes);
   stderr = new Sink(msg.maxLogBytes);
   const started = performance.now();

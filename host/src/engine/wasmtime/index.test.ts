@@ -263,11 +263,21 @@ describe('WasmtimeEngine fuel', () => {
     expect((await e.call(echo, Uint8Array.of(2), LIMITS)).fuelUsed).toBeUndefined();
   });
 
-  it('refuses a fuel limit on an engine built without fuel', async () => {
+  it('runs calls with a fuel limit on a second, fuel-metered engine, which a load with `fuel` makes', async () => {
     const e = engine();
-    const echo = await loaded(e, 'echo');
-    const err = await rejection(e.call(echo, Uint8Array.of(1), { ...LIMITS, fuel: 10 }));
-    expect((err as WaferError).code).toBe('internal');
+    const unit = unitOf(await fixture('echo'));
+    await e.load(unit);
+    await e.load({ ...unit, fuel: true });
+    const r = await e.call(unit.digest, Uint8Array.of(1), { ...LIMITS, fuel: 100_000 });
+    expect(r.fuelUsed).toBeGreaterThan(0);
+    // The plain build stays unmetered, and both count as this engine's.
+    expect((await e.call(unit.digest, Uint8Array.of(2), LIMITS)).fuelUsed).toBeUndefined();
+    expect(e.stats()).toMatchObject({ meteredLoaded: 1, loaded: 2 });
+    const loop = unitOf(await fixture('loop'));
+    await e.load({ ...loop, fuel: true });
+    expect(((await rejection(e.call(loop.digest, new Uint8Array(0), { ...LIMITS, fuel: 100_000 }))) as GuestTrapError).reason).toBe('out_of_fuel');
+    e.unload(unit.digest);
+    expect(e.stats().meteredLoaded).toBe(1);
   });
 });
 

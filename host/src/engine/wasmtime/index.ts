@@ -22,6 +22,12 @@
  * compile (tail calls) goes to Cranelift directly; one whose Winch compile hits a compile limit
  * is refused, as Cranelift would take longer still.
  *
+ * Fuel: metering is compiled in or not per engine, and it slows every call of an engine that has
+ * it, metered or not. So a call with a fuel limit runs on a second, fuel-metered addon engine,
+ * made on the first load that asks for it (`LoadUnit.fuel`), with its own artifacts (fuel is part
+ * of wasmtime's compatibility hash, so they have their own file names), a smaller instance pool
+ * and no tiered start; functions without fuel never touch it.
+ *
  * Loads run on libuv's threadpool. Calls are async wasmtime calls on the addon's own executor
  * (host/native/src/executor.rs): each starts on the JS thread under `inlineBudgetMs` (about one
  * epoch tick) and, when it ends within it, answers with no thread hop; a call still running
@@ -95,6 +101,8 @@ export interface WasmtimeEngineOptions extends Omit<NativeEngineOptions, 'maxMem
   compileConcurrency?: number;
   /** Bytes of compiled artifacts kept loaded (LRU, `resident.ts`); default DEFAULT_MODULE_CACHE_BYTES. */
   moduleCacheBytes?: number;
+  /** Compile slots to share with another engine (the fuel-metered one shares its parent's); default: its own. */
+  compileGate?: CompileGate;
   /**
    * Uploads at least this large start on Winch and move to Cranelift when its background compile
    * is done (see the module comment); default DEFAULT_TIERED_START_BYTES; 0 turns it off.
@@ -108,6 +116,9 @@ interface FastTier {
   compiler: Compiler;
   compatHash: string;
 }
+
+/** Component instances in the fuel-metered engine's pool: the host runs at most 16 calls at once, and keeps at most 64 idle instances. */
+const METERED_POOL_INSTANCES = 128;
 
 /** Temp files older than this in the artifact directory are leftovers of a crashed writer. */
 const STALE_TMP_MS = 10 * 60_000;
@@ -168,6 +179,7 @@ function toError(digest: string, r: NativeCallResult): WaferError {
 
 export class WasmtimeEngine implements Engine {
   readonly name = 'wasmtime' as const;
+  readonly metersFuel = true;
   readonly version: string;
   private readonly native: NativeEngine;
   private readonly artifactDir: string;
@@ -211,6 +223,10 @@ export class WasmtimeEngine implements Engine {
   private readonly backgroundCompiler: Compiler;
   private readonly backgroundGate = new CompileGate(1);
   private readonly tierCounters = { fastCompiles: 0, fastLoadsFromDisk: 0, tierUps: 0, tierUpFailures: 0 };
+  /** How to make the fuel-metered engine (module comment); undefined when this one meters fuel itself. */
+  private readonly meteredOptions: WasmtimeEngineOptions | undefined;
+  /** The fuel-metered engine, made on the first load that asks for fuel. */
+  private metered: WasmtimeEngine | undefined;
 
   constructor(options: WasmtimeEngineOptions) {
     const addonPath = options.addonPath ?? defaultAddonPath();
@@ -241,7 +257,8 @@ export class WasmtimeEngine implements Engine {
     this.logger = options.logger;
     this.inlineBudgetMs = options.inlineBudgetMs ?? DEFAULT_INLINE_BUDGET_MS;
     void this.sweepStaleTemps();
-    this.gate = new CompileGate(options.compileConcurrency ?? DEFAULT_COMPILE_CONCURRENCY);
+    this.gate = options.compileGate ?? new CompileGate(options.compileConcurrency ?? DEFAULT_COMPILE_CONCURRENCY);
+    this.meteredOptions = this.fuelEnabled ? undefined : this.meteredOptionsOf(options);
     const compilerOptions = {
       addonPath: addonPath!,
       nativeOptions,
@@ -254,6 +271,26 @@ export class WasmtimeEngine implements Engine {
     this.backgroundCompiler = new Compiler({ ...compilerOptions, nice: BACKGROUND_COMPILE_NICE });
     this.tieredStartBytes = options.tieredStartBytes ?? DEFAULT_TIERED_START_BYTES;
     this.fast = this.tieredStartBytes > 0 ? this.makeFastTier(addon, nativeOptions, compilerOptions) : undefined;
+  }
+
+  /**
+   * The fuel-metered engine's options: this one's with fuel, no tiered start, its compile slots,
+   * and a smaller pool (its slots reserve address space; it serves only the functions with fuel,
+   * which the host-wide call limit bounds far below this). A pool still: allocating on demand costs
+   * a fresh call ~90 µs more (an mmap of the memory reservation per call).
+   */
+  private meteredOptionsOf(options: WasmtimeEngineOptions): WasmtimeEngineOptions {
+    const at = (value: number | undefined, most: number) => Math.min(value ?? most, most);
+    return {
+      ...options,
+      fuel: true,
+      tieredStartBytes: 0,
+      compileGate: this.gate,
+      poolComponentInstances: at(options.poolComponentInstances, METERED_POOL_INSTANCES),
+      poolCoreInstances: at(options.poolCoreInstances, METERED_POOL_INSTANCES * 16),
+      poolMemories: at(options.poolMemories, METERED_POOL_INSTANCES),
+      poolTables: at(options.poolTables, METERED_POOL_INSTANCES * 3),
+    };
   }
 
   /** The Winch engine of this configuration, without a pool (it serves a component for seconds). */
@@ -303,6 +340,7 @@ export class WasmtimeEngine implements Engine {
 
   load(unit: LoadUnit): Promise<LoadInfo> {
     if (this.closed) return Promise.reject(new WaferError('internal', 500, 'engine is closed', { expose: false }));
+    if (unit.fuel && this.meteredOptions !== undefined) return this.meteredEngine().load({ ...unit, fuel: false });
     if (unit.world !== undefined) this.worlds.set(unit.digest, unit.world);
     if (this.onFast.has(unit.digest) || this.native.has(unit.digest)) {
       this.memoryHits++;
@@ -453,11 +491,18 @@ export class WasmtimeEngine implements Engine {
     return this.onFast.has(digest) ? this.fastArtifactPath(digest) : this.artifactPath(digest);
   }
 
+  /** The fuel-metered engine (module comment), made now if it is not yet. */
+  private meteredEngine(): WasmtimeEngine {
+    if (this.metered === undefined) {
+      this.metered = new WasmtimeEngine(this.meteredOptions!);
+      this.logger?.info({}, 'started the fuel-metered engine for functions with a fuel limit');
+    }
+    return this.metered;
+  }
+
   async call(digest: string, input: Uint8Array, limits: CallLimits): Promise<CallReport> {
     if (this.closed) throw new WaferError('internal', 500, 'engine is closed', { expose: false });
-    if (limits.fuel !== undefined && !this.fuelEnabled) {
-      throw new WaferError('internal', 500, 'a fuel limit needs the wasmtime engine started with fuel: true', { expose: false });
-    }
+    if (limits.fuel !== undefined && this.meteredOptions !== undefined) return this.meteredEngine().call(digest, input, limits);
     checkMemoryRequest(limits.memoryBytes, this.maxMemoryBytes);
     this.resident.touch(digest);
     const buf = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
@@ -505,6 +550,8 @@ export class WasmtimeEngine implements Engine {
     if (n === undefined || n.timeoutMs !== limits.timeoutMs || n.memoryBytes !== limits.memoryBytes || n.fuel !== limits.fuel || n.maxOutputBytes !== limits.maxOutputBytes || n.reusePool !== limits.reusePool) {
       n = { timeoutMs: limits.timeoutMs, memoryBytes: limits.memoryBytes, fuel: limits.fuel, maxOutputBytes: limits.maxOutputBytes, inlineBudgetMs: 0 };
       if (limits.reusePool !== undefined) n.reusePool = limits.reusePool;
+      // The addon takes `KEY=VALUE` strings (names never hold `=`); none at all for an empty environment.
+      if (limits.env !== undefined && limits.env.length > 0) n.env = limits.env.map(([k, v]) => `${k}=${v}`);
       this.nativeLimits.set(limits, n);
     }
     return n;
@@ -547,6 +594,7 @@ export class WasmtimeEngine implements Engine {
   }
 
   unload(digest: string): void {
+    this.metered?.unload(digest);
     this.resident.forget(digest);
     this.unloadNative(digest);
     this.typicalUs.delete(digest);
@@ -569,6 +617,7 @@ export class WasmtimeEngine implements Engine {
     checkKey(digest);
     this.unload(digest);
     this.worlds.delete(digest);
+    await this.metered?.discard(digest);
     if (this.tierUps.has(digest)) this.abandoned.add(digest);
     await this.removeArtifacts(digest);
   }
@@ -599,17 +648,20 @@ export class WasmtimeEngine implements Engine {
     const s = this.native.stats();
     const f = this.fast?.native.stats();
     const t = this.tierCounters;
+    const m = this.metered?.stats();
     const compilers = [this.compiler, this.backgroundCompiler, ...(this.fast ? [this.fast.compiler] : [])].map((c) => c.stats());
     const compileStats = Object.fromEntries(
       Object.keys(compilers[0]!).map((k) => [k, compilers.reduce((sum, c) => sum + c[k as keyof typeof c], 0)]),
     );
+    // The fuel-metered engine's compiles, loads and instances count as this engine's.
     return {
-      compiled: s.compiled + this.childCompiles + t.fastCompiles,
-      loadedFromDisk: s.loadedFromDisk - this.childCompiles - t.tierUps + t.fastLoadsFromDisk,
-      loadedFromMemory: s.loadedFromMemory + this.memoryHits,
-      instancesCreated: s.instancesCreated + (f?.instancesCreated ?? 0),
-      instancesReused: s.instancesReused + (f?.instancesReused ?? 0),
-      loaded: s.loaded + (f?.loaded ?? 0),
+      compiled: s.compiled + this.childCompiles + t.fastCompiles + (m?.compiled ?? 0),
+      loadedFromDisk: s.loadedFromDisk - this.childCompiles - t.tierUps + t.fastLoadsFromDisk + (m?.loadedFromDisk ?? 0),
+      loadedFromMemory: s.loadedFromMemory + this.memoryHits + (m?.loadedFromMemory ?? 0),
+      instancesCreated: s.instancesCreated + (f?.instancesCreated ?? 0) + (m?.instancesCreated ?? 0),
+      instancesReused: s.instancesReused + (f?.instancesReused ?? 0) + (m?.instancesReused ?? 0),
+      loaded: s.loaded + (f?.loaded ?? 0) + (m?.loaded ?? 0),
+      meteredLoaded: m?.loaded ?? 0,
       inlineCalls: this.inlineCalls,
       inlineOverruns: this.inlineOverruns,
       ...this.gate.stats(),
@@ -633,5 +685,6 @@ export class WasmtimeEngine implements Engine {
     // Calls already on the executor finish on their own (bounded by their deadlines).
     this.native.close();
     this.fast?.native.close();
+    await this.metered?.close();
   }
 }

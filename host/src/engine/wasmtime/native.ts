@@ -78,6 +78,8 @@ export interface NativeCallLimits {
   inlineBudgetMs?: number;
   /** Take a warm instance of this pool (a function's name) if one is idle, and give it back after an `ok` or `function_error` call; absent: a fresh instance. */
   reusePool?: string;
+  /** The guest's environment as `KEY=VALUE` strings, set when a store is made; absent: empty. */
+  env?: string[];
 }
 
 export interface NativeStats {

@@ -1,7 +1,8 @@
 /**
  * @module server/routes/functions
  * The management API: PUT/GET/DELETE /v1/functions[/{name}], behind the bearer token, and the
- * versions and aliases (routes/versions), logs (routes/logs) and usage (routes/usage) of a function.
+ * settings (PATCH, routes/settings), invoke tokens (routes/tokens), versions and aliases
+ * (routes/versions), logs (routes/logs) and usage (routes/usage) of a function.
  * The token guard is the first middleware of every route, so it runs for every path the router
  * maps to that route, however the path is spelled (letter case, trailing slash, encoding). It is
  * not a `router.use` layer: those match the prefix case-sensitively while routes do not, so
@@ -9,27 +10,16 @@
  */
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
-import { InvalidInputError } from '../../errors.js';
-import { INSTANCE_MODES, type InstanceMode } from '../../registry/registry.js';
-import { DEFAULT_INSTANCE_MODE, DEFAULT_MAX_JSON_BYTES } from '../../limits.js';
+import { DEFAULT_MAX_JSON_BYTES } from '../../limits.js';
 import type { FunctionService } from '../../functions/service.js';
 import { checkName } from '../../functions/service.js';
 import { checkDeclaredLength, limitedBody } from '../body.js';
-import { functionView, intParam } from './views.js';
+import { functionView } from './views.js';
 import { versionRoutes } from './versions.js';
 import { logRoutes } from './logs.js';
 import { usageRoutes } from './usage.js';
-
-const MiB = 1024 * 1024;
-
-function instanceParam(value: string | string[] | undefined): InstanceMode {
-  if (value === undefined) return DEFAULT_INSTANCE_MODE;
-  const text = Array.isArray(value) ? value[value.length - 1]! : value;
-  if (!INSTANCE_MODES.includes(text as InstanceMode)) {
-    throw new InvalidInputError('invalid_request', `instance must be ${INSTANCE_MODES.join(' or ')}, got ${JSON.stringify(text)}`);
-  }
-  return text as InstanceMode;
-}
+import { settingsQuery, settingsRoutes } from './settings.js';
+import { tokenRoutes } from './tokens.js';
 
 /**
  * The method and OpenAPI path (`/v1/functions/{name}`) of every route of a management router,
@@ -54,10 +44,8 @@ export function functionRoutes(service: FunctionService, maxUploadBytes: number,
     const name = ctx.params.name!;
     checkName(name);
     checkDeclaredLength(ctx.req, maxUploadBytes, 'upload');
-    const timeoutMs = intParam(ctx.query.timeout_ms, 'timeout_ms');
-    const memoryMb = intParam(ctx.query.memory_mb, 'memory_mb');
-    const instance = instanceParam(ctx.query.instance);
-    const limits = { ...service.resolveLimits({ timeoutMs, memoryBytes: memoryMb === undefined ? undefined : memoryMb * MiB }), instance };
+    // Checked before the body is read: a bad setting never waits for a 64 MiB upload.
+    const limits = service.resolveLimits(settingsQuery(ctx.query));
     const version = await service.deploy(name, limitedBody(ctx, maxUploadBytes, 'upload'), limits);
     ctx.status = 201;
     ctx.body = functionView(version);
@@ -72,6 +60,8 @@ export function functionRoutes(service: FunctionService, maxUploadBytes: number,
     ctx.status = 204;
   });
 
+  settingsRoutes(router, service, guard, DEFAULT_MAX_JSON_BYTES);
+  tokenRoutes(router, service, guard, DEFAULT_MAX_JSON_BYTES);
   versionRoutes(router, service, guard, DEFAULT_MAX_JSON_BYTES);
   logRoutes(router, service, guard);
   usageRoutes(router, service, guard);

@@ -8,9 +8,11 @@
 import type { ServerResponse } from 'node:http';
 import type { Middleware } from 'koa';
 import type { Header } from '../../executors/index.js';
-import type { FunctionService, Invocation } from '../../functions/service.js';
+import { timingSafeEqual } from 'node:crypto';
+import type { Admission, Caller, FunctionService, Invocation } from '../../functions/service.js';
 import type { InvocationMeta } from '../../functions/pipeline.js';
 import { readBody } from '../body.js';
+import { WaferError } from '../../errors.js';
 
 const PREFIX = '/fn/';
 const EMPTY = new Uint8Array(0);
@@ -46,7 +48,23 @@ function append(res: ServerResponse, name: string, value: string): void {
   else res.setHeader(name, Array.isArray(prev) ? [...prev, value] : [String(prev), value]);
 }
 
-export function invokeRoute(service: FunctionService, maxRequestBytes: number): Middleware {
+/**
+ * Who calls, from the request's `Authorization: Bearer …` (undefined without one): the token,
+ * and whether it is the management token, which may call any function.
+ */
+function callerOf(authorization: string | undefined, management: Buffer | undefined): Caller | undefined {
+  if (authorization === undefined || !/^bearer /i.test(authorization)) return undefined;
+  const token = authorization.slice(7).trim();
+  const given = Buffer.from(token);
+  return { token, management: management !== undefined && given.length === management.length && timingSafeEqual(given, management) };
+}
+
+/**
+ * The invoke path. `managementToken` may call every function, also those that need an invoke
+ * token (`invoke_auth=token`); without it only invoke tokens open those.
+ */
+export function invokeRoute(service: FunctionService, maxRequestBytes: number, managementToken?: string): Middleware {
+  const management = managementToken === undefined ? undefined : Buffer.from(managementToken);
   return async (ctx, next) => {
     const url = ctx.req.url ?? '/';
     if (!url.startsWith(PREFIX)) return next();
@@ -61,8 +79,15 @@ export function invokeRoute(service: FunctionService, maxRequestBytes: number): 
     const pin = at === -1 ? undefined : target.slice(at + (target[at] === '@' ? 1 : 3));
     // Look up and take a slot first: an unknown name or a full queue is answered without
     // reading (or waiting for) the body.
-    const admitted = service.admit(name, pin);
-    const admission = admitted instanceof Promise ? await admitted : admitted;
+    const caller = callerOf(ctx.req.headers.authorization, management);
+    let admission: Admission;
+    try {
+      const admitted = service.admit(name, pin, caller);
+      admission = admitted instanceof Promise ? await admitted : admitted;
+    } catch (err) {
+      if (err instanceof WaferError && err.code === 'unauthorized') ctx.set('WWW-Authenticate', 'Bearer');
+      throw err;
+    }
     let invocation: Invocation;
     const meta: InvocationMeta = {};
     try {
@@ -79,6 +104,7 @@ export function invokeRoute(service: FunctionService, maxRequestBytes: number): 
       });
     } catch (err) {
       invocationHeaders(ctx.res, meta); // the error answer carries them too
+      if (err instanceof WaferError && err.code === 'unauthorized') ctx.set('WWW-Authenticate', 'Bearer');
       throw err;
     } finally {
       admission.release();

@@ -5,22 +5,46 @@
  */
 import { InvalidInputError } from '../../errors.js';
 import { DEFAULT_WORLD } from '../../executors/index.js';
-import { DEFAULT_INSTANCE_MODE } from '../../limits.js';
-import type { FunctionVersion } from '../../registry/registry.js';
+import { DEFAULT_INSTANCE_MODE, DEFAULT_INVOKE_AUTH, DEFAULT_MAX_CONCURRENCY } from '../../limits.js';
+import type { FunctionLimits, FunctionVersion, InvokeToken } from '../../registry/registry.js';
 
 const MiB = 1024 * 1024;
 
-/** The JSON shape of a function version in the API (snake_case, as the query parameters). */
+/**
+ * A version's `limits` in the API. `fuel` only when set; `max_concurrency` of records written
+ * before the setting is the default they run with.
+ */
+function limitsView(limits: FunctionLimits): Record<string, unknown> {
+  return {
+    timeout_ms: limits.timeoutMs,
+    memory_mb: limits.memoryBytes / MiB,
+    instance: limits.instance ?? DEFAULT_INSTANCE_MODE,
+    ...(limits.fuel === undefined ? {} : { fuel: limits.fuel }),
+    max_concurrency: limits.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
+  };
+}
+
+/**
+ * The JSON shape of a function version in the API (snake_case, as the query parameters). `env`
+ * lists the names of its environment variables only: values may be secrets and are never answered.
+ */
 export function functionView(fn: FunctionVersion): Record<string, unknown> {
   return {
     name: fn.name,
     version: fn.version,
     digest: `sha256:${fn.digest}`,
     size: fn.size,
-    limits: { timeout_ms: fn.limits.timeoutMs, memory_mb: fn.limits.memoryBytes / MiB, instance: fn.limits.instance ?? DEFAULT_INSTANCE_MODE },
+    limits: limitsView(fn.limits),
+    env: (fn.limits.env ?? []).map(([name]) => name),
+    invoke_auth: fn.limits.invokeAuth ?? DEFAULT_INVOKE_AUTH,
     created_at: fn.createdAt,
     world: fn.world ?? DEFAULT_WORLD,
   };
+}
+
+/** An invoke token in the API: never its hash (nor, after its creation, the token). */
+export function tokenView(token: InvokeToken): Record<string, unknown> {
+  return { id: token.id, label: token.label ?? null, created_at: token.createdAt };
 }
 
 /** A query parameter that must be a non-negative integer (the last one when repeated). */
