@@ -54,7 +54,7 @@ const NOT_PROVOKED: Record<string, string> = {
   'delete /v1/functions/{name}/aliases/{alias} 507 insufficient_storage': 'needs a full disk',
   'get /v1/functions/{name}/logs 503 overloaded': 'needs 64 open log streams (test/api/logs.test.ts covers it)',
   'any /fn 400 invalid_request': 'a request body that breaks off mid-way (test/hostile)',
-  'any /fn 500 out_of_fuel': 'no function can turn fuel metering on yet',
+  'any /fn 500 out_of_fuel': 'jco cannot meter fuel (refused at deploy); provoked on wasmtime',
   'any /fn 500 internal': 'an engine failure outside the guest',
   'any /fn 503 not_ready': 'a call racing the host shutting down',
 };
@@ -275,7 +275,7 @@ describe.each(ENGINES)('the OpenAPI document on %s', (engine) => {
     it('answers every documented route with something other than "no route"', async () => {
       for (const [path, item] of Object.entries(doc.paths)) {
         for (const method of Object.keys(item)) {
-          const real = path.replace('{name}', 'nobody').replace('{alias}', 'beta').replace('{target}', 'nobody').replace('{rest}', 'x').replace('{file}', 'app.js');
+          const real = path.replace('{name}', 'nobody').replace('{alias}', 'beta').replace('{target}', 'nobody').replace('{rest}', 'x').replace('{file}', 'app.js').replace('{id}', '0123456789ab');
           const answer = await exchange(host.url, method.toUpperCase(), real, { authorization: `Bearer ${host.token}` });
           expect(answer.body.toString(), `${method.toUpperCase()} ${real}`).not.toContain('no route for');
           expect(answer.status, `${method.toUpperCase()} ${real}`).not.toBe(405);
@@ -365,11 +365,45 @@ describe.each(ENGINES)('the OpenAPI document on %s', (engine) => {
       await expectError(500, 'internal', 'get', '/v1/bench/latest');
     });
 
+    it('changes settings with PATCH and manages invoke tokens as documented; a token-guarded function answers 401 without one', async () => {
+      const respond = await fixture('respond');
+      const params = { name: 'guarded' };
+      await send('put', '/v1/functions/{name}', { params, query: '?max_concurrency=2&env=GREETING=hi&env=LANG=C&invoke_auth=token', body: respond });
+      const patched = await send('patch', '/v1/functions/{name}', { params, body: { timeout_ms: 1500, env: { ONLY: '1' }, max_concurrency: 1 } });
+      expect(patched.json).toMatchObject({ version: 2, env: ['ONLY'], invoke_auth: 'token', limits: { timeout_ms: 1500, max_concurrency: 1 } });
+      await expectError(400, 'invalid_request', 'patch', '/v1/functions/{name}', { params, body: { colour: 'blue' } });
+      await expectError(400, 'invalid_request', 'patch', '/v1/functions/{name}', { params, body: { env: { 'BAD NAME': 'x' } } });
+      await expectError(413, 'payload_too_large', 'patch', '/v1/functions/{name}', { params, body: { env: { A: 'x'.repeat(70 * KiB) } } });
+      await expectError(400, 'invalid_request', 'put', '/v1/functions/{name}', { params, query: '?invoke_auth=maybe', body: respond });
+
+      const made = await send('post', '/v1/functions/{name}/tokens', { params, body: { label: 'ci' } });
+      expect(made.status).toBe(201);
+      const { id, token } = made.json as { id: string; token: string };
+      expect((await send('post', '/v1/functions/{name}/tokens', { params })).status).toBe(201);
+      await expectError(400, 'invalid_request', 'post', '/v1/functions/{name}/tokens', { params, body: { label: 'x', extra: 1 } });
+      await expectError(413, 'payload_too_large', 'post', '/v1/functions/{name}/tokens', { params, body: { label: 'x'.repeat(70 * KiB) } });
+      expect((await send('get', '/v1/functions/{name}/tokens', { params })).json).toMatchObject({ name: 'guarded', tokens: [{ id, label: 'ci' }, {}] });
+
+      await expectError(401, 'unauthorized', 'get', '/fn/{target}', { params: { target: 'guarded' }, anonymous: true });
+      await expectError(401, 'unauthorized', 'post', '/fn/{target}/{rest}', { params: { target: 'guarded', rest: 'x' }, anonymous: true, headers: { authorization: 'Bearer wft_wrong' }, body: 'x' });
+      expect((await send('get', '/fn/{target}', { params: { target: 'guarded' }, anonymous: true, headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+      expect((await send('delete', '/v1/functions/{name}/tokens/{id}', { params: { ...params, id } })).status).toBe(204);
+      await expectError(404, 'not_found', 'delete', '/v1/functions/{name}/tokens/{id}', { params: { ...params, id } });
+      await expectError(401, 'unauthorized', 'get', '/fn/{target}', { params: { target: 'guarded' }, anonymous: true, headers: { authorization: `Bearer ${token}` } });
+
+      if (engine === 'wasmtime') {
+        await send('put', '/v1/functions/{name}', { params: { name: 'metered' }, query: '?fuel=100000', body: await fixture('loop') });
+        await expectError(500, 'out_of_fuel', 'get', '/fn/{target}', { params: { target: 'metered' } });
+      } else {
+        await expectError(400, 'invalid_request', 'put', '/v1/functions/{name}', { params: { name: 'metered' }, query: '?fuel=100000', body: await fixture('loop') });
+      }
+    });
+
     it('answers every management route without the token with 401 unauthorized', async () => {
       for (const [path, item] of Object.entries(doc.paths)) {
         for (const [method, op] of Object.entries(item)) {
           if (!op.security) continue;
-          await expectError(401, 'unauthorized', method, path, { anonymous: true, params: { name: 'hello', alias: 'beta' } });
+          await expectError(401, 'unauthorized', method, path, { anonymous: true, params: { name: 'hello', alias: 'beta', id: '0123456789ab' } });
         }
       }
     });
@@ -379,8 +413,8 @@ describe.each(ENGINES)('the OpenAPI document on %s', (engine) => {
         if (!path.includes('{name}')) continue;
         for (const [method, op] of Object.entries(item)) {
           const body = method === 'put' ? (path.includes('aliases') ? { version: 1 } : await fixture('respond')) : undefined;
-          await expectError(400, 'invalid_name', method, path, { params: { name: 'Not_A_Name', alias: 'beta' }, body });
-          if ('404' in op.responses) await expectError(404, 'not_found', method, path, { params: { name: 'missing', alias: 'beta' }, body });
+          await expectError(400, 'invalid_name', method, path, { params: { name: 'Not_A_Name', alias: 'beta', id: '0123456789ab' }, body });
+          if ('404' in op.responses) await expectError(404, 'not_found', method, path, { params: { name: 'missing', alias: 'beta', id: '0123456789ab' }, body });
         }
       }
       await expectError(400, 'invalid_name', 'get', '/v1/functions/{name}/aliases/{alias}', { params: { name: 'hello', alias: '9lives' } });

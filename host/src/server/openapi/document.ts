@@ -8,7 +8,7 @@
  */
 import { NAME_PATTERN } from '../../functions/service.js';
 import * as L from '../../limits.js';
-import { INSTANCE_MODES } from '../../registry/registry.js';
+import { INSTANCE_MODES, INVOKE_AUTHS } from '../../registry/registry.js';
 import type { ErrorsByStatus, Method, Operation, Reference, Route } from './operations.js';
 import { errorResponses, json, management, mergeErrors, pathParam, queryParam } from './operations.js';
 import { ref, SCHEMAS, type Schema } from './schemas.js';
@@ -39,10 +39,24 @@ const MANAGEMENT: Route[] = [
         queryParam('timeout_ms', `time quota of one call (default ${L.DEFAULT_TIMEOUT_MS}, at most the ceiling)`, POSITIVE('milliseconds')),
         queryParam('memory_mb', `memory quota of one call (default ${L.DEFAULT_MEMORY_BYTES / 2 ** 20}, at most the ceiling)`, POSITIVE('MiB')),
         queryParam('instance', `how calls get their instance (default ${L.DEFAULT_INSTANCE_MODE})`, { enum: INSTANCE_MODES }),
+        queryParam('fuel', 'fuel per call (wasmtime only; a jco host answers invalid_request)', POSITIVE('fuel', L.MAX_FUEL)),
+        queryParam('max_concurrency', 'calls of this function at once (default and ceiling: the host\'s per-function limit)', POSITIVE('calls')),
+        { name: 'env', in: 'query', description: `an environment variable of the guest, KEY=VALUE; repeatable, at most ${L.MAX_ENV_VARS}`, schema: { type: 'array', items: { type: 'string' } }, style: 'form', explode: true },
+        queryParam('invoke_auth', 'token: calls need one of the function\'s invoke tokens (default none)', { enum: INVOKE_AUTHS }),
       ],
       requestBody: { required: true, description: 'the component', content: { 'application/wasm': { schema: { type: 'string', contentMediaType: 'application/wasm' } } } },
       ok: { status: 201, description: 'the new version', schema: ref('FunctionVersion') },
       errors: mergeErrors({ 400: ['invalid_name', 'invalid_request', 'invalid_component', 'abi_mismatch'], 413: ['payload_too_large'] }, STORED),
+    }),
+  },
+  {
+    method: 'patch', path: '/v1/functions/{name}',
+    operation: management({
+      operationId: 'configureFunction', tag: 'functions', summary: "A new version of the current component with some settings changed (the others carried over)",
+      parameters: [FN],
+      requestBody: { required: true, description: `at most ${L.DEFAULT_MAX_JSON_BYTES / 1024} KiB`, content: json(ref('SettingsPatch')) },
+      ok: { status: 200, description: 'the new version', schema: ref('FunctionVersion') },
+      errors: mergeErrors(NAMED, { 400: ['invalid_request'], 413: ['payload_too_large'] }, STORED),
     }),
   },
   {
@@ -120,6 +134,27 @@ const MANAGEMENT: Route[] = [
     }),
   },
   {
+    method: 'post', path: '/v1/functions/{name}/tokens',
+    operation: management({
+      operationId: 'createToken', tag: 'tokens', summary: 'Make an invoke token (answered once; kept hashed)', parameters: [FN],
+      requestBody: { required: false, description: 'an optional label', content: json(ref('TokenBody')) },
+      ok: { status: 201, description: 'the token, shown this once', schema: ref('NewInvokeToken') },
+      errors: mergeErrors(NAMED, { 400: ['invalid_request'], 413: ['payload_too_large'] }, STORED),
+    }),
+  },
+  {
+    method: 'get', path: '/v1/functions/{name}/tokens',
+    operation: management({ operationId: 'listTokens', tag: 'tokens', summary: "The function's invoke tokens (ids and labels, never a token)", parameters: [FN], ok: { status: 200, description: 'the tokens', schema: ref('TokenList') }, errors: NAMED }),
+  },
+  {
+    method: 'delete', path: '/v1/functions/{name}/tokens/{id}',
+    operation: management({
+      operationId: 'revokeToken', tag: 'tokens', summary: 'Revoke an invoke token, at once',
+      parameters: [FN, pathParam('id', 'the token id', { type: 'string' })],
+      ok: { status: 204, description: 'revoked' }, errors: mergeErrors(NAMED, STORED),
+    }),
+  },
+  {
     method: 'get', path: '/v1/bench/latest',
     operation: management({
       operationId: 'latestBench', tag: 'host', summary: "The newest wafer bench run's summary (bench/results/<date>/summary.json), for the dashboard",
@@ -188,6 +223,7 @@ const INVOCATION_HEADERS = (required: boolean) => ({
 /** The host's own error answers of a call; any other answer is the guest's. */
 const INVOKE_ERRORS: ErrorsByStatus = {
   400: ['invalid_request'],
+  401: ['unauthorized'],
   404: ['not_found'],
   413: ['payload_too_large'],
   500: ['memory_limit', 'out_of_fuel', 'trap', 'function_error', 'internal'],
@@ -259,6 +295,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       { name: 'aliases', description: 'named, optionally weighted, pointers to kept versions' },
       { name: 'logs', description: 'per-invocation guest output' },
       { name: 'usage', description: 'metered usage per function' },
+      { name: 'tokens', description: 'invoke tokens of functions deployed with invoke_auth=token' },
       {
         name: 'invoke',
         description:

@@ -16,6 +16,8 @@ export interface Parameter {
   required?: boolean;
   description: string;
   schema: Schema;
+  style?: 'form' | 'simple';
+  explode?: boolean;
 }
 
 export interface Header {

@@ -9,8 +9,8 @@
  */
 import { ERROR_CODES } from '../../errors.js';
 import { NAME_PATTERN } from '../../functions/service.js';
-import { INSTANCE_MODES } from '../../registry/registry.js';
-import { MAX_ALIAS_TARGETS, MAX_ALIAS_WEIGHT } from '../../limits.js';
+import { INSTANCE_MODES, INVOKE_AUTHS } from '../../registry/registry.js';
+import { ENV_NAME_PATTERN, MAX_ALIAS_TARGETS, MAX_ALIAS_WEIGHT, MAX_ENV_VALUE_BYTES, MAX_ENV_VARS, MAX_FUEL, MAX_TOKEN_LABEL_CHARS } from '../../limits.js';
 import type { EngineName } from '../../engine/engine.js';
 import type { Granularity } from '../../functions/usage.js';
 import type { StartKind } from '../../functions/call-record.js';
@@ -54,6 +54,8 @@ const functionVersionFields = {
   digest: string('sha256 of the component bytes', { pattern: '^sha256:[0-9a-f]{64}$' }),
   size: integer('bytes of the component'),
   limits: ref('Limits'),
+  env: { type: 'array', items: { type: 'string', pattern: ENV_NAME_PATTERN.source }, maxItems: MAX_ENV_VARS, description: "the names of the version's environment variables (values are never answered)" },
+  invoke_auth: { enum: INVOKE_AUTHS, description: 'token: calls need one of its invoke tokens (or the management token)' },
   created_at: time('when this version was deployed'),
   world: string('the ABI it was accepted as, e.g. wafer:function/handler@1.0.0'),
 } satisfies Record<string, Schema>;
@@ -87,7 +89,30 @@ export const SCHEMAS = {
     timeout_ms: integer('time quota of one call', 1),
     memory_mb: integer('memory quota of one call', 1),
     instance: { enum: INSTANCE_MODES, description: 'fresh: a new instance per call; reuse: a warm instance of this function when one is idle' },
+    fuel: integer('fuel per call (wasmtime); absent when not metered', 1),
+    max_concurrency: integer('calls of this function at once', 1),
+  }, ['timeout_ms', 'memory_mb', 'instance', 'max_concurrency']),
+  SettingsPatch: {
+    ...object({
+      timeout_ms: integer('time quota of one call', 1),
+      memory_mb: integer('memory quota of one call', 1),
+      instance: { enum: INSTANCE_MODES },
+      fuel: { type: ['integer', 'null'], minimum: 1, maximum: MAX_FUEL, description: 'fuel per call (wasmtime only); null removes it' },
+      max_concurrency: integer('calls at once', 1),
+      env: { type: 'object', maxProperties: MAX_ENV_VARS, propertyNames: { pattern: ENV_NAME_PATTERN.source }, additionalProperties: { type: 'string', maxLength: MAX_ENV_VALUE_BYTES }, description: 'replaces the whole map' },
+      invoke_auth: { enum: INVOKE_AUTHS },
+    }, []),
+    description: 'settings to change; the others are carried over from the current version',
+  },
+  InvokeToken: object({ id: string('the token id', { pattern: '^[0-9a-f]+$' }), label: { type: ['string', 'null'], description: 'the label given at creation' }, created_at: time('when it was made') }),
+  NewInvokeToken: object({
+    id: string('the token id', { pattern: '^[0-9a-f]+$' }),
+    label: { type: ['string', 'null'] },
+    created_at: time('when it was made'),
+    token: string('the token itself, answered this once only (kept as sha256)', { pattern: '^wft_[A-Za-z0-9_-]{43}$' }),
   }),
+  TokenList: object({ name: ref('Name'), tokens: { type: 'array', items: ref('InvokeToken') } }),
+  TokenBody: object({ label: string('a label for listing', { minLength: 1, maxLength: MAX_TOKEN_LABEL_CHARS }) }, []),
   FunctionVersion: object(functionVersionFields, undefined, 'one deployed version of a function'),
   FunctionList: object({ functions: { type: 'array', items: ref('FunctionVersion'), description: 'the current version of each function' } }),
   VersionList: object({
