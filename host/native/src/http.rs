@@ -120,17 +120,21 @@ pub async fn enter(store: &mut Store<State>, instance: Instance, entry: &Compone
     })
     .await;
     drop(collect);
-    let answer = match called {
-        Some(Ok(())) => Ok(match collected {
-            Some(Collected::Done(bytes)) => Answer::Output(bytes),
-            Some(Collected::GuestError(message)) => Answer::FunctionError(message),
-            Some(Collected::Bad(message)) => Answer::BadResponse(message),
-            None if head.load(Ordering::Relaxed) => Answer::BadResponse("the guest returned from `handle` without finishing its response body".into()),
-            None => Answer::BadResponse("the guest returned from `handle` without setting a response".into()),
-        }),
+    let answer = match (called, collected) {
+        // Over the limit is the answer even when the guest then trapped on its failed write.
+        (_, Some(Collected::TooLong(n))) => Ok(Answer::BadResponse(format!(
+            "the guest's response body is over the limit of {max_output} bytes (at least {n})"
+        ))),
         // A trap or a limit, before or after the response: the call failed (as in the handler world).
-        Some(Err(e)) => Err(e),
-        None => Err(wasmtime::Error::msg("the call ended without an outcome")),
+        (Some(Err(e)), _) => Err(e),
+        (Some(Ok(())), Some(Collected::Done(bytes))) => Ok(Answer::Output(bytes)),
+        (Some(Ok(())), Some(Collected::GuestError(message))) => Ok(Answer::FunctionError(message)),
+        (Some(Ok(())), Some(Collected::Bad(message))) => Ok(Answer::BadResponse(message)),
+        (Some(Ok(())), None) if head.load(Ordering::Relaxed) => {
+            Ok(Answer::BadResponse("the guest returned from `handle` without finishing its response body".into()))
+        }
+        (Some(Ok(())), None) => Ok(Answer::BadResponse("the guest returned from `handle` without setting a response".into())),
+        (None, _) => Err(wasmtime::Error::msg("the call ended without an outcome")),
     };
     Ok(answer)
 }
@@ -141,8 +145,10 @@ enum Collected {
     Done(Vec<u8>),
     /// The guest set an `error-code` instead of a response.
     GuestError(String),
-    /// No usable response: none set, a broken body, or one over the limit.
+    /// No usable response: none set, or a broken body.
     Bad(String),
+    /// The body grew past the limit (this many bytes so far); collection stopped there.
+    TooLong(usize),
 }
 
 type ResponseSlot = tokio::sync::oneshot::Receiver<Result<http::Response<HyperOutgoingBody>, ErrorCode>>;
@@ -164,7 +170,7 @@ async fn collect(rx: ResponseSlot, max_output: usize, head: &AtomicBool) -> Coll
                 if let Ok(data) = frame.into_data() {
                     let len = bytes.len().saturating_add(data.len());
                     if len > max_output {
-                        return Collected::Bad(format!("the guest's response body is over the limit of {max_output} bytes"));
+                        return Collected::TooLong(len);
                     }
                     bytes.extend_from_slice(&data);
                 }
