@@ -156,6 +156,12 @@ describe('wasi:http/proxy on wasmtime', () => {
     it('a loop: 504 timeout at its quota', () => expectError('probe-short', '/loop', 504, 'timeout'));
     it('growing past its memory quota: 500 memory_limit', () => expectError('probe-small', '/alloc', 500, 'memory_limit'));
 
+    it('meters every call of the function, errors by code, as for the wafer ABI', async () => {
+      const usage = (await (await host.api('GET', '/v1/functions/probe-short/usage')).json()) as { totals: { invocations: number; errors: Record<string, number>; peak_memory_bytes?: number } };
+      expect(usage.totals.invocations).toBeGreaterThanOrEqual(1);
+      expect(usage.totals.errors).toMatchObject({ timeout: 1 });
+    });
+
     it('keeps answering after all of that', async () => {
       // The limit counts the whole answer (status and headers too), as for the wafer ABI.
       expect(await (await host.call('probe', `/big?n=${60 * 1024}`)).arrayBuffer()).toHaveProperty('byteLength', 60 * 1024);
