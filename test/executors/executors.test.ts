@@ -96,9 +96,10 @@ describe('wasi:http/proxy detection and validation', () => {
     expect(error.message).toContain('wasi:http/incoming-handler@0.2.0 has handle: func(p0: u32) -> u32');
   });
 
-  it('is not detected for a 0.3 incoming-handler (that world is not run)', () => {
-    const error = refusal(() => detectExecutor(types({ 'wasi:http/handler@0.3.0': instance() })));
-    expect(error.message).toContain('world wafer:function/handler@1.0.0');
+  it.each(['wasi:http/handler@0.3.0', 'wasi:http/incoming-handler@0.2.0-rc-2023-12-05'])('refuses %s, a version it does not run, naming it', (name) => {
+    const error = refusal(() => detectExecutor(types({ [name]: instance() })));
+    expect(error.code).toBe('abi_mismatch');
+    expect(error.message).toBe(`the component exports ${name}; wafer runs wasi:http/incoming-handler@0.2.x (world wasi:http/proxy@0.2.x), not this version`);
   });
 });
 

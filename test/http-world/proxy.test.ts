@@ -26,6 +26,30 @@ function proxyImporting(...imports: string[]): Promise<Uint8Array> {
   )`);
 }
 
+/**
+ * The smallest handler built against wasi:http `version`: it imports the two resource types of
+ * `wasi:http/types` and drops both handles it is given (so it sets no response).
+ */
+function dropsEverything(version: string): Promise<Uint8Array> {
+  return build(`(component
+    (import "wasi:http/types@${version}" (instance $types
+      (export "incoming-request" (type (sub resource)))
+      (export "response-outparam" (type (sub resource)))))
+    (alias export $types "incoming-request" (type $req))
+    (alias export $types "response-outparam" (type $out))
+    (core func $drop-req (canon resource.drop $req))
+    (core func $drop-out (canon resource.drop $out))
+    (core module $m
+      (import "" "drop-req" (func $dr (param i32)))
+      (import "" "drop-out" (func $do (param i32)))
+      (func (export "handle") (param i32 i32) (call $dr (local.get 0)) (call $do (local.get 1))))
+    (core instance $i (instantiate $m (with "" (instance (export "drop-req" (func $drop-req)) (export "drop-out" (func $drop-out))))))
+    (func $handle (param "request" (own $req)) (param "response-out" (own $out)) (canon lift (core func $i "handle")))
+    (instance $h (export "handle" (func $handle)))
+    (export "wasi:http/incoming-handler@${version}" (instance $h))
+  )`);
+}
+
 describe('wasi:http/proxy on wasmtime', () => {
   let host: TestHost;
   let deployed: Record<string, unknown>;
@@ -47,6 +71,14 @@ describe('wasi:http/proxy on wasmtime', () => {
       expect(deployed.world).toBe(WORLD);
       const view = (await (await host.api('GET', '/v1/functions/probe')).json()) as { world: string };
       expect(view.world).toBe(WORLD);
+    });
+
+    it.each(['0.2.0', '0.2.3', '0.2.6', '0.2.12'])('links and enters a component built against wasi:http %s', async (version) => {
+      const name = `v${version.replaceAll('.', '-')}`;
+      expect((await host.deploy(name, await dropsEverything(version))).world).toBe(WORLD);
+      const res = await host.call(name);
+      expect(res.status).toBe(502);
+      expect(await errorOf(res)).toEqual({ code: 'bad_response', message: 'the guest dropped the response slot without setting a response' });
     });
 
     it('refuses an import outside the proxy world with abi_mismatch naming it', async () => {

@@ -23,6 +23,8 @@ import { describeFunc, type ComponentTypes } from './types.js';
 export const WASI_HTTP_WORLD = 'wasi:http/proxy@0.2.x';
 
 const HANDLER = /^wasi:http\/incoming-handler@0\.2\.\d+$/;
+/** Any version of the world's export: other versions are detected so the refusal names them. */
+const ANY_HANDLER = /^wasi:http\/(incoming-)?handler@/;
 /** Interfaces a proxy component may import, all at 0.2.x. */
 const ALLOWED = /^wasi:(http|io|clocks|random|cli|filesystem)\/[a-z0-9-]+@0\.2\.\d+(-[0-9A-Za-z.-]+)?$/;
 
@@ -33,10 +35,17 @@ function handlerExport(types: ComponentTypes): string | undefined {
 export const wasiHttp: Executor = {
   world: WASI_HTTP_WORLD,
 
-  detect: (types) => handlerExport(types) !== undefined,
+  detect: (types) => Object.keys(types.exports).some((name) => ANY_HANDLER.test(name)),
 
   validate(types: ComponentTypes): void {
     const name = handlerExport(types);
+    const other = Object.keys(types.exports).find((n) => ANY_HANDLER.test(n));
+    if (name === undefined && other !== undefined) {
+      throw new ComponentError(
+        'abi_mismatch',
+        `the component exports ${other}; wafer runs wasi:http/incoming-handler@0.2.x (world ${WASI_HTTP_WORLD}), not this version`,
+      );
+    }
     const handler = name === undefined ? undefined : types.exports[name];
     if (name === undefined || handler?.kind !== 'instance') {
       throw new ComponentError('abi_mismatch', `the component does not export wasi:http/incoming-handler@0.2.x (world ${WASI_HTTP_WORLD})`);
