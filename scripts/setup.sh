@@ -63,6 +63,9 @@ if [ -z "${WAFER_SKIP_SAMPLES:-}" ]; then
       bash "samples/$lang/build.sh" || fail "building the $lang samples failed (see above)"
     fi
   done
+  # Built with the Rust samples' toolchain: a wasi:http/proxy component for test/http-world/.
+  step "test fixtures (Rust)"
+  bash test/fixtures/http-probe/build.sh || fail "building the http-probe fixture failed (see above)"
 fi
 
 step "ready"

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { validateComponent } from '../../host/src/abi/validate.js';
 import { decodeRequest, encodeResponse } from '../../host/src/abi/envelope.js';
 import { ComponentError, GuestResultError } from '../../host/src/errors.js';
-import { DEFAULT_WORLD, detectExecutor, EXECUTORS, executorFor, WAFER_HANDLER_WORLD, type ComponentTypes } from '../../host/src/executors/index.js';
+import { DEFAULT_WORLD, detectExecutor, EXECUTORS, executorFor, WAFER_HANDLER_WORLD, WASI_HTTP_WORLD, type ComponentTypes } from '../../host/src/executors/index.js';
 import { fixture, sample } from '../helpers/host.js';
 
 const handle = (params: string[], result?: string) => ({
@@ -27,14 +27,14 @@ const refusal = (run: () => unknown) => {
 };
 
 describe('the executor registry', () => {
-  it('runs the wafer handler world, and records without a world are of it', () => {
-    expect(EXECUTORS.map((e) => e.world)).toEqual([WAFER_HANDLER_WORLD]);
+  it('runs the wafer handler and wasi:http/proxy worlds, and records without a world are of the handler world', () => {
+    expect(EXECUTORS.map((e) => e.world)).toEqual([WAFER_HANDLER_WORLD, 'wasi:http/proxy@0.2.x']);
     expect(DEFAULT_WORLD).toBe('wafer:function/handler@1.0.0');
     expect(executorFor(undefined).world).toBe(WAFER_HANDLER_WORLD);
   });
 
   it('refuses to run a world it does not know', () => {
-    expect(refusal(() => executorFor('wasi:http/proxy@0.2.0')).code).toBe('abi_mismatch');
+    expect(refusal(() => executorFor('acme:other/world@1.0.0')).code).toBe('abi_mismatch');
   });
 });
 
@@ -71,7 +71,45 @@ describe('wafer:function/handler detection and validation', () => {
   });
 });
 
+describe('wasi:http/proxy detection and validation', () => {
+  const instance = (exports: Record<string, ReturnType<typeof handle>> = {}) => ({ kind: 'instance' as const, exports });
+  const proxy = (imports: ComponentTypes['imports'] = {}, version = '0.2.0', func = handle(['own<resource>', 'own<resource>'])) =>
+    types({ [`wasi:http/incoming-handler@${version}`]: instance({ handle: func }) }, imports);
+
+  it.each(['0.2.0', '0.2.3', '0.2.6', '0.2.12'])('accepts an incoming-handler@%s with the proxy\'s and a standard library\'s imports', (version) => {
+    const imports = Object.fromEntries(
+      ['wasi:http/types', 'wasi:http/outgoing-handler', 'wasi:io/streams', 'wasi:clocks/monotonic-clock', 'wasi:random/random', 'wasi:cli/stdout', 'wasi:cli/environment', 'wasi:filesystem/preopens']
+        .map((name) => [`${name}@${version}`, instance()]),
+    );
+    expect(detectExecutor(proxy(imports, version)).world).toBe(WASI_HTTP_WORLD);
+  });
+
+  it.each(['wasi:sockets/tcp@0.2.0', 'wasi:keyvalue/store@0.2.0-draft', 'acme:db/query@1.0.0', 'wasi:http/types@0.3.0'])('refuses an import of %s with abi_mismatch naming it', (name) => {
+    const error = refusal(() => detectExecutor(proxy({ 'wasi:io/streams@0.2.0': instance(), [name]: instance() })));
+    expect(error.code).toBe('abi_mismatch');
+    expect(error.message).toBe(`the component imports ${name}; a wasi:http/proxy function gets only wasi:http, io, clocks, random, cli and filesystem 0.2 interfaces`);
+  });
+
+  it('refuses a handle that is not the incoming-handler\'s', () => {
+    const error = refusal(() => detectExecutor(proxy({}, '0.2.0', handle(['u32'], 'u32'))));
+    expect(error.code).toBe('abi_mismatch');
+    expect(error.message).toContain('wasi:http/incoming-handler@0.2.0 has handle: func(p0: u32) -> u32');
+  });
+
+  it.each(['wasi:http/handler@0.3.0', 'wasi:http/incoming-handler@0.2.0-rc-2023-12-05'])('refuses %s, a version it does not run, naming it', (name) => {
+    const error = refusal(() => detectExecutor(types({ [name]: instance() })));
+    expect(error.code).toBe('abi_mismatch');
+    expect(error.message).toBe(`the component exports ${name}; wafer runs wasi:http/incoming-handler@0.2.x (world wasi:http/proxy@0.2.x), not this version`);
+  });
+});
+
 describe('validateComponent reads the types from the binary', () => {
+  it('accepts the http-hello-rust sample as the wasi:http/proxy world', async () => {
+    const info = await validateComponent(await sample('http-hello-rust'));
+    expect(info.world).toBe(WASI_HTTP_WORLD);
+    expect(info.imports.every((name) => /^wasi:(http|io|clocks|random|cli|filesystem)\//.test(name))).toBe(true);
+  });
+
   it.each(['hello-rust', 'hello-go', 'hello-ts', 'hello-python'])('accepts the %s sample as the wafer handler world', async (name) => {
     const info = await validateComponent(await sample(name));
     expect(info.world).toBe(WAFER_HANDLER_WORLD);
@@ -109,6 +147,9 @@ describe('wafer:function/handler mapping', () => {
     const log = { stdout: new Uint8Array(0), stderr: new Uint8Array(0) };
     const answer = executor.fromGuest(encodeResponse({ status: 201, headers: [{ name: 'content-length', value: '9' }, { name: 'x-b', value: '2' }], body: new Uint8Array([7]) }), log);
     expect({ ...answer, body: [...answer.body] }).toEqual({ status: 201, headers: [{ name: 'x-b', value: '2' }], body: [7] });
+    // proto3 writers leave an empty body out: it reads as an empty body.
+    expect([...executor.fromGuest(encodeResponse({ status: 204 }), log).body]).toEqual([]);
+    expect(executor.fromGuest(encodeResponse({ status: 204 }), log).body).toBeInstanceOf(Uint8Array);
     const error = refusal(() => executor.fromGuest(encodeResponse({ status: 101 }), log));
     expect(error).toBeInstanceOf(GuestResultError);
     expect(error.code).toBe('bad_response');

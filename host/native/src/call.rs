@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 use wasmtime::component::{ComponentExportIndex, Instance, InstancePre, ResourceTable};
 use wasmtime::{Engine, PoolConcurrencyLimitError, ResourceLimiter, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::engines::Engines;
+use crate::http::DenyOutbound;
 use crate::pipe::CappedPipe;
 use crate::reuse::{Pools, Warm, DEFAULT_KEEP_RESIDENT_BYTES, DEFAULT_REUSE_CALLS};
 use crate::world::{Answer, World};
@@ -32,11 +34,20 @@ pub struct State {
     wasi: WasiCtx,
     table: ResourceTable,
     limiter: Limiter,
+    /// wasi:http state (the http world only uses it; cheap to build for every store).
+    http: WasiHttpCtx,
+    hooks: DenyOutbound,
 }
 
 impl WasiView for State {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for State {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
     }
 }
 
@@ -237,6 +248,8 @@ fn fresh_store(loaded: &Loaded, memory_bytes: usize, env: &[(String, String)]) -
         wasi: wasi.build(),
         table: ResourceTable::new(),
         limiter: Limiter { quota: memory_bytes, total: 0, peak: 0, pending: 0 },
+        http: WasiHttpCtx::new(),
+        hooks: DenyOutbound { stderr: stderr.clone() },
     };
     let mut store = Store::new(&loaded.engine, state);
     store.limiter(|s| &mut s.limiter);
@@ -361,7 +374,7 @@ async fn invoke(store: &mut Store<State>, slot: &mut Option<Instance>, loaded: &
             i
         }
     };
-    let answer = loaded.world.enter(store, instance, &loaded.entry, input).await.map_err(|e| (Failure::Internal, e))?;
+    let answer = loaded.world.enter(store, instance, &loaded.entry, input, limits.max_output_bytes).await.map_err(|e| (Failure::Internal, e))?;
     match answer {
         // The lift copied the output out of guest memory (bounded by the memory quota, since it
         // came from there); past the limit it is dropped here and never reaches JavaScript.
@@ -371,6 +384,7 @@ async fn invoke(store: &mut Store<State>, slot: &mut Option<Instance>, loaded: &
         )),
         Ok(Answer::Output(output)) => Ok(output),
         Ok(Answer::FunctionError(message)) => Err((Failure::FunctionError, truncate(&message, ERROR_MESSAGE_CAP))),
+        Ok(Answer::BadResponse(message)) => Err((Failure::BadResponse, message)),
         Err(e) => Err(classify(&e, limits)),
     }
 }

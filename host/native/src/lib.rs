@@ -11,6 +11,7 @@ mod cache;
 mod call;
 mod engines;
 mod executor;
+mod http;
 mod inspect;
 mod js;
 mod load;

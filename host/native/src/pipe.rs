@@ -28,7 +28,8 @@ impl CappedPipe {
         std::mem::take(&mut *self.buf.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    fn push(&self, bytes: &[u8]) {
+    /// Appends `bytes`, as far as the cap allows (also the host's own lines, http.rs).
+    pub fn push(&self, bytes: &[u8]) {
         let mut buf = self.buf.lock().unwrap_or_else(|p| p.into_inner());
         let room = self.cap.saturating_sub(buf.len());
         buf.extend_from_slice(&bytes[..bytes.len().min(room)]);

@@ -4,9 +4,9 @@
 //! call enters the guest and what it answers (`enter`). Everything else about a call (the store,
 //! limits, epochs, the executor, instance reuse) is the same for every world (call.rs).
 //!
-//! Today there is one world, `wafer:function/handler@1.x`: an exported
-//! `handle: func(list<u8>) -> result<list<u8>, string>`. A second one (`wasi:http/proxy`) is one
-//! more variant here and its arms.
+//! Two worlds: `wafer:function/handler@1.x` (an exported
+//! `handle: func(list<u8>) -> result<list<u8>, string>`) and `wasi:http/proxy@0.2.x` (an exported
+//! `wasi:http/incoming-handler@0.2.x`, http.rs).
 
 use wasmtime::component::types::{ComponentItem, Type};
 use wasmtime::component::{Component, ComponentExportIndex, Instance, Linker};
@@ -19,13 +19,18 @@ use crate::call::State;
 pub enum World {
     /// `wafer:function/handler@1.x`.
     Handler,
+    /// `wasi:http/proxy@0.2.x`, every 0.2 minor (http.rs).
+    Http,
 }
 
 /// What a guest answered, before the host's limits on output apply.
 pub enum Answer {
     Output(Vec<u8>),
-    /// The guest's own error (`err(message)` in the handler world).
+    /// The guest's own error (`err(message)` in the handler world, an `error-code` set as the
+    /// response in the http world).
     FunctionError(String),
+    /// The guest answered nothing usable (http world: no response set, an unfinished body).
+    BadResponse(String),
 }
 
 impl World {
@@ -35,6 +40,7 @@ impl World {
         match name {
             None => Ok(World::Handler),
             Some(n) if n.starts_with("wafer:function/handler@1.") => Ok(World::Handler),
+            Some(n) if n.starts_with("wasi:http/proxy@0.2.") => Ok(World::Http),
             Some(other) => Err(format!("the wasmtime engine does not run world {other}")),
         }
     }
@@ -48,6 +54,25 @@ impl World {
                     .get_export_index(None, "handle")
                     .ok_or_else(|| "component does not export `handle`".to_string())
             }
+            World::Http => {
+                let ty = component.component_type();
+                if let Some((name, _)) = ty.imports(engine).find(|(name, _)| !crate::http::allowed_import(name)) {
+                    return Err(format!(
+                        "the component imports {name}, which the wasi:http/proxy world does not provide (it gets wasi:http, io, clocks, random, cli and filesystem 0.2)"
+                    ));
+                }
+                let export = ty
+                    .exports(engine)
+                    .map(|(name, _)| name)
+                    .find(|name| name.starts_with(crate::http::HANDLER))
+                    .ok_or_else(|| "component does not export wasi:http/incoming-handler@0.2.x".to_string())?;
+                let handler = component
+                    .get_export_index(None, export)
+                    .ok_or_else(|| format!("component does not export {export}"))?;
+                component
+                    .get_export_index(Some(&handler), "handle")
+                    .ok_or_else(|| format!("{export} has no `handle`"))
+            }
         }
     }
 
@@ -56,6 +81,12 @@ impl World {
         match self {
             // WASI preview 2, sandboxed per call by the store's `WasiCtx` (call.rs).
             World::Handler => wasmtime_wasi::p2::add_to_linker_async(linker),
+            // The same WASI (check refuses sockets imports; the store allows no sockets anyway,
+            // and preopens nothing) plus wasi:http, whose outbound requests the store refuses.
+            World::Http => {
+                wasmtime_wasi::p2::add_to_linker_async(linker)?;
+                wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)
+            }
         }
     }
 
@@ -67,6 +98,7 @@ impl World {
         instance: Instance,
         entry: &ComponentExportIndex,
         input: &[u8],
+        max_output: usize,
     ) -> Result<wasmtime::Result<Answer>, String> {
         match self {
             World::Handler => {
@@ -78,6 +110,7 @@ impl World {
                     Err(message) => Answer::FunctionError(message),
                 }))
             }
+            World::Http => crate::http::enter(store, instance, entry, input, max_output).await,
         }
     }
 }

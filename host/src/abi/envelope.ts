@@ -101,6 +101,6 @@ export function decodeResponse(bytes: Uint8Array, output?: GuestOutput): GuestRe
     }
     if (!isFramingHeader(h.name)) headers.push(h);
   }
-  // protobufjs answers an empty or absent `bytes` field with its default, a plain empty array.
+  // An absent `body` (proto3 writers omit empty fields) decodes as protobufjs's shared default, a plain array.
   return { status, headers, body: msg.body instanceof Uint8Array ? msg.body : new Uint8Array(0) };
 }

@@ -7,13 +7,15 @@ import { ComponentError } from '../errors.js';
 import type { Executor } from './executor.js';
 import type { ComponentTypes } from './types.js';
 import { WAFER_HANDLER_WORLD, waferHandler } from './wafer-handler.js';
+import { wasiHttp } from './wasi-http.js';
 
 export type { CallContext, Executor, Header, HttpAnswer, HttpCall } from './executor.js';
 export type { ComponentTypes, FuncType, ItemType } from './types.js';
 export { WAFER_HANDLER_WORLD } from './wafer-handler.js';
+export { WASI_HTTP_WORLD } from './wasi-http.js';
 
 /** Every world the host accepts, in detection order. */
-export const EXECUTORS: readonly Executor[] = [waferHandler];
+export const EXECUTORS: readonly Executor[] = [waferHandler, wasiHttp];
 
 /** The world of a function record written before records named one. */
 export const DEFAULT_WORLD = WAFER_HANDLER_WORLD;

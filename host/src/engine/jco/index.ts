@@ -444,9 +444,12 @@ function dropUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** jco runs the wafer handler world only (worker.js calls `handle`); any other is `abi_mismatch`. */
+/**
+ * jco runs the wafer handler world only (worker.js calls `handle`); any other, `wasi:http/proxy`
+ * included, is `abi_mismatch` at upload (`prepare`).
+ */
 function checkWorld(unit: LoadUnit): void {
   if (unit.world !== undefined && !unit.world.startsWith('wafer:function/handler@1.')) {
-    throw new ComponentError('abi_mismatch', `the jco engine does not run world ${unit.world}`);
+    throw new ComponentError('abi_mismatch', `the jco engine does not run world ${unit.world}; run the host with --engine wasmtime for it`);
   }
 }
