@@ -173,6 +173,29 @@ describe.each(ENGINES)('per-function settings on %s', (engine) => {
       expect(await text('undo')).toBe('OLD=1\n');
     });
 
+    it('lands on the version current when it lands: a PATCH racing a deploy never republishes the older component', async () => {
+      const old = await host.deploy('racy', env, '?env=A=1');
+      for (let round = 0; round < 3; round++) {
+        // PATCHes back to back for as long as a deploy of another component takes.
+        let deploying = true;
+        const patches = (async () => {
+          let n = 0;
+          while (deploying || n < 3) {
+            expect((await patch('racy', { timeout_ms: 1000 + (n++ % 50) })).status).toBe(200);
+          }
+        })();
+        const fresh = await host.deploy('racy', round % 2 === 0 ? respond : env, `?env=ROUND=${round}`);
+        deploying = false;
+        await patches;
+        const { versions } = (await (await host.api('GET', '/v1/functions/racy/versions')).json()) as { versions: Array<{ version: number; digest: string; env: string[] }> };
+        // Every version made after the deploy carries the deployed component and its env.
+        for (const v of versions.filter((v) => v.version > (fresh.version as number))) {
+          expect({ version: v.version, digest: v.digest, env: v.env }).toEqual({ version: v.version, digest: fresh.digest, env: ['ROUND'] });
+        }
+      }
+      expect(old.version).toBe(1);
+    });
+
     it('compiles nothing when only settings change', async () => {
       await host.deploy('cached', respond);
       expect(await text('cached')).toBe('ok');

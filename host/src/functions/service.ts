@@ -10,7 +10,10 @@ import { InvalidInputError, NotFoundError, WaferError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { DEFAULT_CALL_SHARE, DEFAULT_INSTANCE_MODE, DEFAULT_INVOKE_AUTH, DEFAULT_MAX_CALLS, DEFAULT_MAX_QUEUED_CALLS, DEFAULT_WARM_CONCURRENCY, MAX_INVOKE_TOKENS } from '../limits.js';
 import { ALIAS_PATTERN, targetsProblem } from '../registry/alias.js';
-import type { AliasTarget, FunctionHistory, FunctionLimits, FunctionVersion, InvokeToken, RecordProblem, Registry } from '../registry/registry.js';
+import { CurrentMovedError, type AliasTarget, type FunctionHistory, type FunctionLimits, type FunctionVersion, type InvokeToken, type RecordProblem, type Registry } from '../registry/registry.js';
+
+/** How often a settings change is derived again when deploys keep moving the current version. */
+const MAX_CONFIGURE_ATTEMPTS = 5;
 import { settingsProblem } from '../registry/settings.js';
 import { newToken } from './tokens.js';
 import { dropUndefined } from '../util.js';
@@ -292,21 +295,38 @@ export class FunctionService {
    */
   async configure(name: string, patch: SettingsPatch): Promise<FunctionVersion> {
     const { registry, engine, logger } = this.options;
-    const from = this.history(name).current;
-    const { fuel, ...rest } = patch;
-    const requested: Partial<FunctionLimits> = { ...from.limits, ...dropUndefined(rest) };
-    if (fuel === null) delete requested.fuel;
-    else if (fuel !== undefined) requested.fuel = fuel;
-    const limits = this.resolveLimits(requested);
-    const next = { ...from, limits };
-    if (!this.loader.has(next)) {
-      await engine.prepare({ digest: from.digest, world: from.world, bytes: () => registry.readBlob(from.digest), fuel: metered(next) });
+    // The change applies to whatever is current when it lands: if a deploy or rollback moves the
+    // current version meanwhile, it is derived again from the new one (never published on top of
+    // it with the older component).
+    for (let attempt = 1; ; attempt++) {
+      const from = this.history(name).current;
+      const { fuel, ...rest } = patch;
+      const requested: Partial<FunctionLimits> = { ...from.limits, ...dropUndefined(rest) };
+      if (fuel === null) delete requested.fuel;
+      else if (fuel !== undefined) requested.fuel = fuel;
+      const limits = this.resolveLimits(requested);
+      const next = { ...from, limits };
+      if (!this.loader.has(next)) {
+        await engine.prepare({ digest: from.digest, world: from.world, bytes: () => registry.readBlob(from.digest), fuel: metered(next) });
+      }
+      let history: FunctionHistory;
+      try {
+        history = await registry.publish(name, { digest: from.digest, size: from.size, world: from.world }, limits, this.options.keepVersions, from.version);
+      } catch (err) {
+        if (err instanceof CurrentMovedError && attempt < MAX_CONFIGURE_ATTEMPTS) {
+          // The registry moved on: catch up with it (the deploy that moved it may not have
+          // replaced its history here yet) and derive the change again; deleted meanwhile: 404.
+          if (!err.history) throw new NotFoundError(`no function named ${name}`);
+          this.replace(name, err.history, false);
+          continue;
+        }
+        throw err;
+      }
+      logger.info({ fn: name, version: history.current.version, from: from.version }, 'settings changed');
+      this.replace(name, history, false);
+      await this.collector.collect();
+      return history.current;
     }
-    const history = await registry.publish(name, { digest: from.digest, size: from.size, world: from.world }, limits, this.options.keepVersions);
-    logger.info({ fn: name, version: history.current.version, from: from.version }, 'settings changed');
-    this.replace(name, history, false);
-    await this.collector.collect();
-    return history.current;
   }
 
   /** Makes an invoke token for `name`; the token is in the answer only, its hash in the record. */

@@ -19,7 +19,7 @@ import { InvalidInputError, NotFoundError, WaferError } from '../errors.js';
 import { MAX_ALIASES } from '../limits.js';
 import type { AliasTarget } from './alias.js';
 import { aliasedVersions, DIGEST_PATTERN, historyOf, parseRecord, referencedBy, type FunctionRecord } from './record.js';
-import type { FunctionHistory, FunctionLimits, FunctionVersion, InvokeToken, RecordProblem, Registry, RegistryScan, StagedBlob } from './registry.js';
+import { CurrentMovedError, type FunctionHistory, type FunctionLimits, type FunctionVersion, type InvokeToken, type RecordProblem, type Registry, type RegistryScan, type StagedBlob } from './registry.js';
 import { storageError } from './storage-error.js';
 
 const TMP_SUFFIX = '.tmp';
@@ -184,9 +184,10 @@ export class FsRegistry implements Registry {
     return readFile(join(this.blobs, digest));
   }
 
-  publish(name: string, blob: { digest: string; size: number; world?: string }, limits: FunctionLimits, keepVersions: number): Promise<FunctionHistory> {
+  publish(name: string, blob: { digest: string; size: number; world?: string }, limits: FunctionLimits, keepVersions: number, ifCurrent?: number): Promise<FunctionHistory> {
     return this.withLock(name, async () => {
       const record = (await this.readRecord(name)) ?? { name, current: 0, nextVersion: 1, versions: [] };
+      if (ifCurrent !== undefined && record.current !== ifCurrent) throw new CurrentMovedError(name, ifCurrent, historyOf(record));
       const version: FunctionVersion = {
         name,
         version: record.nextVersion,

@@ -78,6 +78,14 @@ export interface FunctionHistory {
   tokens: readonly InvokeToken[];
 }
 
+/** `publish(…, ifCurrent)` found another version current (a deploy or rollback got there first). */
+export class CurrentMovedError extends Error {
+  /** The function as the registry holds it now (undefined: deleted meanwhile). */
+  constructor(name: string, expected: number, readonly history: FunctionHistory | undefined) {
+    super(`${name}: version ${expected} is no longer current (now ${history?.current.version ?? 'none'})`);
+  }
+}
+
 /** A blob written to the store but not yet published under a name. */
 export interface StagedBlob {
   digest: string;
@@ -117,8 +125,11 @@ export interface Registry {
    * current. Keeps the last `keepVersions` versions of `name` plus every version an alias names
    * (older ones are dropped from the record; `collect` then removes what nothing references).
    * `blob.world` is stored as the version's world. Resolves with the function's new history.
+   * With `ifCurrent`, publishes only while version `ifCurrent` is still current (checked in the
+   * same atomic step), else rejects with `CurrentMovedError` and changes nothing: a change
+   * derived from the current version (a settings PATCH) never lands on top of a newer one.
    */
-  publish(name: string, blob: { digest: string; size: number; world?: string }, limits: FunctionLimits, keepVersions: number): Promise<FunctionHistory>;
+  publish(name: string, blob: { digest: string; size: number; world?: string }, limits: FunctionLimits, keepVersions: number, ifCurrent?: number): Promise<FunctionHistory>;
   /**
    * Makes kept version `to` of `name` current (by default the newest kept version before the
    * current one); no version is created, and later uploads still get fresh numbers.
