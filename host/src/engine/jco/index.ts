@@ -193,7 +193,9 @@ export class JcoEngine implements Engine {
     this.workers = new WorkerSource(this.settings.spareWorker);
     this.compiled = new LRUCache<string, CompiledSet>({
       maxSize: this.settings.moduleCacheBytes,
-      sizeCalculation: (set) => Math.max(1, set.wasmBytes),
+      // An entry larger than the whole cache is still kept (alone), as wasmtime's resident.ts does:
+      // lru-cache would refuse it, and every call would compile it again.
+      sizeCalculation: (set) => Math.min(this.settings.moduleCacheBytes, Math.max(1, set.wasmBytes)),
       dispose: (_set, _key, reason) => {
         if (reason === 'evict') this.counters.moduleCacheEvictions++;
       },
