@@ -108,7 +108,7 @@ export async function runBench(options: BenchOptions & { command?: string }): Pr
     await phase(`compile/${engine}`, () => runCompile(ctx, engine));
     await phase(`http+restart/${engine}`, () => runServed(ctx, engine));
     await phase(`fair/${engine}`, () => runFair(ctx, engine));
-    await phase(`metering/${engine}`, () => runMetering(ctx, engine));
+    await phase(`metering/${engine}`, () => runMetering(ctx, engine, engine === engines[0]));
     await phase(`many/${engine}`, () => runMany(ctx, engine));
   }
 

@@ -8,7 +8,9 @@
  *
  * Over HTTP the cost is a few µs under a noise of tens; so the same pair also runs in this
  * process (`in-process-on`, `in-process-off`): two hosts' `service.invoke`, the whole invoke
- * pipeline without HTTP, where the difference stands out of the noise.
+ * pipeline without HTTP, where the difference stands out of the noise. And the steps themselves
+ * are timed alone (`steps-silent`, `steps-printed`): what `UsageStore.record` and `LogStore.append`
+ * cost per call, for a call that wrote nothing and one that printed a line (it gets a log entry).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent } from 'node:http';
@@ -17,6 +19,10 @@ import { join } from 'node:path';
 import type { EngineName } from '../../host/src/engine/engine.js';
 import { loadConfig } from '../../host/src/config.js';
 import { silentLogger } from '../../host/src/logger.js';
+import type { CallRecord } from '../../host/src/functions/call-record.js';
+import { LogStore } from '../../host/src/functions/logs.js';
+import { UsageStore } from '../../host/src/functions/usage.js';
+import { DEFAULT_FUNCTION_LOG_BYTES, LOG_SEGMENTS_PER_CAP } from '../../host/src/limits.js';
 import { startHost, type RunningHost } from '../../host/src/server/host.js';
 import type { BenchContext } from './context.js';
 import { deploy, send } from './http-client.js';
@@ -31,7 +37,7 @@ const ROUNDS = 10;
 const NOTE =
   'POST with a 100-byte body on one keep-alive connection per host; two hosts, metering on (default) and off (WAFER_METERING=off: no usage metering, no per-function log), called alternately in rounds; the on row: cost = its p50 and mean minus the off row\'s';
 
-export async function runMetering(ctx: BenchContext, engine: EngineName): Promise<void> {
+export async function runMetering(ctx: BenchContext, engine: EngineName, withSteps: boolean): Promise<void> {
   const subjects = httpSubjects(ctx.sizes.languages).filter((s) => ctx.selected('metering', s.language, engine));
   if (subjects.length === 0) return;
   const dir = await mkdtemp(join(tmpdir(), 'wafer-bench-metering-'));
@@ -65,6 +71,65 @@ export async function runMetering(ctx: BenchContext, engine: EngineName): Promis
     await rm(dir, { recursive: true, force: true });
   }
   for (const s of subjects) await inProcess(ctx, engine, s);
+  // The steps involve no engine: measured once per run.
+  if (withSteps) await steps(ctx);
+}
+
+/** Calls per sample of `steps`: one call's steps take well under a microsecond, below the clock's use. */
+const STEPS_BATCH = 1000;
+
+/** The meter and log steps alone (no engine: the same code whichever engine), µs per call. */
+async function steps(ctx: BenchContext): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'wafer-bench-metering-steps-'));
+  const usage = new UsageStore({ dir: join(dir, 'usage'), logger: silentLogger, flushMs: 10_000, retentionMs: { minute: 86_400_000, hour: 90 * 86_400_000 }, known: () => true });
+  const logs = new LogStore({ dir: join(dir, 'logs'), maxBytes: DEFAULT_FUNCTION_LOG_BYTES, segments: LOG_SEGMENTS_PER_CAP, logger: silentLogger });
+  try {
+    await usage.init();
+    const record = (printed: boolean): CallRecord => ({
+      name: 'steps',
+      version: 1,
+      invocationId: '00000000-0000-4000-8000-000000000000',
+      startedAt: Date.now(),
+      status: 200,
+      code: 'ok',
+      start: 'warm',
+      wallUs: 120,
+      durationUs: 40,
+      peakMemoryBytes: 1 << 20,
+      memoryQuotaBytes: 256 << 20,
+      ...(printed ? { stdout: Buffer.from('hello from the guest\n') } : {}),
+    });
+    for (const printed of [false, true]) {
+      const r = record(printed);
+      const t = await timeLoop({ n: Math.max(100, ctx.sizes.inProcessCalls / 10), warmup: 20, budgetS: ctx.sizes.budgetS }, async () => {
+        const started = process.hrtime.bigint();
+        for (let i = 0; i < STEPS_BATCH; i++) {
+          usage.record(r);
+          logs.append(r);
+        }
+        const us = Number(process.hrtime.bigint() - started) / 1e3 / STEPS_BATCH;
+        // Let the log's batched write run between samples, as it does between calls.
+        await new Promise((resolve) => setImmediate(resolve));
+        return us;
+      });
+      ctx.addSamples(
+        {
+          scenario: 'metering',
+          language: 'wat',
+          engine: 'any',
+          function: printed ? 'a call that printed a line' : 'a silent call',
+          variant: printed ? 'steps-printed' : 'steps-silent',
+          unit: 'µs',
+          note: `UsageStore.record + LogStore.append per call, averaged over batches of ${STEPS_BATCH} (the meter and log steps alone)`,
+        },
+        t.samples,
+      );
+    }
+  } finally {
+    await usage.close();
+    await logs.flush();
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 const IN_PROCESS_NOTE =
