@@ -10,7 +10,8 @@
  * process (`in-process-on`, `in-process-off`): two hosts' `service.invoke`, the whole invoke
  * pipeline without HTTP, where the difference stands out of the noise. And the steps themselves
  * are timed alone (`steps-silent`, `steps-printed`): what `UsageStore.record` and `LogStore.append`
- * cost per call, for a call that wrote nothing and one that printed a line (it gets a log entry).
+ * cost per call, for a call that wrote nothing and one that printed a line (it gets a log entry);
+ * and, for comparison, what the call's Prometheus counters cost (`steps-prometheus`, on either way).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent } from 'node:http';
@@ -21,6 +22,7 @@ import { loadConfig } from '../../host/src/config.js';
 import { silentLogger } from '../../host/src/logger.js';
 import type { CallRecord } from '../../host/src/functions/call-record.js';
 import { LogStore } from '../../host/src/functions/logs.js';
+import { Metrics } from '../../host/src/functions/metrics.js';
 import { UsageStore } from '../../host/src/functions/usage.js';
 import { DEFAULT_FUNCTION_LOG_BYTES, LOG_SEGMENTS_PER_CAP } from '../../host/src/limits.js';
 import { startHost, type RunningHost } from '../../host/src/server/host.js';
@@ -99,6 +101,25 @@ async function steps(ctx: BenchContext): Promise<void> {
       memoryQuotaBytes: 256 << 20,
       ...(printed ? { stdout: Buffer.from('hello from the guest\n') } : {}),
     });
+    const metrics = new Metrics();
+    const r = record(false);
+    const prometheus = await timeLoop({ n: Math.max(100, ctx.sizes.inProcessCalls / 10), warmup: 20, budgetS: ctx.sizes.budgetS }, async () => {
+      const started = process.hrtime.bigint();
+      for (let i = 0; i < STEPS_BATCH; i++) metrics.invocation(r, r.durationUs);
+      return Number(process.hrtime.bigint() - started) / 1e3 / STEPS_BATCH;
+    });
+    ctx.addSamples(
+      {
+        scenario: 'metering',
+        language: 'wat',
+        engine: 'any',
+        function: 'a silent call',
+        variant: 'steps-prometheus',
+        unit: 'µs',
+        note: `Metrics.invocation per call (the /metrics counters and histograms a call moves, on whatever --metering says), averaged over batches of ${STEPS_BATCH}`,
+      },
+      prometheus.samples,
+    );
     for (const printed of [false, true]) {
       const r = record(printed);
       const t = await timeLoop({ n: Math.max(100, ctx.sizes.inProcessCalls / 10), warmup: 20, budgetS: ctx.sizes.budgetS }, async () => {

@@ -133,8 +133,9 @@ export class Metrics {
         if (!engine) return;
         this.reset();
         for (const [cache, hit, miss] of cacheEvents(engine.stats())) {
-          this.inc({ engine: engine.name, cache, result: 'hit' }, hit);
-          this.inc({ engine: engine.name, cache, result: 'miss' }, miss);
+          // Never below zero: a counter that went down would fail the whole scrape.
+          this.inc({ engine: engine.name, cache, result: 'hit' }, Math.max(0, hit));
+          this.inc({ engine: engine.name, cache, result: 'miss' }, Math.max(0, miss));
         }
       },
     });
@@ -148,7 +149,7 @@ export class Metrics {
         if (!engine) return;
         this.reset();
         for (const [cache, , , evictions] of cacheEvents(engine.stats())) {
-          if (evictions !== undefined) this.inc({ engine: engine.name, cache }, evictions);
+          if (evictions !== undefined) this.inc({ engine: engine.name, cache }, Math.max(0, evictions));
         }
       },
     });
