@@ -2,7 +2,8 @@
  * @module bench
  * `runBench(options)`: the whole benchmark. For each engine it runs the in-process scenarios
  * (warm-call, instantiate, quota), compile, the HTTP scenarios (warm-http, throughput) and
- * restart on one data directory, `fair` (a call beside 16 looping ones), then the
+ * restart on one data directory, `fair` (a call beside 16 looping ones), `metering` (warm calls
+ * with usage metering on and off, side by side), then the
  * many-functions scenarios; the Koa baseline runs
  * first. Servers run in their own processes (servers.ts); this process is the client.
  */
@@ -19,6 +20,7 @@ import { deploy } from './http-client.js';
 import { DEFAULT_INSTANCE_MODE } from '../../host/src/limits.js';
 import { runInProcess } from './in-process.js';
 import { runMany } from './many.js';
+import { runMetering } from './metering.js';
 import { sizesFor, type BenchOptions } from './options.js';
 import { writeRun, type BenchReport } from './report.js';
 import { runRestart } from './restart.js';
@@ -106,6 +108,7 @@ export async function runBench(options: BenchOptions & { command?: string }): Pr
     await phase(`compile/${engine}`, () => runCompile(ctx, engine));
     await phase(`http+restart/${engine}`, () => runServed(ctx, engine));
     await phase(`fair/${engine}`, () => runFair(ctx, engine));
+    await phase(`metering/${engine}`, () => runMetering(ctx, engine, engine === engines[0]));
     await phase(`many/${engine}`, () => runMany(ctx, engine));
   }
 

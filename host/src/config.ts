@@ -21,6 +21,10 @@ export interface Config {
   engine: EngineName;
   /** Bearer token for management routes; when unset, read or generated in the data directory. */
   token: string | undefined;
+  /** Bearer token GET /metrics needs (the management token is accepted too); unset, /metrics is open. */
+  metricsToken: string | undefined;
+  /** Usage metering and per-function logs; off only to measure what they cost (`WAFER_METERING=off`). */
+  metering: boolean;
   maxUploadBytes: number;
   maxRequestBytes: number;
   timeoutMs: number;
@@ -100,6 +104,8 @@ const ENV_KEYS: Record<string, keyof Config> = {
   WAFER_CACHE_DIR_COMPILED: 'cacheDir',
   WAFER_ENGINE: 'engine',
   WAFER_TOKEN: 'token',
+  WAFER_METRICS_TOKEN: 'metricsToken',
+  WAFER_METERING: 'metering',
   WAFER_MAX_UPLOAD_BYTES: 'maxUploadBytes',
   WAFER_TIMEOUT_MS: 'timeoutMs',
   WAFER_MEMORY_MB: 'memoryBytes',
@@ -151,6 +157,8 @@ export function loadConfig(flags: ConfigInput & { config?: string }, env: NodeJS
     cacheDir: resolve(String(merged.cacheDir ?? join(dataDir, 'cache'))),
     engine,
     token: merged.token ? String(merged.token) : undefined,
+    metricsToken: merged.metricsToken ? String(merged.metricsToken) : undefined,
+    metering: onOff('metering', merged.metering, true),
     maxUploadBytes: int('max upload bytes', merged.maxUploadBytes, L.DEFAULT_MAX_UPLOAD_BYTES, 1, 2 ** 31),
     maxRequestBytes: int('max request bytes', merged.maxRequestBytes, L.DEFAULT_MAX_REQUEST_BYTES, 1, 2 ** 31),
     timeoutMs: int('timeout ms', merged.timeoutMs, L.DEFAULT_TIMEOUT_MS, 1, L.MAX_TIMEOUT_MS),
@@ -200,6 +208,15 @@ function int(what: string, value: unknown, fallback: number, min: number, max: n
     throw new ConfigError(`invalid ${what} ${JSON.stringify(value)}: expected an integer from ${min} to ${max}`);
   }
   return n;
+}
+
+function onOff(what: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined || value === null || value === '') return fallback;
+  if (value === true || value === false) return value;
+  const v = String(value).trim().toLowerCase();
+  if (v === 'on') return true;
+  if (v === 'off') return false;
+  throw new ConfigError(`invalid ${what} ${JSON.stringify(value)}: expected on or off`);
 }
 
 function fraction(what: string, value: unknown, fallback: number): number {

@@ -56,6 +56,7 @@ const NOT_PROVOKED: Record<string, string> = {
   'any /fn 400 invalid_request': 'a request body that breaks off mid-way (test/hostile)',
   'any /fn 500 out_of_fuel': 'jco cannot meter fuel (refused at deploy); provoked on wasmtime',
   'any /fn 500 internal': 'an engine failure outside the guest',
+  'get /metrics 401 unauthorized': 'only with --metrics-token, which this host does not set (test/api/metrics.test.ts covers it)',
   'any /fn 503 not_ready': 'a call racing the host shutting down',
 };
 

@@ -6,6 +6,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../host/src/config.js';
 import type { UsageCounters } from '../../host/src/functions/usage.js';
 import { ENGINES, errorOf, fixture, sample, startTestHost, type TestHost } from '../helpers/host.js';
 
@@ -141,5 +142,31 @@ describe.each(ENGINES)('usage metering on %s', (engine) => {
     expect((await host.api('GET', '/v1/functions/gone/usage')).status).toBe(404);
     await host.deploy('gone', await fixture('respond'));
     expect((await usage(host, 'gone')).lifetime.invocations).toBe(0);
+  });
+});
+
+describe.each(ENGINES)('--metering off on %s', (engine) => {
+  let host: TestHost;
+  beforeAll(async () => {
+    host = await startTestHost(engine, { metering: 'off' });
+  });
+  afterAll(() => host?.destroy());
+
+  it('meters and logs nothing (for measuring what metering costs), while calls and /metrics go on', async () => {
+    await host.deploy('quiet', await fixture('err'));
+    const res = await host.call('quiet');
+    expect(res.status).toBe(500);
+    expect(res.headers.get('x-wafer-duration-us')).toMatch(/^\d+$/);
+    expect((await usage(host, 'quiet')).lifetime.invocations).toBe(0);
+    const logs = (await (await host.api('GET', '/v1/functions/quiet/logs')).json()) as { entries: unknown[] };
+    expect(logs.entries).toEqual([]);
+    expect(await readdir(host.dataDir)).not.toContain('usage');
+    expect(await (await fetch(`${host.url}/metrics`)).text()).toMatch(/wafer_invocations_total\{function="quiet",status="500",code="function_error"\} 1/);
+  });
+
+  it('is read from WAFER_METERING (on or off), and refuses anything else', () => {
+    expect(loadConfig({}, { WAFER_METERING: 'off' }).metering).toBe(false);
+    expect(loadConfig({}, {}).metering).toBe(true);
+    expect(() => loadConfig({}, { WAFER_METERING: 'no' })).toThrow(/expected on or off/);
   });
 });

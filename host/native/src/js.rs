@@ -94,4 +94,6 @@ pub struct NativeStats {
     /// Calls that ran on a warm instance taken from a pool (`instance=reuse`).
     pub instances_reused: f64,
     pub loaded: f64,
+    /// Warm instances held idle now (`instance=reuse`), process-wide: every engine of the process shares one bound.
+    pub instances_idle: f64,
 }

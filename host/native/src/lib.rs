@@ -189,6 +189,7 @@ impl NativeEngine {
             instances_created: c.instances_created.load(Ordering::Relaxed) as f64,
             instances_reused: c.instances_reused.load(Ordering::Relaxed) as f64,
             loaded: self.inner.loaded.read().unwrap_or_else(|p| p.into_inner()).len() as f64,
+            instances_idle: crate::reuse::idle_total() as f64,
         }
     }
 }

@@ -34,6 +34,11 @@ static IDLE_TOTAL: AtomicUsize = AtomicUsize::new(0);
 /// Every live `Pools`, so a call that finds the instance pool full can free idle instances.
 static ALL: Mutex<Vec<Weak<Pools>>> = Mutex::new(Vec::new());
 
+/// Idle instances held now, process-wide (for `stats()`).
+pub fn idle_total() -> usize {
+    IDLE_TOTAL.load(Ordering::Relaxed)
+}
+
 /// New pools for a component, registered for `drop_all_idle`.
 pub fn pools() -> Arc<Pools> {
     let p = Arc::new(Pools::default());

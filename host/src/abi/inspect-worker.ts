@@ -105,16 +105,15 @@ export class InspectWorker {
   }
 
   private spawn(): Worker {
+    // The worker's own stdout and stderr are left piped to the host's (it writes nothing; the
+    // addon's panic messages go to fd 2 whatever this says): reading them as streams (`stdout:
+    // true`) would keep the process alive for as long as the worker lives, even unref'd.
     const worker = new Worker(WORKER_URL, {
       env: {},
       workerData: { addon: ADDON_PATH },
-      stdout: true,
-      stderr: true,
       resourceLimits: { maxOldGenerationSizeMb: Math.max(16, Math.floor(this.heapBytes / MiB)) },
     });
     this.started++;
-    worker.stdout.resume();
-    worker.stderr.resume();
     worker.unref();
     const boot = setTimeout(() => this.failToStart(worker, `not ready within ${START_TIMEOUT_MS} ms`), START_TIMEOUT_MS);
     boot.unref();

@@ -25,7 +25,7 @@ interface BenchFlags {
   instance?: string;
 }
 
-const SCENARIOS = 'compile, restart, instantiate, warm-call, quota, warm-http, throughput, koa-baseline, deployed-rss, deployed-cold-call';
+const SCENARIOS = 'compile, restart, instantiate, warm-call, quota, warm-http, throughput, metering, koa-baseline, deployed-rss, deployed-cold-call';
 
 export function registerBench(program: Command): void {
   program

@@ -44,6 +44,8 @@ interface ServeFlags {
   functionLogKb?: string;
   usageFlushMs?: string;
   benchResults?: string;
+  metricsToken?: string;
+  metering?: string;
 }
 
 const mib = (value: string | undefined): number | undefined => (value === undefined ? undefined : Number(value) * 1024 * 1024);
@@ -73,6 +75,8 @@ export function registerServe(program: Command): void {
     .option('--tiered-start-mb <mb>', 'wasmtime: uploads this large or larger answer once Winch has compiled them and move to Cranelift when its background compile ends (default 1; 0: off)')
     .option('--function-log-kb <kb>', 'guest output kept on disk per function, all its log segments together; the oldest go first (default 4096)')
     .option('--usage-flush-ms <ms>', 'usage counters are written to the data directory this often; a crash loses at most this much metering (default 10000)')
+    .option('--metrics-token <token>', 'GET /metrics then needs Authorization: Bearer <token> (the management token works too); default: /metrics is open ($WAFER_METRICS_TOKEN)')
+    .option('--metering <on|off>', 'usage metering and per-function logs; off only to measure what they cost per call (usage and logs then stay empty; default on, $WAFER_METERING)')
     .option('--max-concurrency <n>', 'calls running at once per function (default 8)')
     .option('--max-queue <n>', 'calls waiting per function before `overloaded` (default 64)')
     .option('--max-calls <n>', 'calls running at once, host-wide (default 16)')
@@ -109,6 +113,8 @@ export function registerServe(program: Command): void {
         functionLogBytes: flags.functionLogKb,
         usageFlushMs: flags.usageFlushMs,
         benchResultsDir: flags.benchResults,
+        metricsToken: flags.metricsToken,
+        metering: flags.metering,
         maxConcurrency: flags.maxConcurrency,
         maxQueue: flags.maxQueue,
         maxCalls: flags.maxCalls,

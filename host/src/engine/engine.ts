@@ -102,6 +102,16 @@ export interface CallReport extends GuestOutput {
   peakMemoryBytes?: number;
 }
 
+/** The compilers an engine reports compiles of (`CompileObserver`). */
+export type CompilerName = 'cranelift' | 'winch' | 'jco' | 'v8';
+
+/**
+ * Told of every compile that succeeded, for /metrics: wasmtime's Cranelift and Winch compiles
+ * (the background Cranelift compile of a tiered start included), jco's transpiles and V8's
+ * compiles of the capped core modules. Seconds from the compile's start, after any wait for a slot.
+ */
+export type CompileObserver = (compiler: CompilerName, seconds: number) => void;
+
 /** Counters an engine exposes for /metrics and for tests. */
 export interface EngineStats {
   compiled: number;

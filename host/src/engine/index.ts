@@ -3,7 +3,7 @@
  * Chooses an engine backend by name, and warms it up (warmup.ts). Backends are imported lazily
  * so the jco engine runs on a machine where the wasmtime addon was never built.
  */
-import type { Engine, EngineName } from './engine.js';
+import type { CompileObserver, Engine, EngineName } from './engine.js';
 import type { Logger } from '../logger.js';
 import { warmUp } from './warmup.js';
 
@@ -24,6 +24,8 @@ export interface EngineConfig {
   /** wasmtime only; see Config.tieredStartBytes. */
   tieredStartBytes?: number;
   logger: Logger;
+  /** Told of each compile's duration (/metrics). */
+  onCompile?: CompileObserver;
   /** Warm the execute path with a built-in tiny component before resolving (warmup.ts); default true. */
   warmUp?: boolean;
 }

@@ -264,10 +264,19 @@ function callRecord(
   };
 }
 
-/** meter: counts the call by outcome (ok or its error code) in /metrics, and its cost in the function's usage (functions/usage.ts). */
+/**
+ * meter: counts the call in /metrics (by status and code, its start and durations), and its cost
+ * in the function's usage (functions/usage.ts). `record` is absent for a call refused before it ran.
+ */
 function meter(deps: PipelineDeps, name: string, outcome: Outcome, record?: CallRecord): void {
-  if (outcome.ok) deps.metrics?.call(name, 'ok', outcome.report.durationUs);
-  else deps.metrics?.call(name, outcome.error instanceof WaferError ? outcome.error.code : 'internal');
+  // Only deployed names get series: not one removed while its call ran (functions/metrics.ts).
+  if (deps.metrics && deps.lookup(name)) {
+    if (record) deps.metrics.invocation(record, outcome.ok ? outcome.report.durationUs : undefined);
+    else if (!outcome.ok) {
+      const error = outcome.error;
+      deps.metrics.refused(name, error instanceof WaferError ? error.status : 500, error instanceof WaferError ? error.code : 'internal');
+    }
+  }
   if (record && record.version > 0) deps.usage?.record(record);
 }
 

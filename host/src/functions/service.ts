@@ -75,6 +75,11 @@ export interface ServiceOptions {
   functionLogBytes?: number;
   /** How often usage is written; default DEFAULT_USAGE_FLUSH_MS. */
   usageFlushMs?: number;
+  /**
+   * False turns usage metering and the per-function logs off even with a data directory (the
+   * usage and logs routes then answer nothing), to measure what they cost per call; default true.
+   */
+  metering?: boolean;
 }
 
 /** Throws `invalid_name` unless `name` is a valid function name. */
@@ -124,7 +129,8 @@ export class FunctionService {
       queue: options.maxQueue,
     }));
     const lookup = (name: string) => this.index.get(name);
-    if (options.dataDir !== undefined) {
+    metrics?.watchService({ functions: () => this.index.keys(), load: (name) => limiter.load(name) });
+    if (options.dataDir !== undefined && options.metering !== false) {
       const functionLogBytes = options.functionLogBytes ?? DEFAULT_FUNCTION_LOG_BYTES;
       this.logStore = new LogStore({ dir: join(options.dataDir, 'logs'), maxBytes: functionLogBytes, segments: LOG_SEGMENTS_PER_CAP, logger });
       this.usageStore = new UsageStore({
@@ -273,7 +279,7 @@ export class FunctionService {
       } finally {
         await staged.discard();
       }
-      metrics?.upload('ok');
+      metrics?.upload('ok', version.size);
     } catch (err) {
       metrics?.upload(err instanceof WaferError ? err.code : 'internal');
       // Storing failed after compiling (a full disk, say): drop the artifact and any committed
@@ -369,6 +375,7 @@ export class FunctionService {
     const history = this.index.get(name);
     if (!history || !(await this.options.registry.remove(name))) throw new NotFoundError(`no function named ${name}`);
     this.index.delete(name);
+    this.options.metrics?.forget(name);
     for (const fn of history.versions) this.collector.retire(fn);
     await this.logStore?.remove(name);
     await this.usageStore?.remove(name);

@@ -12,7 +12,7 @@ import type { Metrics } from '../functions/metrics.js';
 import type { Logger } from '../logger.js';
 import { ABI_VERSION } from '../abi/envelope.js';
 import { BENCH_RESULTS } from '../paths.js';
-import { requireToken } from './auth.js';
+import { requireAnyToken, requireToken } from './auth.js';
 import { errorBody, errorMiddleware } from './errors.js';
 import type { LingerBounds } from './linger.js';
 import { openApiDocument } from './openapi/document.js';
@@ -26,6 +26,8 @@ export interface AppOptions {
   metrics: Metrics;
   logger: Logger;
   token: string;
+  /** When set, GET /metrics needs it (or `token`) as a bearer token; unset, /metrics is open. */
+  metricsToken?: string;
   maxUploadBytes: number;
   maxRequestBytes: number;
   /** How an answer sent before its request body was read drains the rest before closing. */
@@ -37,6 +39,10 @@ export interface AppOptions {
 
 export function createApp(options: AppOptions): Koa {
   const { service, metrics, logger, token } = options;
+  // Only the exact path `/metrics` serves metrics (no other spelling: `/METRICS` and `/metrics/` are 404).
+  const metricsGuard = options.metricsToken
+    ? requireAnyToken([options.metricsToken, token], '/metrics needs Authorization: Bearer <token> (the metrics token, --metrics-token, or the management token)')
+    : undefined;
   const app = new Koa();
   app.silent = true;
   const openapi = JSON.stringify(openApiDocument(options.waferVersion));
@@ -56,8 +62,11 @@ export function createApp(options: AppOptions): Koa {
       return;
     }
     if (ctx.path === '/metrics' && ctx.method === 'GET') {
-      ctx.type = 'text/plain; version=0.0.4';
-      ctx.body = await metrics.text();
+      const serve = async () => {
+        ctx.type = metrics.contentType;
+        ctx.body = await metrics.text();
+      };
+      await (metricsGuard ? metricsGuard(ctx, serve) : serve());
       return;
     }
     if (ctx.path === '/openapi.json' && ctx.method === 'GET') {

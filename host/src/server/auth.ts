@@ -25,12 +25,22 @@ export async function loadOrCreateToken(dataDir: string): Promise<{ token: strin
 }
 
 export function requireToken(token: string): Middleware {
-  const expected = Buffer.from(`Bearer ${token}`);
+  return requireAnyToken([token], 'this route needs Authorization: Bearer <token> (see WAFER_TOKEN or <data-dir>/token)');
+}
+
+/**
+ * Guard that accepts `Authorization: Bearer <t>` for any `t` of `tokens`, compared in constant
+ * time (every token is compared, so the time does not tell which one came close).
+ */
+export function requireAnyToken(tokens: readonly string[], message: string): Middleware {
+  const expected = tokens.map((token) => Buffer.from(`Bearer ${token}`));
   return async (ctx, next) => {
     const given = Buffer.from(ctx.get('authorization'));
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    let ok = false;
+    for (const e of expected) ok = (given.length === e.length && timingSafeEqual(given, e)) || ok;
+    if (!ok) {
       ctx.set('WWW-Authenticate', 'Bearer');
-      throw new InvalidInputError('unauthorized', 'this route needs Authorization: Bearer <token> (see WAFER_TOKEN or <data-dir>/token)');
+      throw new InvalidInputError('unauthorized', message);
     }
     await next();
   };

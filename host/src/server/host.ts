@@ -40,6 +40,7 @@ export interface StartOptions {
 export async function startHost(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningHost> {
   const registry = await FsRegistry.open(config.dataDir);
   const { token, created } = config.token ? { token: config.token, created: false } : await loadOrCreateToken(config.dataDir);
+  const metrics = new Metrics();
   const engine = await createEngine(config.engine, {
     cacheDir: config.cacheDir,
     maxMemoryBytes: config.maxMemoryBytes,
@@ -51,8 +52,9 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
     compileMemoryBytes: config.compileMemoryBytes,
     tieredStartBytes: config.tieredStartBytes,
     logger,
+    onCompile: (compiler, seconds) => metrics.compiled(compiler, seconds),
   });
-  const metrics = new Metrics(engine);
+  metrics.watchEngine(engine);
   const service = new FunctionService({
     registry,
     engine,
@@ -72,6 +74,7 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
     dataDir: config.dataDir,
     functionLogBytes: config.functionLogBytes,
     usageFlushMs: config.usageFlushMs,
+    metering: config.metering,
   });
   await service.init();
   if (config.samplesDir) await deploySamples(service, config.samplesDir, options.onSample);
@@ -81,6 +84,7 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
     metrics,
     logger,
     token,
+    metricsToken: config.metricsToken,
     maxUploadBytes: config.maxUploadBytes,
     maxRequestBytes: config.maxRequestBytes,
     linger: { ms: config.lingerMs, bytes: config.lingerBytes },

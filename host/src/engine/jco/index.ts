@@ -9,7 +9,17 @@
  */
 import { performance } from 'node:perf_hooks';
 import { LRUCache } from 'lru-cache';
-import { checkMemoryRequest, notLoadedError, type CallLimits, type CallReport, type Engine, type EngineStats, type LoadInfo, type LoadUnit } from '../engine.js';
+import {
+  checkMemoryRequest,
+  notLoadedError,
+  type CallLimits,
+  type CallReport,
+  type CompileObserver,
+  type Engine,
+  type EngineStats,
+  type LoadInfo,
+  type LoadUnit,
+} from '../engine.js';
 import { ComponentError, GuestTrapError, WaferError } from '../../errors.js';
 import {
   DEFAULT_COMPILE_CONCURRENCY,
@@ -80,6 +90,8 @@ export interface JcoEngineOptions {
   /** Transpiles running at once; default DEFAULT_COMPILE_CONCURRENCY. */
   compileConcurrency?: number;
   logger?: Pick<Logger, 'info' | 'warn'>;
+  /** Told of each transpile (`jco`) and each compile of a component's core modules (`v8`), for /metrics. */
+  onCompile?: CompileObserver;
 }
 
 /** Everything `stats()` counts; the pools bump their share. */
@@ -91,6 +103,9 @@ interface EngineCounters extends PoolCounters {
   /** Core modules compiled by V8 (once per component and memory quota while cached). */
   modulesCompiled: number;
   moduleCacheHits: number;
+  /** Compiled sets (a component's modules under one quota) not in the LRU, so compiled; and those the LRU evicted. */
+  moduleCacheMisses: number;
+  moduleCacheEvictions: number;
 }
 
 /** Core modules of one component compiled under one memory quota. */
@@ -137,6 +152,8 @@ export class JcoEngine implements Engine {
     loadedFromMemory: 0,
     modulesCompiled: 0,
     moduleCacheHits: 0,
+    moduleCacheMisses: 0,
+    moduleCacheEvictions: 0,
     instancesCreated: 0,
     instantiateFailures: 0,
     workersStarted: 0,
@@ -148,12 +165,14 @@ export class JcoEngine implements Engine {
     functionErrors: 0,
     calls: 0,
   };
-  private readonly settings: Required<Omit<JcoEngineOptions, 'logger' | 'cacheDir'>>;
+  private readonly settings: Required<Omit<JcoEngineOptions, 'logger' | 'cacheDir' | 'onCompile'>>;
   private readonly logger?: Pick<Logger, 'info' | 'warn'>;
+  private readonly onCompile?: CompileObserver;
 
   constructor(options: JcoEngineOptions) {
-    const { logger, cacheDir: _cacheDir, ...rest } = options;
+    const { logger, onCompile, cacheDir: _cacheDir, ...rest } = options;
     this.logger = logger;
+    this.onCompile = onCompile;
     this.settings = {
       defaultMemoryBytes: Math.min(DEFAULT_MEMORY_BYTES, options.maxMemoryBytes),
       moduleCacheBytes: DEFAULT_MODULE_CACHE_BYTES,
@@ -181,7 +200,12 @@ export class JcoEngine implements Engine {
     this.workers = new WorkerSource(this.settings.spareWorker);
     this.compiled = new LRUCache<string, CompiledSet>({
       maxSize: this.settings.moduleCacheBytes,
-      sizeCalculation: (set) => Math.max(1, set.wasmBytes),
+      // An entry larger than the whole cache is still kept (alone), as wasmtime's resident.ts does:
+      // lru-cache would refuse it, and every call would compile it again.
+      sizeCalculation: (set) => Math.min(this.settings.moduleCacheBytes, Math.max(1, set.wasmBytes)),
+      dispose: (_set, _key, reason) => {
+        if (reason === 'evict') this.counters.moduleCacheEvictions++;
+      },
     });
     if (this.settings.idleWorkerMs > 0) {
       this.reaper = setInterval(() => this.reapIdle(), Math.max(1000, this.settings.idleWorkerMs / 2));
@@ -296,7 +320,12 @@ export class JcoEngine implements Engine {
           this.counters.loadedFromDisk++;
         } else {
           const bytes = await unit.bytes();
-          artifact = await this.gate.run(() => this.store.transpileAndStore(unit.digest, bytes));
+          artifact = await this.gate.run(async () => {
+            const started = performance.now();
+            const stored = await this.store.transpileAndStore(unit.digest, bytes);
+            this.onCompile?.('jco', (performance.now() - started) / 1000);
+            return stored;
+          });
           source = 'compiled';
           this.counters.compiled++;
           this.logger?.info({ digest: unit.digest }, 'jco: transpiled component');
@@ -335,6 +364,8 @@ export class JcoEngine implements Engine {
   }
 
   private async compile(artifact: Artifact, capBytes: number, key: string): Promise<CompiledSet> {
+    this.counters.moduleCacheMisses++;
+    const started = performance.now();
     const raw = new Map<string, Uint8Array>();
     const defined = new Map<string, Growables>();
     for (const name of artifact.modules) {
@@ -373,6 +404,7 @@ export class JcoEngine implements Engine {
     }
     const tooSmall = split.initialBytes > capBytes;
     const set: CompiledSet = { modules, wasmBytes: bytes, memoryBudget: split.budget, tooSmallFor: tooSmall ? split.initialBytes : undefined };
+    this.onCompile?.('v8', (performance.now() - started) / 1000);
     this.compiled.set(key, set);
     return set;
   }

@@ -48,7 +48,18 @@ import {
   WaferError,
   type GuestOutput,
 } from '../../errors.js';
-import { checkMemoryRequest, notLoadedError, type CallLimits, type CallReport, type Engine, type EngineStats, type LoadInfo, type LoadUnit } from '../engine.js';
+import {
+  checkMemoryRequest,
+  notLoadedError,
+  type CallLimits,
+  type CallReport,
+  type CompileObserver,
+  type CompilerName,
+  type Engine,
+  type EngineStats,
+  type LoadInfo,
+  type LoadUnit,
+} from '../engine.js';
 import { CompileGate } from '../compile-gate.js';
 import {
   BACKGROUND_COMPILE_NICE,
@@ -82,6 +93,8 @@ export interface WasmtimeEngineOptions extends Omit<NativeEngineOptions, 'maxMem
   /** Ceiling on a guest's linear memory; calls may ask for less, never more. */
   maxMemoryBytes: number;
   logger?: EngineLogger;
+  /** Told of each compile that succeeded (Cranelift or Winch), for /metrics. */
+  onCompile?: CompileObserver;
   /** Where the built addon is; defaults to `host/native/wafer_native.node` in this checkout. */
   addonPath?: string;
   /**
@@ -227,6 +240,7 @@ export class WasmtimeEngine implements Engine {
   private readonly meteredOptions: WasmtimeEngineOptions | undefined;
   /** The fuel-metered engine, made on the first load that asks for fuel. */
   private metered: WasmtimeEngine | undefined;
+  private readonly onCompile: CompileObserver | undefined;
 
   constructor(options: WasmtimeEngineOptions) {
     const addonPath = options.addonPath ?? defaultAddonPath();
@@ -255,6 +269,7 @@ export class WasmtimeEngine implements Engine {
     this.maxMemoryBytes = options.maxMemoryBytes;
     this.fuelEnabled = options.fuel ?? false;
     this.logger = options.logger;
+    this.onCompile = options.onCompile;
     this.inlineBudgetMs = options.inlineBudgetMs ?? DEFAULT_INLINE_BUDGET_MS;
     void this.sweepStaleTemps();
     this.gate = options.compileGate ?? new CompileGate(options.compileConcurrency ?? DEFAULT_COMPILE_CONCURRENCY);
@@ -372,7 +387,7 @@ export class WasmtimeEngine implements Engine {
       const fast = await this.compileFast(unit, bytes, started);
       if (fast !== undefined) return fast;
       // Compiled in the compile process, under the host-wide cap; the host then maps the artifact.
-      r = await this.gate.run(() => this.compiler.compile(unit.digest, bytes, path, world));
+      r = await this.gate.run(() => this.timed('cranelift', () => this.compiler.compile(unit.digest, bytes, path, world)));
       if (r.ok && r.cacheError !== undefined) {
         throw new WaferError('internal', 500, `cannot write the compiled artifact: ${r.cacheError}`, { expose: false });
       }
@@ -423,7 +438,7 @@ export class WasmtimeEngine implements Engine {
     const fast = this.fast;
     if (fast === undefined || bytes.byteLength < this.tieredStartBytes) return undefined;
     const path = this.fastArtifactPath(unit.digest);
-    let r = await this.gate.run(() => fast.compiler.compile(unit.digest, bytes, path, this.worldOf(unit.digest)));
+    let r = await this.gate.run(() => this.timed('winch', () => fast.compiler.compile(unit.digest, bytes, path, this.worldOf(unit.digest))));
     if (r.ok && r.cacheError === undefined) r = await fast.native.load(unit.digest, null, path, this.worldOf(unit.digest));
     else if (r.ok) r = { ok: false, errorKind: 'internal', message: r.cacheError, ms: 0, pooled: false };
     // The world is the same whichever compiler: no second opinion needed.
@@ -460,7 +475,7 @@ export class WasmtimeEngine implements Engine {
     const path = this.artifactPath(digest);
     // A reload after an eviction has no bytes: nothing to compile until the next real load.
     const bytes = await unit.bytes();
-    const r = await this.backgroundGate.run(() => this.backgroundCompiler.compile(digest, bytes, path, this.worldOf(digest)));
+    const r = await this.backgroundGate.run(() => this.timed('cranelift', () => this.backgroundCompiler.compile(digest, bytes, path, this.worldOf(digest))));
     if (this.abandoned.delete(digest)) {
       await this.removeArtifacts(digest);
       return;
@@ -479,6 +494,14 @@ export class WasmtimeEngine implements Engine {
     await rm(this.fastArtifactPath(digest), { force: true });
     await rm(`${this.fastArtifactPath(digest)}.sum`, { force: true });
     this.logger?.info({ digest }, 'moved to the Cranelift build');
+  }
+
+  /** Runs one compile, and tells `onCompile` how long it took when it succeeded. */
+  private async timed<R extends { ok: boolean }>(compiler: CompilerName, compile: () => Promise<R>): Promise<R> {
+    const started = performance.now();
+    const r = await compile();
+    if (r.ok) this.onCompile?.(compiler, (performance.now() - started) / 1000);
+    return r;
   }
 
   /** The world `digest` links as (world.rs in the addon); undefined is the handler world. */
@@ -662,6 +685,8 @@ export class WasmtimeEngine implements Engine {
       instancesReused: s.instancesReused + (f?.instancesReused ?? 0) + (m?.instancesReused ?? 0),
       loaded: s.loaded + (f?.loaded ?? 0) + (m?.loaded ?? 0),
       meteredLoaded: m?.loaded ?? 0,
+      // One process-wide count (both tiers' engines share the bound), so not summed.
+      instancesIdle: s.instancesIdle,
       inlineCalls: this.inlineCalls,
       inlineOverruns: this.inlineOverruns,
       ...this.gate.stats(),

@@ -90,6 +90,8 @@ export interface NativeStats {
   /** Calls that ran on a warm instance of a pool. */
   instancesReused: number;
   loaded: number;
+  /** Warm instances held idle now (`instance=reuse`), process-wide. */
+  instancesIdle: number;
 }
 
 export interface NativeEngine {

@@ -50,7 +50,8 @@ afterAll(async () => {
 
 describe('tiered start', () => {
   it('serves a new upload from Winch at once, then from the Cranelift build, and removes the Winch artifact', async () => {
-    const e = engine();
+    const compiles: string[] = [];
+    const e = engine({ onCompile: (compiler, seconds) => compiles.push(seconds > 0 ? compiler : `${compiler} in no time`) });
     const unit = unitOf(await fixture('echo'));
     const info = await e.load(unit);
     expect(info.source).toBe('compiled');
@@ -67,6 +68,8 @@ describe('tiered start', () => {
     const s = e.stats();
     // The upload's compile is the one `compiled` counts; the hand-over is neither a compile nor a disk load.
     expect([s.compiled, s.fastCompiles, s.tierUps, s.tierUpFailures, s.loadedFromDisk]).toEqual([1, 1, 1, 0, 0]);
+    // What /metrics' compile histogram is told: the upload's Winch compile, then the background Cranelift one.
+    expect(compiles).toEqual(['winch', 'cranelift']);
   });
 
   it('hands over between calls: no call fails, and a call running on Winch finishes there', async () => {

@@ -184,7 +184,7 @@ const HOST: Route[] = [
   },
   {
     method: 'get', path: '/metrics',
-    operation: { operationId: 'metrics', summary: 'Prometheus metrics, every series prefixed wafer_', tags: ['host'], responses: { 200: { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } } } },
+    operation: { operationId: 'metrics', summary: 'Prometheus metrics, every series prefixed wafer_', tags: ['host'], responses: { 200: { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errorResponses({ 401: ['unauthorized'] }) } },
   },
   {
     method: 'get', path: '/openapi.json',
