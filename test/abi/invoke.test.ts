@@ -84,6 +84,6 @@ describe('ABI 1.1 invoke on jco', () => {
     expect(res.status).toBe(400);
     const error = await errorOf(res);
     expect(error.code).toBe('abi_mismatch');
-    expect(error.message).toContain('wafer:function/host@1.1.0#invoke (ABI 1.1 function calls), which the jco engine does not run');
+    expect(error.message).toContain('the component imports wafer:function/host@1.1.0 (ABI 1.1 function calls), which the jco engine does not run');
   });
 });
