@@ -6,7 +6,8 @@
  *   a wildcard does not reach loopback, https is refused, the response body is capped;
  * - `http://{fn}.wafer.internal/…` calls another function in-process: the callee is its own
  *   call (logged and metered as such), gets no more than the caller's remaining time, and a
- *   chain of calls stops at the depth limit with 508 `loop_detected`.
+ *   chain of calls stops at the depth limit with 508 `loop_detected`; a callee never queues (503
+ *   `overloaded` at once when it has no free slot).
  *
  * The guest is test/fixtures/http-probe: `/fetch?<url>` sends `GET <url>` and answers its status
  * and body (502 `fetch: <error code>` when the request fails); `/cycle?<name>` calls
@@ -50,6 +51,7 @@ describe('outbound HTTP and function calls on wasmtime', () => {
     await host.deploy('star', probe, '?outbound=*');
     await host.deploy('callee', probe);
     await host.deploy('short', probe, '?timeout_ms=400');
+    await host.deploy('single', probe, '?max_concurrency=1');
     await host.deploy('hello-rust', await sample('http-hello-rust'));
   });
   afterAll(async () => {
@@ -180,6 +182,13 @@ describe('outbound HTTP and function calls on wasmtime', () => {
         entries = await logsOf('callee');
       }
       expect(entries.some((e) => e.code === 'timeout' && e.status === 504)).toBe(true);
+    });
+
+    it('never queues a callee: one with no free slot answers 503 overloaded at once, as a response', async () => {
+      // `single` runs one call at a time and calls itself: the nested call finds its only slot taken.
+      const res = await host.call('single', '/cycle?single');
+      expect(res.status).toBe(503);
+      expect((await errorOf(res)).code).toBe('overloaded');
     });
 
     it(`stops a cycle at the depth limit (${MAX_CALL_DEPTH} calls in a chain) with 508 loop_detected`, async () => {
