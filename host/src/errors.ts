@@ -27,6 +27,7 @@ export const ERROR_CODES = [
   'request_timeout',
   'not_ready',
   'insufficient_storage',
+  'loop_detected',
   'internal',
 ] as const;
 

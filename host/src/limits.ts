@@ -146,3 +146,21 @@ export const MAX_ENV_BYTES = 32 * 1024;
 export const MAX_INVOKE_TOKENS = 32;
 /** A token's label, in characters: a name for people, not a place for data. */
 export const MAX_TOKEN_LABEL_CHARS = 128;
+
+// ---- Outbound HTTP and function calls (issue 11). ----
+
+/** Host patterns in a function's `outbound` setting: a short allow-list, checked on every outbound request. */
+export const MAX_OUTBOUND_HOSTS = 32;
+/**
+ * One `outbound` pattern: `*`, or a host name (optionally `*.` for any subdomain), an IPv4
+ * address or a bracketed IPv6 address, with an optional `:port`. Lower case.
+ */
+export const OUTBOUND_PATTERN = /^(\*|(\*\.)?[a-z0-9]([a-z0-9-]{0,62})(\.[a-z0-9]([a-z0-9-]{0,62}))*(:[0-9]{1,5})?|\[[0-9a-f:.]{2,45}\](:[0-9]{1,5})?)$/;
+/**
+ * How deep a chain of function calls (`http://{fn}.wafer.internal`, the ABI 1.1 `invoke`) may go:
+ * a call at this depth calling again is answered 508 `loop_detected`, which stops cycles long
+ * before their deadlines would. Each level holds a slot and an instance while it waits.
+ */
+export const MAX_CALL_DEPTH = 8;
+/** The host name suffix of function calls: `http://{fn}.wafer.internal/…` calls function `fn` in-process. */
+export const INTERNAL_HOST_SUFFIX = '.wafer.internal';

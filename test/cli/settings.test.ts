@@ -30,7 +30,7 @@ describe('wafer deploy settings, tokens and invoke --token', () => {
   afterAll(() => host?.destroy());
 
   it('documents the new flags and the tokens command in --help', async () => {
-    expect((await wafer(['deploy', '--help'])).stdout).toMatch(/--fuel <n>[\s\S]*--max-concurrency <n>[\s\S]*--env <KEY=VALUE>[\s\S]*--invoke-auth <mode>/);
+    expect((await wafer(['deploy', '--help'])).stdout).toMatch(/--fuel <n>[\s\S]*--max-concurrency <n>[\s\S]*--env <KEY=VALUE>[\s\S]*--invoke-auth <mode>[\s\S]*--outbound <hosts>/);
     expect((await wafer(['tokens', '--help'])).stdout).toMatch(/Usage: wafer tokens \[options\] <name>[\s\S]*--create[\s\S]*--label <label>[\s\S]*--revoke <id>/);
     expect((await wafer(['invoke', '--help'])).stdout).toContain('--token <token>');
   });
@@ -52,6 +52,11 @@ describe('wafer deploy settings, tokens and invoke --token', () => {
     expect(listed[1]).toContain('ci');
     expect((await wafer(['tokens', 'cli-env', '--revoke', id])).stdout.trim()).toBe(`revoked token ${id} of cli-env`);
     expect((await fails(['invoke', 'cli-env', '--token', token])).stderr).toContain('401 unauthorized');
+  });
+
+  it('deploys with --outbound, shown back in the version', async () => {
+    const deployed = JSON.parse((await wafer(['deploy', 'cli-outbound', join(FIXTURES, 'env.wasm'), '--outbound', 'api.example.com,*.example.org:8080', '--json'])).stdout);
+    expect(deployed.outbound).toEqual(['api.example.com', '*.example.org:8080']);
   });
 
   it('refuses a malformed --env before uploading, as a usage error (exit 2)', async () => {

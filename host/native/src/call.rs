@@ -12,7 +12,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::engines::Engines;
-use crate::http::DenyOutbound;
+use crate::outbound::{CallContext, Outbound};
 use crate::pipe::CappedPipe;
 use crate::reuse::{Pools, Warm, DEFAULT_KEEP_RESIDENT_BYTES, DEFAULT_REUSE_CALLS};
 use crate::world::{Answer, World};
@@ -36,7 +36,14 @@ pub struct State {
     limiter: Limiter,
     /// wasi:http state (the http world only uses it; cheap to build for every store).
     http: WasiHttpCtx,
-    hooks: DenyOutbound,
+    hooks: Outbound,
+}
+
+impl State {
+    /// What the running call's outbound requests and function calls may do (outbound.rs).
+    pub fn outbound_call(&self) -> &CallContext {
+        &self.hooks.call
+    }
 }
 
 impl WasiView for State {
@@ -138,6 +145,8 @@ pub struct Limits {
     /// The guest's environment (wasi:cli/environment), set when its store is made: a warm
     /// instance keeps the environment it was made with, so a pool must serve one environment.
     pub env: Vec<(String, String)>,
+    /// Outbound HTTP and function calls (outbound.rs); its `deadline` is set when the call starts.
+    pub outbound: CallContext,
 }
 
 /// The closed set of ways a call can fail, as the TS side names them.
@@ -249,7 +258,7 @@ fn fresh_store(loaded: &Loaded, memory_bytes: usize, env: &[(String, String)]) -
         table: ResourceTable::new(),
         limiter: Limiter { quota: memory_bytes, total: 0, peak: 0, pending: 0 },
         http: WasiHttpCtx::new(),
-        hooks: DenyOutbound { stderr: stderr.clone() },
+        hooks: Outbound { stderr: stderr.clone(), call: CallContext::default() },
     };
     let mut store = Store::new(&loaded.engine, state);
     store.limiter(|s| &mut s.limiter);
@@ -291,6 +300,8 @@ pub async fn run(loaded: Arc<Loaded>, input: impl AsRef<[u8]>, limits: Limits, f
         limiter.peak = limiter.total;
         limiter.pending = 0;
     }
+    // This call's outbound rules and deadline, also on a warm instance made for an earlier call.
+    store.data_mut().hooks.call = CallContext { deadline, ..limits.outbound.clone() };
     store.set_epoch_deadline(first_ticks.max(1));
     store.epoch_deadline_callback(move |_| {
         let now = Instant::now();

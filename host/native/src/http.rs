@@ -11,8 +11,9 @@
 //! Buffered, not streamed: the request body is handed over whole, and the response is answered
 //! once the guest has finished it, so a failure at any point is a clean error answer.
 //!
-//! Outbound HTTP (`wasi:http/outgoing-handler`) is linked but refused: every request fails with
-//! `HTTP-request-denied`, and a line in the guest's stderr log says why.
+//! Outbound HTTP (`wasi:http/outgoing-handler`) is the store's hooks' (outbound.rs): function
+//! calls to `{fn}.wafer.internal`, the hosts the function's `outbound` setting allows, and
+//! `HTTP-request-denied` with a line in the guest's stderr log for anything else.
 
 use std::future::Future;
 use std::pin::pin;
@@ -26,10 +27,9 @@ use wasmtime::{Result as WResult, Store};
 use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::p2::types::{HostIncomingRequest, HostResponseOutparam};
-use wasmtime_wasi_http::{WasiBody, WasiHttpHooks, WasiHttpView};
+use wasmtime_wasi_http::{WasiBody, WasiHttpView};
 
 use crate::call::State;
-use crate::pipe::CappedPipe;
 use crate::world::Answer;
 
 /// The export every 0.2 minor of the world has, without its version.
@@ -43,25 +43,6 @@ const ALLOWED_IMPORTS: &[&str] = &["wasi:http/", "wasi:io/", "wasi:clocks/", "wa
 /// Whether a proxy component may import `name` (e.g. `wasi:io/streams@0.2.3`).
 pub fn allowed_import(name: &str) -> bool {
     ALLOWED_IMPORTS.iter().any(|p| name.strip_prefix(p).is_some_and(|rest| rest.contains("@0.2.")))
-}
-
-/// The store's wasi:http hooks: outbound requests are refused.
-pub struct DenyOutbound {
-    pub stderr: CappedPipe,
-}
-
-impl WasiHttpHooks for DenyOutbound {
-    fn send_request(
-        &mut self,
-        request: http::Request<WasiBody>,
-        _options: Option<wasmtime_wasi_http::RequestOptions>,
-        _fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
-    ) -> Box<dyn Future<Output = Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>), wasmtime_wasi_http::Error>> + Send> {
-        let target = request.uri().authority().map(|a| a.as_str().to_string()).unwrap_or_default();
-        let line = format!("wafer: outgoing HTTP request to {:?} denied: functions may not make outgoing requests\n", truncate(&target, 256));
-        self.stderr.push(line.as_bytes());
-        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
-    }
 }
 
 fn truncate(s: &str, cap: usize) -> &str {
@@ -231,7 +212,7 @@ fn escape_target(s: &str) -> String {
 
 /// The wafer.v1 envelope (abi/proto/wafer/v1/envelope.proto), just the fields this world uses:
 /// proto3 wire format by hand, bounded by its input.
-mod envelope {
+pub(crate) mod envelope {
     pub struct Request {
         pub method: String,
         pub path: String,

@@ -48,6 +48,11 @@ pub struct NativeCallLimits {
     /// The guest's environment as `KEY=VALUE` strings (wasi:cli/environment); absent: empty.
     /// Read when a store is made, so a warm instance keeps the one it was made with.
     pub env: Option<Vec<String>>,
+    /// Hosts outbound HTTP may reach (the function's `outbound` setting: names, `*.suffix`,
+    /// `host:port`, or `*`); absent: none. Function calls (`*.wafer.internal`) are not governed by it.
+    pub outbound: Option<Vec<String>>,
+    /// How deep in a chain of function calls this call is; absent: 0 (called from outside).
+    pub depth: Option<u32>,
 }
 
 #[napi(object)]

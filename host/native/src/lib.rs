@@ -15,6 +15,7 @@ mod http;
 mod inspect;
 mod js;
 mod load;
+mod outbound;
 mod pipe;
 mod reuse;
 mod world;
@@ -52,6 +53,8 @@ struct Inner {
     counters: Counters,
     /// Worker threads per executor runtime asked for (0: one per core); see `executor::runtimes`.
     executor_threads: usize,
+    /// The host's invoke pipeline for function calls (`setInvoker`); none: they are refused.
+    invoker: RwLock<Option<Arc<outbound::Invoker>>>,
 }
 
 impl Inner {
@@ -106,6 +109,7 @@ impl NativeEngine {
                 loaded: RwLock::new(HashMap::new()),
                 counters: Counters::default(),
                 executor_threads: options.executor_threads.unwrap_or(0) as usize,
+                invoker: RwLock::new(None),
             }),
         })
     }
@@ -150,6 +154,16 @@ impl NativeEngine {
         Ok(Either::B(promise))
     }
 
+    /// Sets the function that runs function calls (`http://{fn}.wafer.internal`, the ABI 1.1
+    /// `invoke`): it gets a `NativeInvokeRequest` on the JS thread and answers, whenever it is
+    /// done, with `invokeDone(request.id, answer)`. It never keeps the process alive.
+    #[napi(ts_args_type = "callback: (request: NativeInvokeRequest) => void")]
+    pub fn set_invoker(&self, callback: napi::bindgen_prelude::Function<'_, outbound::NativeInvokeRequest, napi::bindgen_prelude::Unknown<'static>>) -> Result<()> {
+        let invoker = outbound::Invoker::new(callback)?;
+        *self.inner.invoker.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(invoker));
+        Ok(())
+    }
+
     /// Whether `key` is loaded.
     #[napi]
     pub fn has(&self, key: String) -> bool {
@@ -192,6 +206,19 @@ impl NativeEngine {
             instances_idle: crate::reuse::idle_total() as f64,
         }
     }
+}
+
+/// Completes function call `id` (see `NativeEngine.setInvoker`); an id no longer waited for
+/// (its caller ran out of time) is ignored.
+#[napi]
+pub fn invoke_done(id: f64, answer: outbound::NativeInvokeAnswer) {
+    let mut headers = Vec::with_capacity(answer.headers.len() / 2);
+    let mut it = answer.headers.into_iter();
+    while let (Some(name), Some(value)) = (it.next(), it.next()) {
+        headers.push((name, value));
+    }
+    let status = u16::try_from(answer.status).ok().filter(|s| (100..=599).contains(s)).unwrap_or(502);
+    outbound::done(to_u64(id), outbound::Answer { status, headers, body: answer.body.to_vec() });
 }
 
 /// The wasmtime crate version this addon embeds.
@@ -317,6 +344,13 @@ fn start_call(inner: &Inner, key: &str, loaded: Option<Arc<Loaded>>, input: Buff
             Some((k, v)) => (k.to_string(), v.to_string()),
             None => (kv.clone(), String::new()),
         }).collect(),
+        outbound: outbound::CallContext {
+            allow: Arc::from(js.outbound.clone().unwrap_or_default()),
+            deadline: std::time::Instant::now(),
+            depth: js.depth.unwrap_or(0),
+            invoker: inner.invoker.read().unwrap_or_else(|p| p.into_inner()).clone(),
+            max_body: js.max_output_bytes.map_or(usize::MAX, |v| usize::try_from(to_u64(v)).unwrap_or(usize::MAX)),
+        },
     };
     if limits.fuel.is_some() && !loaded.fuel_enabled {
         return Err(failed(Failure::Internal, "fuel limit given but the engine was created without fuel".into()));

@@ -79,10 +79,14 @@ impl World {
     /// Adds the imports the world's guests may use.
     pub fn link(self, linker: &mut Linker<State>) -> wasmtime::Result<()> {
         match self {
-            // WASI preview 2, sandboxed per call by the store's `WasiCtx` (call.rs).
-            World::Handler => wasmtime_wasi::p2::add_to_linker_async(linker),
+            // WASI preview 2, sandboxed per call by the store's `WasiCtx` (call.rs), and the
+            // ABI 1.1 `invoke` import (outbound.rs); a 1.0 guest imports nothing of it.
+            World::Handler => {
+                wasmtime_wasi::p2::add_to_linker_async(linker)?;
+                crate::outbound::link_invoke(linker)
+            }
             // The same WASI (check refuses sockets imports; the store allows no sockets anyway,
-            // and preopens nothing) plus wasi:http, whose outbound requests the store refuses.
+            // and preopens nothing) plus wasi:http, whose outbound requests the store's hooks govern (outbound.rs).
             World::Http => {
                 wasmtime_wasi::p2::add_to_linker_async(linker)?;
                 wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)

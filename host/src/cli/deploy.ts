@@ -69,6 +69,7 @@ export interface SettingsFlags {
   maxConcurrency?: string;
   env?: string[];
   invokeAuth?: string;
+  outbound?: string;
 }
 
 /** The deploy query from the settings flags. */
@@ -84,6 +85,7 @@ export function deployQuery(flags: SettingsFlags): URLSearchParams {
     query.append('env', kv);
   }
   if (flags.invokeAuth) query.set('invoke_auth', flags.invokeAuth);
+  if (flags.outbound !== undefined) query.set('outbound', flags.outbound);
   return query;
 }
 
@@ -104,6 +106,7 @@ export function registerDeploy(program: Command): void {
     .option('--max-concurrency <n>', 'calls of this function running at once (default 8, at most the host\'s share per function)')
     .option('--env <KEY=VALUE>', 'environment variable the guest sees (repeatable; names only are shown back)', (v: string, all: string[] = []) => [...all, v])
     .option('--invoke-auth <mode>', 'none (the default) or token: calls need an invoke token (`wafer tokens`) or the management token')
+    .option('--outbound <hosts>', 'hosts its outbound HTTP may reach: comma-separated (api.example.com,*.example.org,host:8080) or * (default none)')
     .option('--json', 'print the host\'s JSON answer')
     .option('--url <url>', CLIENT_OPTION_HELP.url)
     .option('--token <token>', CLIENT_OPTION_HELP.token)

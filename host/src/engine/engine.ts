@@ -62,7 +62,41 @@ export interface CallLimits {
    * only; jco keeps warm instances per worker in either mode (jco/README.md).
    */
   reusePool?: string;
+  /**
+   * Hosts the guest's outbound HTTP may reach (the version's `outbound` setting: patterns, or
+   * `*`); undefined: none. Function calls (`*.wafer.internal`) go to the engine's `Invoker`
+   * whatever this says. wasmtime only (jco runs no world with outbound HTTP).
+   */
+  outbound?: readonly string[];
+  /** How deep in a chain of function calls this call is; undefined: 0 (called from outside). */
+  depth?: number;
 }
+
+/** A call of one function by another (`http://{fn}.wafer.internal/…`, the ABI 1.1 `invoke`), as the engine hands it to the host. */
+export interface NestedCall {
+  /** The function called: a name as the guest wrote it (unchecked). */
+  target: string;
+  method: string;
+  /** Path starting with `/`, and the query without `?`. */
+  path: string;
+  query: string;
+  headers: { name: string; value: string }[];
+  body: Uint8Array;
+  /** The callee's depth: the caller's plus one. */
+  depth: number;
+  /** Milliseconds the caller has left; the callee gets no more. */
+  remainingMs: number;
+}
+
+/** The callee's answer, or the host's JSON error answer: what the calling guest sees as the response. */
+export interface NestedAnswer {
+  status: number;
+  headers: { name: string; value: string }[];
+  body: Uint8Array;
+}
+
+/** Runs function calls for an engine; never rejects (a refusal is an error answer). */
+export type Invoker = (call: NestedCall) => Promise<NestedAnswer>;
 
 /** A component to make callable. `bytes` is read lazily: a cached artifact may make it unnecessary. */
 export interface LoadUnit {
@@ -165,6 +199,11 @@ export interface Engine {
    */
   discard(digest: string): Promise<void>;
   stats(): EngineStats;
+  /**
+   * Where function calls made by guests go (engines that run them: wasmtime). Without one, a
+   * guest's function call is refused like a denied outbound request.
+   */
+  setInvoker?(invoker: Invoker): void;
   /** Stops workers and threads; pending calls reject. */
   close(): Promise<void>;
 }

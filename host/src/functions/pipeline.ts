@@ -7,9 +7,9 @@
  * function's executor's; everything here is the same for every world.
  */
 import { randomUUID } from 'node:crypto';
-import type { CallLimits, CallReport, Engine } from '../engine/engine.js';
-import { DEFAULT_INSTANCE_MODE, DEFAULT_INVOKE_AUTH } from '../limits.js';
-import { GuestResultError, InvalidInputError, NotFoundError, WaferError, type GuestOutput } from '../errors.js';
+import type { CallLimits, CallReport, Engine, NestedAnswer, NestedCall } from '../engine/engine.js';
+import { DEFAULT_INSTANCE_MODE, DEFAULT_INVOKE_AUTH, DEFAULT_RETRY_AFTER_S, MAX_CALL_DEPTH } from '../limits.js';
+import { GuestResultError, GuestTrapError, InvalidInputError, NotFoundError, OverloadedError, WaferError, type GuestOutput } from '../errors.js';
 import { executorFor, type Executor, type HttpAnswer, type HttpCall } from '../executors/index.js';
 import type { Logger } from '../logger.js';
 import { pickTarget } from '../registry/alias.js';
@@ -124,7 +124,7 @@ function authorize(deps: PipelineDeps, fn: FunctionVersion, caller: Caller | und
  * deleted meanwhile answers `not_found` (its blob may be gone), one redeployed meanwhile runs its
  * new version. A weighted alias keeps the version it picked at admission if it still may.
  */
-export async function run(deps: PipelineDeps, name: string, input: InvocationInput, pin?: string, picked?: number, caller?: Caller): Promise<Invocation> {
+export async function run(deps: PipelineDeps, name: string, input: InvocationInput, pin?: string, picked?: number, caller?: Caller, nested?: Nesting): Promise<Invocation> {
   const invocationId = input.invocationId ?? randomUUID();
   const startedAt = Date.now();
   const started = performance.now();
@@ -138,7 +138,7 @@ export async function run(deps: PipelineDeps, name: string, input: InvocationInp
     if (needsToken(fn)) input = { ...input, headers: input.headers.filter((h) => h.name !== 'authorization') };
     // load: awaited only until the first call has loaded the component.
     start = deps.loader.has(fn) ? 'warm' : await load(deps, fn);
-    outcome = await execute(deps, fn, input, invocationId);
+    outcome = await execute(deps, fn, input, invocationId, nested);
   } catch (error) {
     outcome = { ok: false, error };
   }
@@ -194,6 +194,7 @@ function resolved(fn: FunctionVersion, maxOutputBytes: number): Resolved {
     const reusePool = (instance ?? DEFAULT_INSTANCE_MODE) === 'reuse' ? `${fn.name}@${fn.version}` : undefined;
     const limits: CallLimits = { timeoutMs, memoryBytes, maxOutputBytes, reusePool };
     if (fuel !== undefined) limits.fuel = fuel;
+    if (fn.limits.outbound !== undefined && fn.limits.outbound.length > 0) limits.outbound = fn.limits.outbound;
     if (env !== undefined && env.length > 0) limits.env = env;
     r = { executor: executorFor(fn.world), limits };
     resolvedOf.set(fn, r);
@@ -208,9 +209,11 @@ async function load(deps: PipelineDeps, fn: FunctionVersion): Promise<StartKind>
 }
 
 /** execute: the executor maps the HTTP call in, the engine runs it under the limits, the executor maps the output out. */
-async function execute(deps: PipelineDeps, fn: FunctionVersion, input: InvocationInput, invocationId: string): Promise<Outcome> {
+async function execute(deps: PipelineDeps, fn: FunctionVersion, input: InvocationInput, invocationId: string, nested?: Nesting): Promise<Outcome> {
   const { engine, maxResponseBytes } = deps;
-  const { executor, limits } = resolved(fn, maxResponseBytes);
+  const { executor, limits: own } = resolved(fn, maxResponseBytes);
+  // A callee runs under its own limits, but no longer than its caller has left.
+  const limits = nested === undefined ? own : { ...own, timeoutMs: Math.max(1, Math.min(own.timeoutMs, Math.floor(nested.remainingMs))), depth: nested.depth };
   const guestInput = executor.toGuest(input, { invocationId, deadlineMs: Date.now() + limits.timeoutMs });
   let report: CallReport;
   try {
@@ -293,5 +296,63 @@ function log(deps: PipelineDeps, record: CallRecord): void {
     const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
     const lines = text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
     deps.logger.info({ fn: record.name, version: record.version, invocation: record.invocationId, stream, bytes: bytes.length, lines }, text.endsWith('\n') ? text.slice(0, -1) : text);
+  }
+}
+
+/** Where a function call sits in its chain: its depth and the time its caller has left. */
+export interface Nesting {
+  depth: number;
+  remainingMs: number;
+}
+
+/** The target of a function call: a function name (aliases and versions are not addressable yet). */
+const TARGET = /^[a-z][a-z0-9-]{0,62}$/;
+
+/**
+ * A call of one function by another (`http://{fn}.wafer.internal/…`, the ABI 1.1 `invoke`):
+ * the same steps as a call from outside (the callee is resolved, authorized by its own
+ * `invoke_auth` with the `authorization` the caller sent, metered and logged as its own call,
+ * with its own memory quota), except that it never waits for a slot (a caller waiting on its
+ * own function's queue could wait on itself: `overloaded` at once instead), it gets no more
+ * than the caller's remaining time, and a chain of calls holds at most `MAX_CALL_DEPTH` calls
+ * (508 `loop_detected` past it). Never rejects: a refusal or failure is the JSON error answer
+ * the server would send, which the calling guest reads as the response.
+ */
+export async function invokeNested(deps: PipelineDeps, call: NestedCall): Promise<NestedAnswer> {
+  try {
+    if (call.depth >= MAX_CALL_DEPTH) {
+      throw new WaferError('loop_detected', 508, `a chain of function calls may hold at most ${MAX_CALL_DEPTH} calls; ${JSON.stringify(call.target.slice(0, 80))} would be number ${call.depth + 1}`);
+    }
+    if (!TARGET.test(call.target)) throw new NotFoundError(`no function named ${JSON.stringify(call.target.slice(0, 80))}`);
+    if (call.remainingMs < 1) throw new GuestTrapError('timeout', 'the calling function has no time left');
+    const name = call.target;
+    const auth = call.headers.find((h) => h.name.toLowerCase() === 'authorization')?.value;
+    const caller: Caller = { management: false, token: auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined };
+    let release: (() => void) | undefined;
+    try {
+      const fn = resolve(deps, name);
+      authorize(deps, fn, caller);
+      release = deps.limiter.tryAcquire(name, fn.limits.maxConcurrency);
+      if (!release) throw new OverloadedError(`${name} has no free call slot for a function call (function calls never queue)`, DEFAULT_RETRY_AFTER_S);
+    } catch (err) {
+      meter(deps, name, { ok: false, error: err });
+      if (deps.lookup(name)) deps.usage?.refused(name, err instanceof WaferError ? err.code : 'internal');
+      throw err;
+    }
+    try {
+      const input: InvocationInput = { method: call.method, path: call.path, query: call.query, headers: call.headers.map((h) => ({ name: h.name.toLowerCase(), value: h.value })), body: call.body };
+      const invocation = await run(deps, name, input, undefined, undefined, caller, { depth: call.depth, remainingMs: call.remainingMs });
+      return { status: invocation.response.status, headers: [...invocation.response.headers, { name: 'x-wafer-invocation-id', value: invocation.invocationId }], body: invocation.response.body };
+    } finally {
+      release();
+    }
+  } catch (err) {
+    const known = err instanceof WaferError && err.expose;
+    const code = known ? err.code : 'internal';
+    const status = err instanceof WaferError ? err.status : 500;
+    const message = known ? err.message : 'internal error';
+    const headers = [{ name: 'content-type', value: 'application/json' }];
+    if (err instanceof OverloadedError) headers.push({ name: 'retry-after', value: String(err.retryAfterSeconds) });
+    return { status, headers, body: Buffer.from(JSON.stringify({ error: { code, message } })) };
   }
 }

@@ -26,7 +26,7 @@ import { readdir } from 'node:fs/promises';
 import { DEFAULT_FUNCTION_LOG_BYTES, DEFAULT_USAGE_FLUSH_MS, LOG_SEGMENTS_PER_CAP, USAGE_HOUR_RETENTION_MS, USAGE_MINUTE_RETENTION_MS } from '../limits.js';
 import { LogStore, type LogEntry, type LogPage, type LogQuery } from './logs.js';
 import { emptyCounters, UsageStore, type UsageWindow } from './usage.js';
-import { admit, type Admission, type Caller, type Invocation, type InvocationInput, type PipelineDeps } from './pipeline.js';
+import { admit, invokeNested, type Admission, type Caller, type Invocation, type InvocationInput, type PipelineDeps } from './pipeline.js';
 
 export type { Admission, Caller, Invocation, InvocationInput } from './pipeline.js';
 
@@ -143,6 +143,9 @@ export class FunctionService {
     }
     const { logStore: logs, usageStore: usage } = this;
     this.pipeline = { lookup, limiter, loader: this.loader, engine, logger, metrics, usage, logs, maxResponseBytes: options.maxResponseBytes };
+    // Function calls made by guests (`http://{fn}.wafer.internal`, the ABI 1.1 `invoke`) come back in here.
+    const pipeline = this.pipeline;
+    engine.setInvoker?.((call) => invokeNested(pipeline, call));
   }
 
   get engine(): Engine {
@@ -235,6 +238,11 @@ export class FunctionService {
     }
     if (limits.fuel !== undefined && !engine.metersFuel) {
       throw new InvalidInputError('invalid_request', `fuel needs the wasmtime engine: this host runs ${engine.name}, which cannot meter fuel`);
+    }
+    if (limits.outbound !== undefined) {
+      // `*` allows every host: the other patterns add nothing.
+      if (limits.outbound.length === 0) delete limits.outbound;
+      else limits.outbound = limits.outbound.includes('*') ? ['*'] : [...new Set(limits.outbound)];
     }
     if (limits.env !== undefined) {
       if (limits.env.length === 0) delete limits.env;

@@ -33,6 +33,11 @@ export interface FunctionLimits {
   env?: [string, string][];
   /** Absent: `DEFAULT_INVOKE_AUTH` (none). */
   invokeAuth?: InvokeAuth;
+  /**
+   * Hosts outbound HTTP may reach: patterns (`api.example.com`, `*.example.org`, `host:8080`)
+   * or `*` for any; absent or empty: none. Function calls (`*.wafer.internal`) are not governed by it.
+   */
+  outbound?: string[];
 }
 
 /**

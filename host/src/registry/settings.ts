@@ -4,7 +4,7 @@
  * environment), shared by the API (functions/service.ts, which adds the host's ceilings) and
  * the record reader (record.ts): a record on disk that breaks them is refused like a bad alias.
  */
-import { ENV_NAME_PATTERN, MAX_ENV_BYTES, MAX_ENV_VALUE_BYTES, MAX_ENV_VARS, MAX_FUEL } from '../limits.js';
+import { ENV_NAME_PATTERN, MAX_ENV_BYTES, MAX_ENV_VALUE_BYTES, MAX_ENV_VARS, MAX_FUEL, MAX_OUTBOUND_HOSTS, OUTBOUND_PATTERN } from '../limits.js';
 
 const isInt = (v: unknown, min: number, max: number): boolean => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max;
 
@@ -29,11 +29,29 @@ export function envProblem(env: unknown): string | undefined {
   return undefined;
 }
 
+/** What is wrong with `outbound` (host patterns, or `*`), naming the setting; undefined when nothing is. */
+export function outboundProblem(outbound: unknown): string | undefined {
+  if (!Array.isArray(outbound)) return 'outbound is not a list of hosts';
+  if (outbound.length > MAX_OUTBOUND_HOSTS) return `outbound may hold at most ${MAX_OUTBOUND_HOSTS} hosts, got ${outbound.length}`;
+  for (const host of outbound as unknown[]) {
+    if (typeof host !== 'string' || host.length > 260 || !OUTBOUND_PATTERN.test(host)) {
+      return `outbound: ${JSON.stringify(String(host).slice(0, 60))} is not a host pattern (a lower-case host name, *.suffix, an IP address, each with an optional :port, or *)`;
+    }
+    const port = /:([0-9]+)$/.exec(host);
+    if (port && !host.endsWith(']') && (Number(port[1]) < 1 || Number(port[1]) > 65535)) return `outbound: ${host} has a port outside 1-65535`;
+  }
+  return undefined;
+}
+
 /**
  * What is wrong with the host-independent settings of `limits`, naming the setting; undefined
  * when nothing is. `maxConcurrency` is only checked to be positive here: its ceiling is the host's.
  */
-export function settingsProblem(limits: { fuel?: unknown; maxConcurrency?: unknown; env?: unknown }): string | undefined {
+export function settingsProblem(limits: { fuel?: unknown; maxConcurrency?: unknown; env?: unknown; outbound?: unknown }): string | undefined {
+  if (limits.outbound !== undefined) {
+    const problem = outboundProblem(limits.outbound);
+    if (problem) return problem;
+  }
   if (limits.fuel !== undefined && !isInt(limits.fuel, 1, MAX_FUEL)) return `fuel must be an integer from 1 to ${MAX_FUEL}`;
   if (limits.maxConcurrency !== undefined && !isInt(limits.maxConcurrency, 1, Number.MAX_SAFE_INTEGER)) return 'max_concurrency must be a positive integer';
   if (limits.env !== undefined) return envProblem(limits.env);

@@ -66,6 +66,10 @@ export function missingImports(imports: ImportedInstance[], shape: ShimShape): s
 export function checkImports(imports: ImportedInstance[], shape: ShimShape): void {
   const missing = missingImports(imports, shape);
   if (missing.length === 0) return;
+  const host = missing.find((name) => name.startsWith('wafer:function/host@'));
+  if (host !== undefined) {
+    throw new ComponentError('abi_mismatch', `the component imports ${host} (ABI 1.1 function calls), which the jco engine does not run; run the host with --engine wasmtime for it`);
+  }
   const named = missing.slice(0, NAMES_IN_MESSAGE).join(', ');
   const more = missing.length > NAMES_IN_MESSAGE ? ` and ${missing.length - NAMES_IN_MESSAGE} more` : '';
   throw new ComponentError('abi_mismatch', `the component imports ${named}${more}, which the jco engine's WASI does not provide`);

@@ -57,6 +57,7 @@ import {
   type CompilerName,
   type Engine,
   type EngineStats,
+  type Invoker,
   type LoadInfo,
   type LoadUnit,
 } from '../engine.js';
@@ -77,8 +78,10 @@ import {
   loadAddon,
   type NativeCallLimits,
   type NativeCallResult,
+  type NativeAddon,
   type NativeEngine,
   type NativeEngineOptions,
+  type NativeInvokeRequest,
 } from './native.js';
 
 /** Structured logger the engine reports compiles and discarded cache files to (pino-compatible). */
@@ -241,10 +244,14 @@ export class WasmtimeEngine implements Engine {
   /** The fuel-metered engine, made on the first load that asks for fuel. */
   private metered: WasmtimeEngine | undefined;
   private readonly onCompile: CompileObserver | undefined;
+  /** The addon (for `invokeDone`), and where guests' function calls go (`setInvoker`). */
+  private readonly addon: NativeAddon;
+  private invoker: Invoker | undefined;
 
   constructor(options: WasmtimeEngineOptions) {
     const addonPath = options.addonPath ?? defaultAddonPath();
     const addon = loadAddon(addonPath);
+    this.addon = addon;
     // Picked one by one: callers may hand over a wider config object than the addon's options.
     const nativeOptions: NativeEngineOptions = {
       maxMemoryBytes: options.maxMemoryBytes,
@@ -514,10 +521,35 @@ export class WasmtimeEngine implements Engine {
     return this.onFast.has(digest) ? this.fastArtifactPath(digest) : this.artifactPath(digest);
   }
 
+  /**
+   * Where guests' function calls go: each native engine (the main one, the fast tier, the
+   * fuel-metered one) hands them to `invoker` on the JS thread and gets the answer back through
+   * `invokeDone` when it settles; the guest's call awaits it on the addon's threads meanwhile.
+   */
+  setInvoker(invoker: Invoker): void {
+    this.invoker = invoker;
+    const { addon } = this;
+    const callback = (r: NativeInvokeRequest): void => {
+      const headers: { name: string; value: string }[] = [];
+      for (let i = 0; i + 1 < r.headers.length; i += 2) headers.push({ name: r.headers[i]!, value: r.headers[i + 1]! });
+      const done = (status: number, headers: { name: string; value: string }[], body: Uint8Array) =>
+        addon.invokeDone(r.id, { status, headers: headers.flatMap((h) => [h.name, h.value]), body: Buffer.from(body.buffer, body.byteOffset, body.byteLength) });
+      invoker({ target: r.target, method: r.method, path: r.path, query: r.query, headers, body: r.body, depth: r.depth, remainingMs: r.remainingMs }).then(
+        (a) => done(a.status, a.headers, a.body),
+        // The invoker never rejects; should it, the guest still gets an answer.
+        () => done(500, [{ name: 'content-type', value: 'application/json' }], Buffer.from('{"error":{"code":"internal","message":"internal error"}}')),
+      );
+    };
+    // An addon built before function calls has no setInvoker: its guests' calls stay refused.
+    for (const native of [this.native, this.fast?.native]) native?.setInvoker?.(callback);
+    this.metered?.setInvoker(invoker);
+  }
+
   /** The fuel-metered engine (module comment), made now if it is not yet. */
   private meteredEngine(): WasmtimeEngine {
     if (this.metered === undefined) {
       this.metered = new WasmtimeEngine(this.meteredOptions!);
+      if (this.invoker) this.metered.setInvoker(this.invoker);
       this.logger?.info({}, 'started the fuel-metered engine for functions with a fuel limit');
     }
     return this.metered;
@@ -570,11 +602,13 @@ export class WasmtimeEngine implements Engine {
    */
   private nativeLimitsOf(limits: CallLimits): NativeCallLimits {
     let n = this.nativeLimits.get(limits);
-    if (n === undefined || n.timeoutMs !== limits.timeoutMs || n.memoryBytes !== limits.memoryBytes || n.fuel !== limits.fuel || n.maxOutputBytes !== limits.maxOutputBytes || n.reusePool !== limits.reusePool) {
+    if (n === undefined || n.timeoutMs !== limits.timeoutMs || n.memoryBytes !== limits.memoryBytes || n.fuel !== limits.fuel || n.maxOutputBytes !== limits.maxOutputBytes || n.reusePool !== limits.reusePool || n.depth !== limits.depth) {
       n = { timeoutMs: limits.timeoutMs, memoryBytes: limits.memoryBytes, fuel: limits.fuel, maxOutputBytes: limits.maxOutputBytes, inlineBudgetMs: 0 };
       if (limits.reusePool !== undefined) n.reusePool = limits.reusePool;
       // The addon takes `KEY=VALUE` strings (names never hold `=`); none at all for an empty environment.
       if (limits.env !== undefined && limits.env.length > 0) n.env = limits.env.map(([k, v]) => `${k}=${v}`);
+      if (limits.outbound !== undefined && limits.outbound.length > 0) n.outbound = [...limits.outbound];
+      if (limits.depth !== undefined) n.depth = limits.depth;
       this.nativeLimits.set(limits, n);
     }
     return n;

@@ -80,6 +80,33 @@ export interface NativeCallLimits {
   reusePool?: string;
   /** The guest's environment as `KEY=VALUE` strings, set when a store is made; absent: empty. */
   env?: string[];
+  /** Hosts outbound HTTP may reach (patterns, or `*`); absent: none. */
+  outbound?: string[];
+  /** The call's depth in a chain of function calls; absent: 0. */
+  depth?: number;
+}
+
+/** A function call a guest made, as the addon hands it over (host/native/src/outbound.rs). */
+export interface NativeInvokeRequest {
+  /** Pass it back to `invokeDone`. */
+  id: number;
+  target: string;
+  method: string;
+  path: string;
+  query: string;
+  /** Names and values, alternating. */
+  headers: string[];
+  body: Buffer;
+  depth: number;
+  remainingMs: number;
+}
+
+/** The answer to a function call, for `invokeDone`. */
+export interface NativeInvokeAnswer {
+  status: number;
+  /** Names and values, alternating. */
+  headers: string[];
+  body: Buffer;
 }
 
 export interface NativeStats {
@@ -107,12 +134,16 @@ export interface NativeEngine {
   compatibilityHash(): string;
   close(): void;
   stats(): NativeStats;
+  /** Where guests' function calls go; each is answered with `invokeDone(request.id, …)`. */
+  setInvoker(callback: (request: NativeInvokeRequest) => void): void;
 }
 
 export interface NativeAddon {
   NativeEngine: new (options: NativeEngineOptions) => NativeEngine;
   /** The embedded wasmtime crate version, e.g. `48.0.8`. */
   version(): string;
+  /** Completes a function call handed over by `setInvoker`'s callback. */
+  invokeDone(id: number, answer: NativeInvokeAnswer): void;
 }
 
 const ADDON_FILE = join('host', 'native', 'wafer_native.node');

@@ -43,6 +43,7 @@ const MANAGEMENT: Route[] = [
         queryParam('max_concurrency', 'calls of this function at once (default and ceiling: the host\'s per-function limit)', POSITIVE('calls')),
         { name: 'env', in: 'query', description: `an environment variable of the guest, KEY=VALUE; repeatable, at most ${L.MAX_ENV_VARS}`, schema: { type: 'array', items: { type: 'string' } }, style: 'form', explode: true },
         queryParam('invoke_auth', 'token: calls need one of the function\'s invoke tokens (default none)', { enum: INVOKE_AUTHS }),
+        { name: 'outbound', in: 'query', description: `hosts outbound HTTP may reach: comma-separated patterns (api.example.com, *.example.org, host:8080), at most ${L.MAX_OUTBOUND_HOSTS}, or * for any (default none); function calls (*.wafer.internal) are always allowed`, schema: { type: 'array', items: { type: 'string' } }, style: 'form', explode: true },
       ],
       requestBody: { required: true, description: 'the component', content: { 'application/wasm': { schema: { type: 'string', contentMediaType: 'application/wasm' } } } },
       ok: { status: 201, description: 'the new version', schema: ref('FunctionVersion') },

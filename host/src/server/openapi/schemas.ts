@@ -10,7 +10,7 @@
 import { ERROR_CODES } from '../../errors.js';
 import { NAME_PATTERN } from '../../functions/service.js';
 import { INSTANCE_MODES, INVOKE_AUTHS } from '../../registry/registry.js';
-import { ENV_NAME_PATTERN, MAX_ALIAS_TARGETS, MAX_ALIAS_WEIGHT, MAX_ENV_VALUE_BYTES, MAX_ENV_VARS, MAX_FUEL, MAX_TOKEN_LABEL_CHARS } from '../../limits.js';
+import { ENV_NAME_PATTERN, MAX_ALIAS_TARGETS, MAX_ALIAS_WEIGHT, MAX_ENV_VALUE_BYTES, MAX_ENV_VARS, MAX_FUEL, MAX_OUTBOUND_HOSTS, MAX_TOKEN_LABEL_CHARS, OUTBOUND_PATTERN } from '../../limits.js';
 import type { EngineName } from '../../engine/engine.js';
 import type { Granularity } from '../../functions/usage.js';
 import type { StartKind } from '../../functions/call-record.js';
@@ -37,6 +37,9 @@ const STARTS: readonly StartKind[] = ['cold', 'warm'];
 /** A function (or alias) name, as checkName and checkAlias take it. */
 export const NAME: Schema = string('a lower-case letter, then up to 62 of a-z, 0-9 and -', { pattern: NAME_PATTERN.source });
 
+/** A version's `outbound` host patterns. */
+const OUTBOUND_HOSTS: Schema = { type: 'array', items: { type: 'string', pattern: OUTBOUND_PATTERN.source }, maxItems: MAX_OUTBOUND_HOSTS };
+
 /** A version number as a JSON key (`"3"`) of an alias's `versions`. */
 const VERSION_KEY: Schema = { type: 'string', pattern: '^[1-9][0-9]{0,9}$' };
 const WEIGHTS: Schema = {
@@ -56,6 +59,7 @@ const functionVersionFields = {
   limits: ref('Limits'),
   env: { type: 'array', items: { type: 'string', pattern: ENV_NAME_PATTERN.source }, maxItems: MAX_ENV_VARS, description: "the names of the version's environment variables (values are never answered)" },
   invoke_auth: { enum: INVOKE_AUTHS, description: 'token: calls need one of its invoke tokens (or the management token)' },
+  outbound: { ...OUTBOUND_HOSTS, description: 'hosts its outbound HTTP may reach (["*"]: any; []: none); function calls (*.wafer.internal) are always allowed' },
   created_at: time('when this version was deployed'),
   world: string('the ABI it was accepted as, e.g. wafer:function/handler@1.0.0'),
 } satisfies Record<string, Schema>;
@@ -101,6 +105,7 @@ export const SCHEMAS = {
       max_concurrency: integer('calls at once', 1),
       env: { type: 'object', maxProperties: MAX_ENV_VARS, propertyNames: { pattern: ENV_NAME_PATTERN.source }, additionalProperties: { type: 'string', maxLength: MAX_ENV_VALUE_BYTES }, description: 'replaces the whole map' },
       invoke_auth: { enum: INVOKE_AUTHS },
+      outbound: { oneOf: [OUTBOUND_HOSTS, { const: '*' }], description: 'hosts outbound HTTP may reach, or "*" for any; [] for none' },
     }, []),
     description: 'settings to change; the others are carried over from the current version',
   },

@@ -2,7 +2,7 @@
  * @module server/routes/settings
  * A version's settings as the API takes them: the query of `PUT /v1/functions/{name}`
  * (`timeout_ms`, `memory_mb`, `instance`, `fuel`, `max_concurrency`, `env=KEY=VALUE` repeated,
- * `invoke_auth`), and `PATCH /v1/functions/{name}`, whose JSON body changes some settings of the
+ * `invoke_auth`, `outbound=HOST,…` or `outbound=*`), and `PATCH /v1/functions/{name}`, whose JSON body changes some settings of the
  * current version and makes a new version of the same component with them. Shapes are checked
  * here; the rules and the host's ceilings in functions/service.ts (`resolveLimits`).
  */
@@ -10,7 +10,7 @@ import type Router from '@koa/router';
 import type { Middleware } from 'koa';
 import { InvalidInputError } from '../../errors.js';
 import type { FunctionService, SettingsPatch } from '../../functions/service.js';
-import { MAX_ENV_VARS, MAX_FUEL } from '../../limits.js';
+import { MAX_ENV_VARS, MAX_FUEL, MAX_OUTBOUND_HOSTS } from '../../limits.js';
 import { INSTANCE_MODES, INVOKE_AUTHS, type FunctionLimits, type InstanceMode, type InvokeAuth } from '../../registry/registry.js';
 import { readJson } from '../body.js';
 import { functionView, intParam, lastParam } from './views.js';
@@ -35,6 +35,16 @@ function envPairs(values: string[]): [string, string][] {
   });
 }
 
+/**
+ * `outbound` as the query gives it: comma-separated host patterns, repeatable; `*` for any host,
+ * empty for none. Host names are case-insensitive (kept lower case); the patterns are checked by the service.
+ */
+function outboundHosts(values: string[]): string[] {
+  const hosts = values.flatMap((v) => v.split(',')).map((h) => h.trim().toLowerCase()).filter((h) => h !== '');
+  if (hosts.length > MAX_OUTBOUND_HOSTS) throw bad(`outbound may hold at most ${MAX_OUTBOUND_HOSTS} hosts, got ${hosts.length}`);
+  return hosts;
+}
+
 /** The settings a PUT's query asks for (undefined where it says nothing: the defaults apply). */
 export function settingsQuery(query: Record<string, string | string[] | undefined>): Partial<FunctionLimits> {
   const settings: Partial<FunctionLimits> = {};
@@ -54,6 +64,7 @@ export function settingsQuery(query: Record<string, string | string[] | undefine
   if (query.env !== undefined) settings.env = envPairs(Array.isArray(query.env) ? query.env : [query.env]);
   const auth = lastParam(query.invoke_auth);
   if (auth !== undefined) settings.invokeAuth = oneOf(auth, INVOKE_AUTHS, 'invoke_auth');
+  if (query.outbound !== undefined) settings.outbound = outboundHosts(Array.isArray(query.outbound) ? query.outbound : [query.outbound]);
   return settings;
 }
 
@@ -65,7 +76,7 @@ function intField(value: unknown, name: string): number {
   return value as number;
 }
 
-const PATCH_KEYS = new Set(['timeout_ms', 'memory_mb', 'instance', 'fuel', 'max_concurrency', 'env', 'invoke_auth']);
+const PATCH_KEYS = new Set(['timeout_ms', 'memory_mb', 'instance', 'fuel', 'max_concurrency', 'env', 'invoke_auth', 'outbound']);
 
 /** A PATCH body as a settings change; anything but the documented keys and types is `invalid_request`. */
 export function parseSettingsBody(body: unknown): SettingsPatch {
@@ -79,6 +90,11 @@ export function parseSettingsBody(body: unknown): SettingsPatch {
   if (body.fuel !== undefined) patch.fuel = body.fuel === null ? null : intField(body.fuel, 'fuel');
   if (body.max_concurrency !== undefined) patch.maxConcurrency = intField(body.max_concurrency, 'max_concurrency');
   if (body.invoke_auth !== undefined) patch.invokeAuth = oneOf<InvokeAuth>(body.invoke_auth, INVOKE_AUTHS, 'invoke_auth');
+  if (body.outbound !== undefined) {
+    if (body.outbound === '*') patch.outbound = ['*'];
+    else if (Array.isArray(body.outbound) && body.outbound.every((h) => typeof h === 'string')) patch.outbound = outboundHosts(body.outbound as string[]);
+    else throw bad('outbound must be a list of host patterns, or "*"');
+  }
   if (body.env !== undefined) {
     if (!isObject(body.env)) throw bad('env must be an object of names to string values');
     const entries = Object.entries(body.env);

@@ -37,6 +37,7 @@ export function functionView(fn: FunctionVersion): Record<string, unknown> {
     limits: limitsView(fn.limits),
     env: (fn.limits.env ?? []).map(([name]) => name),
     invoke_auth: fn.limits.invokeAuth ?? DEFAULT_INVOKE_AUTH,
+    outbound: fn.limits.outbound ?? [],
     created_at: fn.createdAt,
     world: fn.world ?? DEFAULT_WORLD,
   };
