@@ -65,7 +65,7 @@ export function findPeer(input: { env: NodeJS.ProcessEnv; cacheRoot: string }): 
   const explicit = input.env.WAFER_WASMTIME_BIN;
   if (explicit) {
     const v = versionOf(explicit);
-    return v ? { bin: explicit, version: v, from: 'WAFER_WASMTIME_BIN' } : { bin: null, reason: `WAFER_WASMTIME_BIN=${explicit} is not a runnable wasmtime binary` };
+    return v ? { bin: explicit, version: v, from: 'WAFER_WASMTIME_BIN' } : { bin: null, reason: `WAFER_WASMTIME_BIN=${explicit} is not a runnable wasmtime binary; unset it and run \`npm run bench:peers\`` };
   }
   for (const bin of venvBinaries(peersVenv(input.cacheRoot))) {
     const v = versionOf(bin);
