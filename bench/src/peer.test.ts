@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SAMPLES_DIST } from '../../host/src/paths.js';
 import type { ResultRow, Skip } from './context.js';
 import { wafer } from '../../test/helpers/cli.js';
-import { addPeerRatios, defaultCacheRoot, findPeer, peerSubjects, peerSummary, peersVenv } from './peer.js';
+import { checkTargets } from './targets.js';
+import { addPeerRatios, cpuPerRequest, defaultCacheRoot, findPeer, peerSubjects, peerSummary, peersVenv, threadCpuNs } from './peer.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'wafer-peer-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -60,6 +61,22 @@ describe('peerSubjects', () => {
   });
 });
 
+describe('CPU per request', () => {
+  it('divides the CPU time the threads used by the requests, and names the busiest thread', () => {
+    const before = new Map([['1', 1_000_000], ['2', 0]]);
+    const after = new Map([['1', 301_000_000], ['2', 100_000_000], ['3', 50_000_000]]);
+    expect(cpuPerRequest(before, after, 1000)).toEqual({ cpu_us_per_request: 450, busiest_thread_us_per_request: 300 });
+    expect(cpuPerRequest(before, new Map(), 1000)).toBeUndefined();
+    expect(cpuPerRequest(before, after, 0)).toBeUndefined();
+  });
+
+  it.skipIf(process.platform !== 'linux')('reads every thread of a process, the main one under its pid', () => {
+    const threads = threadCpuNs(process.pid);
+    expect(threads.get(String(process.pid))).toBeGreaterThan(0);
+    expect(threadCpuNs(2 ** 22 + 1).size).toBe(0);
+  });
+});
+
 describe('addPeerRatios', () => {
   it('divides wafer by wasmtime serve in the same instance mode, and both by Koa', () => {
     const row = (engine: string, variant: string, p50: number, p99: number, extra: Partial<ResultRow> = {}): ResultRow => ({
@@ -88,6 +105,7 @@ describe('addPeerRatios', () => {
     expect(rows[1]).toMatchObject({ ratio_to_baseline: 1.5 });
     expect(rows[1]!.ratio_to_peer).toBeUndefined();
     expect(rows[6]).toMatchObject({ ratio_to_peer: 0.5, ratio_to_baseline: 0.25 });
+    expect(checkTargets(rows).map((t) => [t.target.slice(0, 2), t.measured, t.met])).toEqual([['8.', "p50 450 µs, 1.5 × wasmtime serve's", false]]);
     expect(peerSummary(rows)).toEqual([
       "http-hello-rust warm-http fresh: p50 1.5 × wasmtime serve's, p99 1 ×",
       "http-hello-rust throughput fresh 16c: 0.5 × wasmtime serve's req/s",
