@@ -129,7 +129,11 @@ export function startWasmtimeServe(bin: string, component: string, mode: Instanc
   const args = ['serve', '--addr', '127.0.0.1:0', '-S', 'cli', '-O', 'pooling-allocator=y', '--no-logging-prefix'];
   if (mode === 'reuse') args.push('--max-instance-reuse-count', String(SERVE_REUSE_COUNT), '--idle-instance-timeout', '60s');
   args.push(component);
+  // In this process group, so a Ctrl-C reaches it too; and killed if the bench exits first.
   const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   let stderr = '';
   return new Promise<PeerServer>((resolve, reject) => {
     const timer = setTimeout(() => {
