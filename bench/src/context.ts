@@ -11,7 +11,7 @@ export interface RowCore {
   scenario: string;
   /** `ts`, `rust`, `go`, `python`; `wat` for the hand-written fixtures; `js` for the Koa baseline. */
   language: string;
-  /** `wasmtime` or `jco`; `koa` for the baseline. */
+  /** `wasmtime` or `jco`; `koa` for the baseline; `wasmtime-serve` for the `peer` scenario's peer. */
   engine: string;
   unit: 'µs' | 'ms' | 'MiB';
   /** The component measured: `echo.wasm`, `hello-rust`, … */
@@ -35,6 +35,8 @@ export interface ResultRow extends RowCore {
   rps?: number;
   /** Host ÷ Koa baseline: p50 latency for warm-http, req/s for throughput. */
   ratio_to_baseline?: number;
+  /** wafer ÷ `wasmtime serve` on the `peer` rows: p50 latency for warm-http, req/s for throughput. */
+  ratio_to_peer?: number;
   [extra: string]: unknown;
 }
 

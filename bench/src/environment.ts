@@ -2,7 +2,7 @@
  * @module bench/environment
  * What the numbers were measured on: CPU, cores, memory, load, Node, the engines and the
  * packages, the commit, the options, and what this machine lacks (languages not built, the
- * addon, a `wasmtime` binary for the `wasmtime serve` peer).
+ * addon, a `wasmtime` binary for the `wasmtime serve` peer, filled in by peer.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
@@ -30,6 +30,7 @@ export interface Environment {
   engines: Partial<Record<EngineName, string>>;
   packages: Record<string, string>;
   languages: string[];
+  /** The `wasmtime` CLI the `peer` scenario races (path, version, where found), or null (peer.ts). */
   wasmtime_cli: string | null;
   options: Record<string, unknown>;
   skipped: { scenario: string; language?: string; engine?: string; reason: string }[];
@@ -104,7 +105,7 @@ export function collectEnvironment(input: {
     engines: input.engines,
     packages,
     languages: input.languages,
-    wasmtime_cli: onPath('wasmtime'),
+    wasmtime_cli: null,
     options: input.options,
     skipped: [],
   };

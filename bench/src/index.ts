@@ -5,7 +5,7 @@
  * restart on one data directory, `fair` (a call beside 16 looping ones), `metering` (warm calls
  * with usage metering on and off, side by side), then the
  * many-functions scenarios; the Koa baseline runs
- * first. Servers run in their own processes (servers.ts); this process is the client.
+ * first, and `peer` (wafer beside `wasmtime serve` and Koa on the wasi:http samples, peer.ts) last. Servers run in their own processes (servers.ts); this process is the client.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -21,6 +21,7 @@ import { DEFAULT_INSTANCE_MODE } from '../../host/src/limits.js';
 import { runInProcess } from './in-process.js';
 import { runMany } from './many.js';
 import { runMetering } from './metering.js';
+import { defaultCacheRoot, findPeer, runPeer } from './peer.js';
 import { sizesFor, type BenchOptions } from './options.js';
 import { writeRun, type BenchReport } from './report.js';
 import { runRestart } from './restart.js';
@@ -33,6 +34,7 @@ export type { BenchReport } from './report.js';
 export type { ResultRow } from './context.js';
 export { parseConnections } from './options.js';
 export { markdown, textTable } from './report.js';
+export { peerSummary } from './peer.js';
 
 export interface BenchRun {
   report: BenchReport;
@@ -87,7 +89,8 @@ export async function runBench(options: BenchOptions & { command?: string }): Pr
       samples: { in_process: sizes.inProcessCalls, http: sizes.httpRequests, restarts: sizes.restarts, budget_s: sizes.budgetS },
     },
   });
-  peer(ctx, environment.wasmtime_cli);
+  const peer = findPeer({ env: process.env, cacheRoot: defaultCacheRoot(process.env) });
+  environment.wasmtime_cli = peer.bin === null ? null : `${peer.bin} (${peer.version}, from ${peer.from})`;
 
   const phase = async (name: string, run: () => Promise<void>) => {
     try {
@@ -111,6 +114,7 @@ export async function runBench(options: BenchOptions & { command?: string }): Pr
     await phase(`metering/${engine}`, () => runMetering(ctx, engine, engine === engines[0]));
     await phase(`many/${engine}`, () => runMany(ctx, engine));
   }
+  await phase('peer', () => runPeer(ctx, peer, engines.includes('wasmtime')));
 
   addRatios(ctx.results);
   environment.skipped = ctx.skipped;
@@ -150,18 +154,6 @@ async function runServed(ctx: BenchContext, engine: EngineName): Promise<void> {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-/** The `wasmtime serve` peer: measured only with a wasmtime binary, and even then not yet. */
-function peer(ctx: BenchContext, cli: string | null): void {
-  if (!ctx.selected('wasmtime-serve', 'wat', 'wasmtime-cli')) return;
-  ctx.skip({
-    scenario: 'wasmtime-serve',
-    engine: 'wasmtime-cli',
-    reason: cli
-      ? `a wasmtime binary is at ${cli}, but no wasi:http component equivalent to the echo is built in this repository, so the peer is not measured`
-      : 'no wasmtime binary on PATH (install with `cargo install wasmtime-cli --version 48.x` to compare)',
-  });
 }
 
 /** Host ÷ Koa: p50 latency for warm-http, req/s for throughput (same connection count). */

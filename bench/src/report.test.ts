@@ -49,7 +49,7 @@ describe('textTable', () => {
   it('prints a header, a rule and one aligned line per row', () => {
     const lines = textTable(rows).split('\n');
     expect(lines).toHaveLength(rows.length + 2);
-    expect(lines[0]).toMatch(/^scenario\s+function\s+engine\s+variant\s+p50\s+p90\s+p99\s+max\s+unit\s+n\s+req\/s\s+× koa$/);
+    expect(lines[0]).toMatch(/^scenario\s+function\s+engine\s+variant\s+p50\s+p90\s+p99\s+max\s+unit\s+n\s+req\/s\s+× koa\s+× peer$/);
     expect(lines[1]).toMatch(/^-+( +-+)+$/);
     expect(lines.find((l) => l.startsWith('throughput'))).toMatch(/hello-rust\s+wasmtime\s+64c\s+5\s+12\s+ms\s+120000\s+12000\s+0\.92$/);
   });

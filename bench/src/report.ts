@@ -29,6 +29,7 @@ const COLUMNS: [string, (r: ResultRow) => unknown][] = [
   ['n', (r) => r.n],
   ['req/s', (r) => r.rps],
   ['× koa', (r) => r.ratio_to_baseline],
+  ['× peer', (r) => r.ratio_to_peer],
 ];
 
 function cells(r: ResultRow): string[] {
@@ -42,7 +43,7 @@ function cells(r: ResultRow): string[] {
 export function textTable(results: readonly ResultRow[]): string {
   const rows = [COLUMNS.map(([h]) => h), ...results.map(cells)];
   const widths = COLUMNS.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const numeric = new Set([4, 5, 6, 7, 9, 10, 11]);
+  const numeric = new Set([4, 5, 6, 7, 9, 10, 11, 12]);
   const line = (r: string[]) => r.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
@@ -65,7 +66,7 @@ export function markdown(report: BenchReport): string {
     ['engines', Object.entries(env.engines).map(([k, v]) => `${k}: ${v}`).join(', ')],
     ['packages', Object.entries(env.packages).map(([k, v]) => `${k} ${v}`).join(', ')],
     ['languages measured', ['wat (fixtures)', ...env.languages].join(', ')],
-    ['wasmtime CLI', env.wasmtime_cli ?? 'not on PATH'],
+    ['wasmtime CLI (the peer)', env.wasmtime_cli ?? 'not installed (npm run bench:peers)'],
     ['duration', env.duration_s === undefined ? '' : `${env.duration_s} s`],
   ];
   for (const [k, v] of facts) out.push(`| ${k} | ${mdEscape(String(v))} |`);

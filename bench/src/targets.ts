@@ -1,6 +1,7 @@
 /**
  * @module bench/targets
- * Reads the performance targets of DESIGN.md (and issue 9's fairness target) off a run's results. This only reports;
+ * Reads the performance targets of DESIGN.md (and issue 9's fairness target, issue 11's parity with
+ * `wasmtime serve`) off a run's results. This only reports;
  * nothing fails on a missed target (no speed thresholds anywhere).
  */
 import type { ResultRow } from './context.js';
@@ -95,6 +96,17 @@ export function checkTargets(results: readonly ResultRow[]): TargetCheck[] {
       measured: `max ${r.max} ms, p50 ${r.p50} ms (n=${r.n})`,
       goal: `≤ ${r.target_ms} ms`,
       met: r.max === undefined ? null : r.max <= Number(r.target_ms),
+    });
+  }
+  for (const r of results.filter((r) => r.scenario === 'peer' && r.engine === 'wasmtime' && typeof r.ratio_to_peer === 'number')) {
+    const warm = String(r.variant).startsWith('warm-http');
+    if (!warm && r.connections !== 64) continue;
+    checks.push({
+      target: `8. parity with wasmtime serve on the same component (issue 11), ${warm ? 'warm-http p50' : 'req/s at 64 connections'}`,
+      row: label(r),
+      measured: warm ? `p50 ${r.p50} µs, ${r.ratio_to_peer} × wasmtime serve's` : `${r.rps} req/s, ${r.ratio_to_peer} × wasmtime serve's`,
+      goal: warm ? '≤ 1.0 ×' : '≥ 1.0 ×',
+      met: warm ? Number(r.ratio_to_peer) <= 1 : Number(r.ratio_to_peer) >= 1,
     });
   }
   return checks;

@@ -25,7 +25,7 @@ interface BenchFlags {
   instance?: string;
 }
 
-const SCENARIOS = 'compile, restart, instantiate, warm-call, quota, warm-http, throughput, metering, koa-baseline, deployed-rss, deployed-cold-call';
+const SCENARIOS = 'compile, restart, instantiate, warm-call, quota, warm-http, throughput, metering, koa-baseline, deployed-rss, deployed-cold-call, peer';
 
 export function registerBench(program: Command): void {
   program
@@ -44,10 +44,11 @@ export function registerBench(program: Command): void {
     .option('--cache-dir <dir>', 'persistent compiled cache for every scenario but compile (default $WAFER_CACHE_DIR/bench-compiled or ~/.cache/wafer/bench-compiled)')
     .addHelpText(
       'after',
-      '\nServers under test run in their own processes; this process is the client. See bench/README.md for what each scenario measures.',
+      '\nServers under test run in their own processes; this process is the client. See bench/README.md for what each scenario measures.\n' +
+        'The peer scenario races wafer against `wasmtime serve` on the wasi:http samples; `npm run bench:peers` installs the wasmtime CLI it needs.',
     )
     .action(async (flags: BenchFlags) => {
-      const { runBench, parseConnections, textTable } = await import('../../../bench/src/index.js');
+      const { runBench, parseConnections, peerSummary, textTable } = await import('../../../bench/src/index.js');
       const engines = parseEngines(flags.engine);
       let filter: RegExp | undefined;
       try {
@@ -86,6 +87,8 @@ export function registerBench(program: Command): void {
         process.stdout.write(`${JSON.stringify(run.report, null, 2)}\n`);
       } else {
         process.stdout.write(`${textTable(run.report.results)}\n`);
+        const peer = peerSummary(run.report.results);
+        if (peer.length > 0) process.stdout.write(`\nwafer ÷ wasmtime serve (parity is 1):\n${peer.map((l) => `  ${l}`).join('\n')}\n`);
         const env = run.report.environment;
         process.stdout.write(`\nlanguages measured: wat (fixtures)${env.languages.map((l) => `, ${l}`).join('')}; engines: ${Object.values(env.engines).join(', ')}\n`);
         for (const s of env.skipped) process.stdout.write(`skipped ${[s.scenario, s.language, s.engine].filter(Boolean).join('/')}: ${s.reason}\n`);
