@@ -20,7 +20,9 @@ import { WAFER_VERSION } from '../version.js';
 import { createApp } from './app.js';
 import { createEdgeServer } from './edge.js';
 import { decodeResponse, encodeRequest, encodeResponse } from '../abi/envelope.js';
-import { loadOrCreateToken } from './auth.js';
+import { loadOrCreateToken, newManagementToken } from './auth.js';
+import type { Registry } from '../registry/registry.js';
+import { NatsRegistry } from '../cluster/nats-registry.js';
 
 export interface RunningHost {
   url: string;
@@ -38,8 +40,14 @@ export interface StartOptions {
 }
 
 export async function startHost(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningHost> {
-  const registry = await FsRegistry.open(config.dataDir);
-  const { token, created } = config.token ? { token: config.token, created: false } : await loadOrCreateToken(config.dataDir);
+  // Cluster mode: the registry and the management token are shared through NATS (docs/CLUSTER.md).
+  const cluster = config.cluster ? await NatsRegistry.open({ servers: config.cluster, dataDir: config.dataDir, logger }) : undefined;
+  const registry: Registry = cluster ?? (await FsRegistry.open(config.dataDir));
+  const { token, created } = config.token
+    ? { token: config.token, created: false }
+    : cluster
+      ? await cluster.sharedToken(newManagementToken)
+      : await loadOrCreateToken(config.dataDir);
   const metrics = new Metrics();
   const engine = await createEngine(config.engine, {
     cacheDir: config.cacheDir,
@@ -109,6 +117,7 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await service.close();
       await engine.close();
+      await registry.close?.();
     },
   };
 }
