@@ -8,7 +8,7 @@
  * threshold. Loading a component a host has not loaded yet is not part of it, so propagation is
  * checked on the management API first, then the call.
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNats, type TestNats } from '../helpers/nats.js';
@@ -47,6 +47,8 @@ describe('the management token in a cluster', () => {
     expect(second.output()).not.toContain('management token');
     const res = await fetch(`${second.url}/v1/functions`, { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);
+    // Each host also keeps it in <data-dir>/token, where the CLI on that machine looks.
+    for (const host of [first, second]) expect((await readFile(join(host.dataDir, 'token'), 'utf8')).trim()).toBe(token);
     await Promise.all([first.destroy(), second.destroy()]);
     hosts = [];
   });
