@@ -15,12 +15,14 @@ import { createEngine } from '../engine/index.js';
 import { FunctionService } from '../functions/service.js';
 import { Metrics } from '../functions/metrics.js';
 import type { Logger } from '../logger.js';
-import { FsRegistry } from '../registry/fs.js';
+import { FsRegistry, writeFileAtomic } from '../registry/fs.js';
 import { WAFER_VERSION } from '../version.js';
 import { createApp } from './app.js';
 import { createEdgeServer } from './edge.js';
 import { decodeResponse, encodeRequest, encodeResponse } from '../abi/envelope.js';
-import { loadOrCreateToken } from './auth.js';
+import { loadOrCreateToken, newManagementToken } from './auth.js';
+import type { Registry } from '../registry/registry.js';
+import { NatsRegistry } from '../cluster/nats-registry.js';
 
 export interface RunningHost {
   url: string;
@@ -38,8 +40,14 @@ export interface StartOptions {
 }
 
 export async function startHost(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningHost> {
-  const registry = await FsRegistry.open(config.dataDir);
-  const { token, created } = config.token ? { token: config.token, created: false } : await loadOrCreateToken(config.dataDir);
+  // Cluster mode: the registry and the management token are shared through NATS (docs/CLUSTER.md).
+  const cluster = config.cluster ? await NatsRegistry.open({ servers: config.cluster, dataDir: config.dataDir, logger }) : undefined;
+  const registry: Registry = cluster ?? (await FsRegistry.open(config.dataDir));
+  const { token, created } = config.token
+    ? { token: config.token, created: false }
+    : cluster
+      ? await clusterToken(cluster, config.dataDir)
+      : await loadOrCreateToken(config.dataDir);
   const metrics = new Metrics();
   const engine = await createEngine(config.engine, {
     cacheDir: config.cacheDir,
@@ -109,8 +117,21 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await service.close();
       await engine.close();
+      await registry.close?.();
     },
   };
+}
+
+/**
+ * The cluster's shared management token (NATS KV), also written to `<data>/token` (0600) so the
+ * CLI on this machine finds it there, as it does on a single host.
+ */
+async function clusterToken(cluster: NatsRegistry, dataDir: string): Promise<{ token: string; created: boolean }> {
+  const shared = await cluster.sharedToken(newManagementToken);
+  const path = join(dataDir, 'token');
+  const onDisk = await readFile(path, 'utf8').then((t) => t.trim(), () => undefined);
+  if (onDisk !== shared.token) await writeFileAtomic(path, `${shared.token}\n`, 0o600);
+  return shared;
 }
 
 /**
