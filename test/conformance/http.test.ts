@@ -44,7 +44,10 @@ function exchange(url: string, a: Ask): Promise<Answer> {
     const headers: Array<[string, string]> = [...a.headers];
     if (a.chunks) headers.push(['transfer-encoding', 'chunked']);
     else if (a.body) headers.push(['content-length', String(a.body.length)]);
-    const req = request(url, { method: a.method, headers: headers.flat() }, (res) => {
+    // A repeated name is sent as one line per value, in order (names in the order they first come).
+    const grouped: Record<string, string[]> = {};
+    for (const [name, value] of headers) (grouped[name] ??= []).push(value);
+    const req = request(url, { method: a.method, headers: grouped }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('error', reject);
@@ -68,7 +71,6 @@ describe('wasi:http conformance on wasmtime', () => {
   let host: TestHost;
   beforeAll(async () => {
     host = await startTestHost('wasmtime');
-    for (const s of SUBJECTS) await host.deploy(s.fn, await s.bytes());
     await host.deploy('wstd-short', await fixture('wstd-http-server'), '?timeout_ms=300');
     const probe = await fixture('http-probe');
     await host.deploy('probe', probe);
@@ -78,6 +80,10 @@ describe('wasi:http conformance on wasmtime', () => {
   afterAll(() => host?.destroy());
 
   describe.each(SUBJECTS.map((s) => [s.fn, s] as const))('%s', (fn, s) => {
+    // Each subject is deployed by its own group, so one that is refused fails only its cases.
+    beforeAll(async () => {
+      await host.deploy(fn, await s.bytes());
+    }, 120_000);
     const applicable = CASES.filter((c) => ask(s.kind, c) !== undefined);
     it.each(applicable.map((c) => [c.name, c] as const))('%s', async (_, c) => {
       const want = expected(s.kind, c);
@@ -90,6 +96,9 @@ describe('wasi:http conformance on wasmtime', () => {
   });
 
   describe('failure modes', () => {
+    beforeAll(async () => {
+      if (!(await host.api('GET', '/v1/functions/wstd')).ok) await host.deploy('wstd', await fixture('wstd-http-server'));
+    }, 120_000);
     const rows = FAILURES.flatMap((f) => [
       ...(f.probe ? [[`${f.name} (http-probe)`, f, f.probe] as const] : []),
       ...(f.wstd ? [[`${f.name} (wstd)`, f, f.wstd] as const] : []),
@@ -107,11 +116,12 @@ describe('wasi:http conformance on wasmtime', () => {
       expect(JSON.parse(got.body.toString()).error.code).toBe(f.code);
     });
 
-    it('leaves every component answering afterwards', async () => {
-      for (const s of SUBJECTS) {
-        const c = CASES[0]!;
-        const a = ask(s.kind, c) ?? { method: 'GET', target: '/echo', headers: [] };
-        expect((await exchange(`${host.url}/fn/${s.fn}${a.target}`, a)).status).toBe(200);
+    it('leaves the misbehaving components answering afterwards', async () => {
+      for (const fn of ['probe', 'probe-short', 'probe-small']) {
+        expect((await exchange(`${host.url}/fn/${fn}/echo`, { method: 'POST', target: '/echo', headers: [], body: Buffer.from('still') })).body.toString()).toBe('still');
+      }
+      for (const fn of ['wstd', 'wstd-short']) {
+        expect((await exchange(`${host.url}/fn/${fn}/echo`, { method: 'POST', target: '/echo', headers: [], body: Buffer.from('still') })).body.toString()).toBe('still');
       }
     });
   });

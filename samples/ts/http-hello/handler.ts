@@ -17,7 +17,7 @@ addEventListener('fetch', (event) => event.respondWith(hello(event.request)));
 
 async function hello(req: Request): Promise<Response> {
   const { path, query } = target(req.url);
-  let name = new Uint8Array(await req.arrayBuffer());
+  let name: Uint8Array = new Uint8Array(await req.arrayBuffer());
   if (name.length === 0) {
     const fromQuery = queryParam(query, 'name');
     name = fromQuery?.length ? fromQuery : encoder.encode('world');
@@ -65,7 +65,7 @@ function decode(value: string): Uint8Array {
   return Uint8Array.from(out);
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
+function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {
