@@ -84,6 +84,8 @@ if [ -z "${WAFER_SKIP_SAMPLES:-}" ]; then
   # Built with the Rust samples' toolchain: a wasi:http/proxy component for test/http-world/.
   step "test fixtures (Rust)"
   bash test/fixtures/http-probe/build.sh || fail "building the http-probe fixture failed (see above)"
+  step "test fixtures (a third-party wasi:http component: wstd's http_server example)"
+  bash test/fixtures/wstd-http-server/build.sh || fail "building the wstd-http-server fixture failed (see above)"
 fi
 
 step "ready"

@@ -8,7 +8,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 dist="$repo/samples/dist"
 stamp="$dist/.rust-build.sha256"
-samples=(hello json fib logger http-hello)
+samples=(hello json fib logger http-hello http-echo http-chain)
 
 inputs_hash() {
   {

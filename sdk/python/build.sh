@@ -8,6 +8,9 @@
 # abi/wit/1.0.0/world.wit (wafer:function@1.0.0), made by componentize-py, which this script
 # installs at a pinned version into a private venv on first use (never globally):
 #   ${WAFER_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/wafer}/py-venv
+# When <function-dir> holds a `wafer.world` file reading `wasi:http/proxy`, the component is a
+# standard wasi:http/proxy one instead: app.py defines `class IncomingHandler` against
+# componentize-py's `wit_world` bindings of sdk/wasi-http/wit (no wafer SDK on the path).
 # Environment: PYTHON picks the interpreter for that venv (default python3).
 set -euo pipefail
 
@@ -23,6 +26,14 @@ wit_dir="$sdk_dir/../../abi/wit/1.0.0"
 [ -d "$fn_dir" ] || die "$fn_dir is not a directory"
 [ -f "$fn_dir/app.py" ] || die "$fn_dir has no app.py (it must define handle(req) -> Response)"
 [ -f "$wit_dir/world.wit" ] || die "cannot find the ABI's WIT at $wit_dir"
+world=wafer
+if [ -f "$fn_dir/wafer.world" ]; then
+  named=$(sed 's/#.*//' "$fn_dir/wafer.world" | tr -d '[:space:]')
+  [ "$named" = "wasi:http/proxy" ] || die "$fn_dir/wafer.world names '$named'; the only world it may name is wasi:http/proxy"
+  world=http
+  wit_dir="$sdk_dir/../wasi-http/wit"
+  [ -f "$wit_dir/world.wit" ] || die "cannot find the wasi:http WIT at $wit_dir"
+fi
 out_dir=$(dirname "$out")
 mkdir -p "$out_dir" || die "cannot create $out_dir"
 out="$(cd "$out_dir" && pwd)/$(basename "$out")"
@@ -70,9 +81,15 @@ tar -C "$fn_dir" --exclude=__pycache__ --exclude=.git --exclude=.venv --exclude=
 
 start=$(date +%s%N)
 # The SDK comes first on the path so a function cannot shadow `wafer` or `wafer_entry`.
-(cd "$stage" && RUST_BACKTRACE=0 RUST_LIB_BACKTRACE=0 "$cpy" -q -d "$wit_dir" -w handler componentize \
-  -p "$stage/sdk" -p "$stage/app" wafer_entry -o "$tmp_out") \
-  || die "componentize-py failed for $fn_dir (see the Python error above)"
+if [ "$world" = http ]; then
+  (cd "$stage" && RUST_BACKTRACE=0 RUST_LIB_BACKTRACE=0 "$cpy" -q -d "$wit_dir" -w proxy componentize \
+    -p "$stage/app" app -o "$tmp_out") \
+    || die "componentize-py failed for $fn_dir (see the Python error above)"
+else
+  (cd "$stage" && RUST_BACKTRACE=0 RUST_LIB_BACKTRACE=0 "$cpy" -q -d "$wit_dir" -w handler componentize \
+    -p "$stage/sdk" -p "$stage/app" wafer_entry -o "$tmp_out") \
+    || die "componentize-py failed for $fn_dir (see the Python error above)"
+fi
 [ -s "$tmp_out" ] || die "componentize-py wrote no output"
 mv -f "$tmp_out" "$out"
 ms=$(( ($(date +%s%N) - start) / 1000000 ))

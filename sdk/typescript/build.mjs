@@ -2,7 +2,8 @@
 /**
  * @module build
  * Builds a TypeScript (or JavaScript) wafer function into a component of the
- * `wafer:function@1.0.0` world `handler`:
+ * `wafer:function@1.0.0` world `handler`, or, when the entry's folder holds a `wafer.world` file
+ * reading `wasi:http/proxy`, of the standard `wasi:http/proxy` 0.2 world (see below):
  *   1. rolldown bundles the user's entry with the SDK into one ES module (componentize-js takes a
  *      single source); the entry's `handle(req: Request): Response` is wrapped by the SDK's `wrap`
  *      into the ABI export `handle(list<u8>) -> result<list<u8>, string>`;
@@ -10,10 +11,15 @@
  * The engine links WASI (stdio, clocks, random) only when the bundled code mentions a global that
  * needs it: a component without WASI imports instantiates and answers faster (README.md has numbers).
  *
- * CLI:  node sdk/typescript/build.mjs <entry.ts> <out.wasm> [--wasi | --no-wasi]
- * API:  await buildTypeScriptFunction(entry, out, { wasi: 'auto' | true | false })
+ * The wasi:http world: the entry is bundled as it is (no SDK) and handles requests the web's way,
+ * `addEventListener('fetch', (event) => event.respondWith(response))` (StarlingMonkey's fetch
+ * event, which implements `wasi:http/incoming-handler`); the component gets every engine feature.
+ * The WIT is sdk/wasi-http/wit/, passed inline (see sdk/wasi-http/README.md for its version).
+ *
+ * CLI:  node sdk/typescript/build.mjs <entry.ts> <out.wasm> [--wasi | --no-wasi] [--world wafer|http]
+ * API:  await buildTypeScriptFunction(entry, out, { wasi: 'auto' | true | false, world: 'auto' | 'wafer' | 'http' })
  */
-import { mkdtemp, readFile, rename, rm, stat, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -25,6 +31,13 @@ const SDK_INDEX = join(HERE, 'src/index.ts');
 /** The ABI world, passed as source: componentize-js's WIT reader has no filesystem under preview2-shim >= 0.25. */
 const WIT_PATH = join(REPO, 'abi/wit/1.0.0/world.wit');
 const WORLD = 'handler';
+/** The wasi:http world's WIT folder (world.wit and deps/). */
+const HTTP_WIT_DIR = join(REPO, 'sdk/wasi-http/wit');
+/** The marker file of a wasi:http function folder, and what it must say. */
+export const WORLD_MARKER = 'wafer.world';
+const HTTP_WORLD_NAME = 'wasi:http/proxy';
+/** StarlingMonkey (componentize-js 0.23) implements the fetch event against this wasi:http release. */
+const STARLINGMONKEY_WASI_VERSION = '0.2.10';
 const ENTRY_ID = '\0wafer:entry';
 
 /** Every engine feature; `http`/`fetch-event` are never wanted (the host grants no network). */
@@ -44,25 +57,40 @@ const WASI_GLOBALS = /\b(console|Date|performance|crypto|Math\s*\.\s*random|setT
  * from the bundled code.
  * @returns {Promise<{out: string, size: number, ms: number, wasi: boolean}>}
  */
-export async function buildTypeScriptFunction(entry, out, { wasi = 'auto' } = {}) {
+export async function buildTypeScriptFunction(entry, out, { wasi = 'auto', world = 'auto' } = {}) {
   const started = performance.now();
   entry = resolve(entry);
   out = resolve(out);
   await stat(entry).catch(() => fail(`entry file not found: ${entry}`));
+  if (world === 'auto') world = await worldOf(dirname(entry));
+  if (world !== 'wafer' && world !== 'http') fail(`unknown world ${JSON.stringify(world)}: wafer or http`);
 
-  const code = await bundle(entry);
-  const useWasi = wasi === 'auto' ? WASI_GLOBALS.test(code) : Boolean(wasi);
-  const component = await componentizeSource(code, useWasi);
+  const http = world === 'http';
+  const code = await bundle(entry, http);
+  const useWasi = http || (wasi === 'auto' ? WASI_GLOBALS.test(code) : Boolean(wasi));
+  const component = http ? await componentizeHttp(code) : await componentizeSource(code, useWasi);
 
   await mkdir(dirname(out), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
   await writeFile(tmp, component);
   await rename(tmp, out);
-  return { out, size: component.length, ms: Math.round(performance.now() - started), wasi: useWasi };
+  return { out, size: component.length, ms: Math.round(performance.now() - started), wasi: useWasi, world };
 }
 
-/** Bundles the entry and the SDK into one ES module whose `handle` is the ABI export. */
-async function bundle(entry) {
+/** `http` when `dir` holds a wafer.world file reading wasi:http/proxy, else `wafer`. */
+async function worldOf(dir) {
+  const text = await readFile(join(dir, WORLD_MARKER), 'utf8').catch((err) => (err.code === 'ENOENT' ? null : fail(`cannot read ${WORLD_MARKER}: ${err.message}`)));
+  if (text === null) return 'wafer';
+  const named = text.replace(/#.*$/gm, '').trim();
+  if (named === HTTP_WORLD_NAME) return 'http';
+  fail(`${join(dir, WORLD_MARKER)} names ${JSON.stringify(named)}; the only world it may name is ${HTTP_WORLD_NAME}`);
+}
+
+/**
+ * Bundles the entry and the SDK into one ES module whose `handle` is the ABI export; for the
+ * wasi:http world, the entry alone, as it is (its exports, if any, and its side effects).
+ */
+async function bundle(entry, http) {
   const { rolldown } = await import('rolldown');
   const problems = [];
   const build = await rolldown({
@@ -85,7 +113,9 @@ async function bundle(entry) {
         name: 'wafer-entry',
         resolveId: (id) => (id === ENTRY_ID ? id : null),
         load: (id) =>
-          id === ENTRY_ID
+          id === ENTRY_ID && http
+            ? `export * from ${JSON.stringify(entry)};\n`
+            : id === ENTRY_ID
             ? `import { handle as userHandle } from ${JSON.stringify(entry)};\n` +
               `import { wrap } from ${JSON.stringify(SDK_INDEX)};\n` +
               `export const handle = wrap(userHandle);\n`
@@ -129,24 +159,58 @@ async function componentizeSource(code, useWasi) {
   }
 }
 
+/**
+ * The wasi:http world's WIT as one source: world.wit, then each deps/ package nested in it, every
+ * WASI version relabelled to the one StarlingMonkey's fetch event is built against.
+ */
+async function httpWitSource() {
+  const deps = join(HTTP_WIT_DIR, 'deps');
+  let source = await readFile(join(HTTP_WIT_DIR, 'world.wit'), 'utf8');
+  for (const file of (await readdir(deps)).filter((f) => f.endsWith('.wit')).sort()) {
+    const text = await readFile(join(deps, file), 'utf8');
+    source += `\n${text.replace(/^package ([^;]+);/m, 'package $1 {')}\n}\n`;
+  }
+  return source.replace(/(wasi:[a-z-]+(?:\/[a-z-]+)?)@0\.2\.\d+/g, `$1@${STARLINGMONKEY_WASI_VERSION}`).replace(/@since\(version = 0\.2\.\d+\)/g, '@since(version = 0.2.0)');
+}
+
+async function componentizeHttp(code) {
+  const { componentize } = await import('@bytecodealliance/componentize-js');
+  const dir = await mkdtemp(join(tmpdir(), 'wafer-ts-'));
+  try {
+    const sourcePath = join(dir, 'function.js');
+    await writeFile(sourcePath, code);
+    const { component } = await componentize({ sourcePath, witWorld: await httpWitSource(), worldName: 'proxy' });
+    return component;
+  } catch (err) {
+    fail(`componentize-js failed:\n${err.message}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 function fail(message) {
   throw Object.assign(new Error(message), { code: 'WAFER_BUILD' });
 }
 
 async function main(argv) {
+  argv = [...argv];
+  let world = 'auto';
+  const w = argv.indexOf('--world');
+  if (w >= 0) [, world] = argv.splice(w, 2);
   const flags = argv.filter((a) => a.startsWith('--'));
   const [entry, out, ...extra] = argv.filter((a) => !a.startsWith('--'));
   const unknown = flags.filter((f) => !['--wasi', '--no-wasi'].includes(f));
-  if (!entry || !out || extra.length || unknown.length) {
-    console.error('usage: node sdk/typescript/build.mjs <entry.ts> <out.wasm> [--wasi | --no-wasi]');
+  if (!entry || !out || extra.length || unknown.length || !['auto', 'wafer', 'http'].includes(world)) {
+    console.error('usage: node sdk/typescript/build.mjs <entry.ts> <out.wasm> [--wasi | --no-wasi] [--world wafer|http]');
     process.exit(2);
   }
   const wasi = flags.includes('--wasi') ? true : flags.includes('--no-wasi') ? false : 'auto';
   try {
-    const r = await buildTypeScriptFunction(entry, out, { wasi });
+    const r = await buildTypeScriptFunction(entry, out, { wasi, world });
     const mb = (r.size / 1e6).toFixed(1);
     const shown = relative(process.cwd(), r.out);
-    console.log(`${shown.startsWith('..') ? r.out : shown}  ${mb} MB  ${r.wasi ? 'wasi' : 'pure'}  ${(r.ms / 1000).toFixed(1)} s`);
+    const kind = r.world === 'http' ? 'wasi:http' : r.wasi ? 'wasi' : 'pure';
+    console.log(`${shown.startsWith('..') ? r.out : shown}  ${mb} MB  ${kind}  ${(r.ms / 1000).toFixed(1)} s`);
   } catch (err) {
     console.error(`error: ${err.code === 'WAFER_BUILD' ? err.message : err.stack}`);
     process.exit(1);

@@ -1,9 +1,9 @@
 /**
  * The `wafer` CLI as a user runs it: a real `wafer serve` process, then `deploy`, `invoke`,
- * `ls` and `rm` against it, and `new` + `build` for every guest language.
+ * `ls` and `rm` against it, and `new` + `build` for every guest language (and `new --world http`).
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -88,4 +88,41 @@ describe('wafer CLI', () => {
     const { stdout } = await wafer(['invoke', name, '?name=Ada', '--url', url]);
     expect(stdout).toContain('Ada');
   }, 600_000);
+
+  describe('new --world http', () => {
+    it.each([
+      ['ts', ['handler.ts', 'wafer.world']],
+      ['rust', ['Cargo.toml', 'src/lib.rs']],
+      ['python', ['app.py', 'wafer.world']],
+    ] as const)('scaffolds a standard wasi:http function in %s', async (lang, files) => {
+      const fnDir = join(dir, `http-${lang}`);
+      const made = await wafer(['new', lang, `http-${lang}`, '--dir', fnDir, '--world', 'http']);
+      expect(made.stdout).toContain('wasi:http/proxy');
+      for (const file of files) expect((await stat(join(fnDir, file))).isFile()).toBe(true);
+      if (files.includes('wafer.world')) expect(await readFile(join(fnDir, 'wafer.world'), 'utf8')).toBe('wasi:http/proxy\n');
+    });
+
+    it('builds the TypeScript one into a wasi:http component the host serves', async () => {
+      const fnDir = join(dir, 'http-ts');
+      const built = JSON.parse((await wafer(['build', fnDir, '--json'])).stdout) as { out: string; lang: string };
+      expect(built.lang).toBe('ts');
+      const deployed = JSON.parse((await wafer(['deploy', 'http-ts', built.out, '--url', url, '--json'], env)).stdout) as { world: string };
+      expect(deployed.world).toBe('wasi:http/proxy@0.2.x');
+      const { stdout } = await wafer(['invoke', 'http-ts', '?name=Ada', '--url', url]);
+      expect(stdout).toContain('Hello, Ada!');
+    }, 300_000);
+
+    it('refuses Go, saying why', async () => {
+      const refused = await wafer(['new', 'go', 'http-go', '--dir', join(dir, 'http-go'), '--world', 'http']).catch((err: { code: number; stderr: string }) => err);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('Go cannot target the wasi:http world');
+      expect(refused.stderr).toContain('docs/go.md');
+    });
+
+    it('refuses an unknown world', async () => {
+      const refused = await wafer(['new', 'ts', 'x', '--dir', join(dir, 'x'), '--world', 'nope']).catch((err: { code: number; stderr: string }) => err);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('unknown world "nope"');
+    });
+  });
 });

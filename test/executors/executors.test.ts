@@ -78,16 +78,16 @@ describe('wasi:http/proxy detection and validation', () => {
 
   it.each(['0.2.0', '0.2.3', '0.2.6', '0.2.12'])('accepts an incoming-handler@%s with the proxy\'s and a standard library\'s imports', (version) => {
     const imports = Object.fromEntries(
-      ['wasi:http/types', 'wasi:http/outgoing-handler', 'wasi:io/streams', 'wasi:clocks/monotonic-clock', 'wasi:random/random', 'wasi:cli/stdout', 'wasi:cli/environment', 'wasi:filesystem/preopens']
+      ['wasi:http/types', 'wasi:http/outgoing-handler', 'wasi:io/streams', 'wasi:clocks/monotonic-clock', 'wasi:random/random', 'wasi:cli/stdout', 'wasi:cli/environment', 'wasi:filesystem/preopens', 'wasi:sockets/tcp']
         .map((name) => [`${name}@${version}`, instance()]),
     );
     expect(detectExecutor(proxy(imports, version)).world).toBe(WASI_HTTP_WORLD);
   });
 
-  it.each(['wasi:sockets/tcp@0.2.0', 'wasi:keyvalue/store@0.2.0-draft', 'acme:db/query@1.0.0', 'wasi:http/types@0.3.0'])('refuses an import of %s with abi_mismatch naming it', (name) => {
+  it.each(['wasi:sockets/tcp@0.3.0', 'wasi:keyvalue/store@0.2.0-draft', 'acme:db/query@1.0.0', 'wasi:http/types@0.3.0'])('refuses an import of %s with abi_mismatch naming it', (name) => {
     const error = refusal(() => detectExecutor(proxy({ 'wasi:io/streams@0.2.0': instance(), [name]: instance() })));
     expect(error.code).toBe('abi_mismatch');
-    expect(error.message).toBe(`the component imports ${name}; a wasi:http/proxy function gets only wasi:http, io, clocks, random, cli and filesystem 0.2 interfaces`);
+    expect(error.message).toBe(`the component imports ${name}; a wasi:http/proxy function gets only wasi:http, io, clocks, random, cli, filesystem and sockets 0.2 interfaces`);
   });
 
   it('refuses a handle that is not the incoming-handler\'s', () => {

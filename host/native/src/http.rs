@@ -37,8 +37,10 @@ pub const HANDLER: &str = "wasi:http/incoming-handler@0.2.";
 
 /// Import prefixes a proxy component may have (all 0.2.x): the proxy world's own (http, io,
 /// clocks, random, cli stdio) and what a language's standard library adds (the rest of
-/// wasi:cli, wasi:filesystem, with nothing preopened). Sockets and anything else are refused.
-const ALLOWED_IMPORTS: &[&str] = &["wasi:http/", "wasi:io/", "wasi:clocks/", "wasi:random/", "wasi:cli/", "wasi:filesystem/"];
+/// wasi:cli, wasi:filesystem with nothing preopened, and wasi:sockets, which CPython's runtime in
+/// componentize-py imports: the store allows no TCP, UDP or name lookup, so every socket
+/// operation fails). Anything else is refused.
+const ALLOWED_IMPORTS: &[&str] = &["wasi:http/", "wasi:io/", "wasi:clocks/", "wasi:random/", "wasi:cli/", "wasi:filesystem/", "wasi:sockets/"];
 
 /// Whether a proxy component may import `name` (e.g. `wasi:io/streams@0.2.3`).
 pub fn allowed_import(name: &str) -> bool {

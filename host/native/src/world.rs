@@ -58,7 +58,7 @@ impl World {
                 let ty = component.component_type();
                 if let Some((name, _)) = ty.imports(engine).find(|(name, _)| !crate::http::allowed_import(name)) {
                     return Err(format!(
-                        "the component imports {name}, which the wasi:http/proxy world does not provide (it gets wasi:http, io, clocks, random, cli and filesystem 0.2)"
+                        "the component imports {name}, which the wasi:http/proxy world does not provide (it gets wasi:http, io, clocks, random, cli, filesystem and sockets 0.2)"
                     ));
                 }
                 let export = ty

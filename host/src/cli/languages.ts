@@ -22,6 +22,16 @@ const ALIASES: Record<string, Language> = {
   py: 'python',
 };
 
+/** Why `--world http` is refused for Go (docs/go.md says the same). */
+export const GO_HTTP_REFUSAL =
+  'Go cannot target the wasi:http world here: standard Go compiles to wasip1 core modules, and a wasi:http component ' +
+  'needs component-model bindings of wasi:http (its resources, streams and variants) that no standard-Go toolchain generates ' +
+  '(wit-bindgen-go targets TinyGo, which this repository does not use); write it in ts, rust or python, or use the wafer ABI ' +
+  '(wafer new go <name>); docs/go.md has the details';
+
+/** The file that marks a function folder as a standard wasi:http/proxy function (the SDK builds read it). */
+export const WORLD_MARKER = 'wafer.world';
+
 /** The SDK folder of a language. */
 export function sdkDir(lang: Language): string {
   return join(ROOT, 'sdk', lang === 'ts' ? 'typescript' : lang);
@@ -55,6 +65,7 @@ export function buildCommand(lang: Language, dir: string, out: string): { comman
     case 'rust':
       return { command: 'bash', args: [join(sdkDir('rust'), 'build.sh'), dir, out] };
     case 'go':
+      if (existsSync(join(dir, WORLD_MARKER))) throw new UsageError(GO_HTTP_REFUSAL);
       return { command: process.execPath, args: [join(sdkDir('go'), 'build.mjs'), dir, out] };
     case 'python':
       return { command: 'bash', args: [join(sdkDir('python'), 'build.sh'), dir, out] };

@@ -6,8 +6,10 @@
  * `wasi:http/proxy@0.2.x` (the 0.2 line: every minor wasmtime 48 links).
  *
  * Its imports are the proxy's (wasi:http, io, clocks, random, cli stdio) plus what a language's
- * standard library adds (the rest of wasi:cli, wasi:filesystem with nothing preopened), all 0.2;
- * anything else (wasi:sockets, a non-WASI interface) is `abi_mismatch` naming the import.
+ * standard library adds (the rest of wasi:cli, wasi:filesystem with nothing preopened, and
+ * wasi:sockets, which CPython's runtime in componentize-py imports: the store allows no TCP, UDP
+ * or name lookup, so every socket operation fails), all 0.2; anything else (a non-WASI
+ * interface, another WASI proposal) is `abi_mismatch` naming the import.
  *
  * Across the engine boundary the call travels in the same wafer.v1 envelope as the handler
  * world: the wasmtime addon builds the guest's `incoming-request` from it and encodes the
@@ -26,7 +28,7 @@ const HANDLER = /^wasi:http\/incoming-handler@0\.2\.\d+$/;
 /** Any version of the world's export: other versions are detected so the refusal names them. */
 const ANY_HANDLER = /^wasi:http\/(incoming-)?handler@/;
 /** Interfaces a proxy component may import, all at 0.2.x. */
-const ALLOWED = /^wasi:(http|io|clocks|random|cli|filesystem)\/[a-z0-9-]+@0\.2\.\d+(-[0-9A-Za-z.-]+)?$/;
+const ALLOWED = /^wasi:(http|io|clocks|random|cli|filesystem|sockets)\/[a-z0-9-]+@0\.2\.\d+(-[0-9A-Za-z.-]+)?$/;
 
 function handlerExport(types: ComponentTypes): string | undefined {
   return Object.keys(types.exports).find((name) => HANDLER.test(name));
@@ -60,7 +62,7 @@ export const wasiHttp: Executor = {
     if (foreign.length > 0) {
       throw new ComponentError(
         'abi_mismatch',
-        `the component imports ${foreign.join(', ')}; a wasi:http/proxy function gets only wasi:http, io, clocks, random, cli and filesystem 0.2 interfaces`,
+        `the component imports ${foreign.join(', ')}; a wasi:http/proxy function gets only wasi:http, io, clocks, random, cli, filesystem and sockets 0.2 interfaces`,
       );
     }
   },
