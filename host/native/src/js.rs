@@ -85,6 +85,19 @@ pub struct NativeCallResult {
     pub reused: bool,
 }
 
+/// One event of a streamed call's response (stream.rs): `head` (status, headers as flat
+/// name/value latin1 strings, the declared content length if any), `data` (a chunk), `end`
+/// (the call's result, whose `output` is empty).
+#[napi(object)]
+pub struct NativeStreamEvent {
+    pub kind: String,
+    pub status: Option<u32>,
+    pub headers: Option<Vec<String>>,
+    pub content_length: Option<f64>,
+    pub chunk: Option<Buffer>,
+    pub result: Option<NativeCallResult>,
+}
+
 #[napi(object)]
 pub struct NativeStats {
     pub compiled: f64,

@@ -17,6 +17,7 @@ mod js;
 mod load;
 mod pipe;
 mod reuse;
+mod stream;
 mod world;
 
 use std::collections::HashMap;
@@ -135,7 +136,7 @@ impl NativeEngine {
         limits: NativeCallLimits,
     ) -> Result<Either<NativeCallResult, Object<'env>>> {
         let rt = executor::runtimes(self.inner.executor_threads).map_err(|e| Error::new(Status::GenericFailure, e))?;
-        let mut call = match start_call(&self.inner, &key, self.inner.get(&key), input, &limits) {
+        let mut call = match start_call(&self.inner, &key, self.inner.get(&key), input, &limits, None) {
             Ok(call) => call,
             Err(out) => return Ok(Either::A(to_js(out))),
         };
@@ -148,6 +149,26 @@ impl NativeEngine {
         let (deferred, promise) = env.create_deferred::<NativeCallResult, Box<dyn FnOnce(Env) -> Result<NativeCallResult> + Send>>()?;
         executor::spawn(rt, call, move |out| deferred.resolve(Box::new(move |_| Ok(to_js(out)))));
         Ok(Either::B(promise))
+    }
+
+    /// Starts a streamed call of a `wasi:http/proxy` component (stream.rs): `head` is the
+    /// wafer.v1.Request without its body, which follows through the answer's `push`/`end`; the
+    /// response comes through its `next`. Always on the executor (no inline start).
+    #[napi]
+    pub fn call_stream(&self, key: String, head: Buffer, limits: NativeCallLimits) -> Result<stream::NativeStream> {
+        let rt = executor::runtimes(self.inner.executor_threads).map_err(|e| Error::new(Status::GenericFailure, e))?;
+        let (handle, io, done) = stream::channels(rt);
+        let mut limits = limits;
+        limits.inline_budget_ms = None;
+        match start_call(&self.inner, &key, self.inner.get(&key), head, &limits, Some(io)) {
+            Ok(call) => executor::spawn(rt, call, move |out| {
+                let _ = done.send(out);
+            }),
+            Err(out) => {
+                let _ = done.send(out);
+            }
+        }
+        Ok(handle)
     }
 
     /// Whether `key` is loaded.
@@ -303,7 +324,7 @@ fn failed(kind: Failure, message: String) -> Outcome {
 }
 
 /// The call future for `key`, or the outcome at once when it cannot start.
-fn start_call(inner: &Inner, key: &str, loaded: Option<Arc<Loaded>>, input: Buffer, js: &NativeCallLimits) -> std::result::Result<Call, Outcome> {
+fn start_call(inner: &Inner, key: &str, loaded: Option<Arc<Loaded>>, input: Buffer, js: &NativeCallLimits, io: Option<stream::Io>) -> std::result::Result<Call, Outcome> {
     let Some(loaded) = loaded else {
         return Err(failed(Failure::NotLoaded, format!("component {key} is not loaded")));
     };
@@ -337,7 +358,10 @@ fn start_call(inner: &Inner, key: &str, loaded: Option<Arc<Loaded>>, input: Buff
         ms => loaded.engines.ticks(ms),
     };
     let long = Arc::new(AtomicBool::new(false));
-    Ok(Call::new(call::run(loaded, input, limits, first_ticks, long.clone(), reuse), long))
+    if io.is_some() && loaded.world != World::Http {
+        return Err(failed(Failure::Internal, "only wasi:http/proxy components stream".into()));
+    }
+    Ok(Call::new(call::run(loaded, input, limits, first_ticks, long.clone(), reuse, io), long))
 }
 
 fn to_js(out: Outcome) -> NativeCallResult {

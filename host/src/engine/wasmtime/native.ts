@@ -82,6 +82,26 @@ export interface NativeCallLimits {
   env?: string[];
 }
 
+/** One event of a streamed call's response (host/native/src/stream.rs). */
+export interface NativeStreamEvent {
+  kind: 'head' | 'data' | 'end';
+  status?: number;
+  /** Flat name/value pairs, latin1. */
+  headers?: string[];
+  contentLength?: number;
+  chunk?: Buffer;
+  result?: NativeCallResult;
+}
+
+/** A streamed call's handle (host/native/src/stream.rs). */
+export interface NativeStream {
+  push(chunk: Buffer): boolean | Promise<boolean>;
+  end(): void;
+  fail(): void;
+  abort(): void;
+  next(): Promise<NativeStreamEvent[]>;
+}
+
 export interface NativeStats {
   compiled: number;
   loadedFromDisk: number;
@@ -102,6 +122,8 @@ export interface NativeEngine {
    * otherwise the same call continues on the addon's executor and the answer is a promise.
    */
   call(key: string, input: Buffer, limits: NativeCallLimits): NativeCallResult | Promise<NativeCallResult>;
+  /** A streamed call of a wasi:http component: `head` is the request envelope without its body. */
+  callStream(key: string, head: Buffer, limits: NativeCallLimits): NativeStream;
   has(key: string): boolean;
   unload(key: string): boolean;
   compatibilityHash(): string;

@@ -1,0 +1,68 @@
+/**
+ * @module server/stream-answer
+ * Sends a streamed answer (`HttpAnswer.stream`, wasi:http on wasmtime): the head at once, then the
+ * body as the guest writes it, one batch at a time, asking for the next only once the socket has
+ * taken the last (so a slow client holds the guest up, never host memory). With the guest's
+ * declared length the answer has a `content-length`; without, it is chunked, and the call's
+ * metered duration follows as the trailer `x-wafer-duration-us`.
+ *
+ * A failure once the head is out (a trap, the deadline, a limit, a body off its declared length)
+ * cuts the connection: a chunked answer never gets its last chunk and a sized one falls short, so
+ * the client sees an error, never a truncated success. A client that goes away aborts the guest's
+ * writes; the body is still read to its end, so the call is metered and logged.
+ */
+import type { ServerResponse } from 'node:http';
+import type { BodyStream } from '../executors/index.js';
+
+/** The trailer a chunked streamed answer ends with. */
+export const DURATION_TRAILER = 'x-wafer-duration-us';
+
+/** Resolves once `res` can take more (drained), or has closed. */
+function writable(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/**
+ * Writes `stream` to `res`, whose status and headers are set; resolves once the call has ended.
+ * `durationUs` is read when the body has ended (the pipeline has metered the call by then).
+ */
+export async function sendStream(res: ServerResponse, stream: BodyStream, durationUs: () => number | undefined): Promise<void> {
+  const sized = stream.contentLength !== undefined;
+  if (sized) res.setHeader('content-length', String(stream.contentLength));
+  else res.setHeader('trailer', DURATION_TRAILER);
+  res.flushHeaders();
+  let gone = false;
+  const onClose = (): void => {
+    if (res.writableFinished) return;
+    gone = true;
+    stream.abort();
+  };
+  res.on('close', onClose);
+  try {
+    for (;;) {
+      const chunks = await stream.read();
+      if (chunks === undefined) break;
+      if (gone) continue;
+      let full = false;
+      for (const chunk of chunks) full = !res.write(chunk) || full;
+      if (full && !gone) await writable(res);
+    }
+    if (gone) return;
+    const duration = durationUs();
+    if (!sized && duration !== undefined) res.addTrailers({ [DURATION_TRAILER]: String(duration) });
+    res.end();
+  } catch {
+    // Failed after the head: cut the connection (the pipeline has logged and metered why).
+    res.destroy();
+  } finally {
+    res.off('close', onClose);
+  }
+}
