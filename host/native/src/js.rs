@@ -86,8 +86,7 @@ pub struct NativeCallResult {
 }
 
 /// One event of a streamed call's response (stream.rs): `head` (status, headers as flat
-/// name/value latin1 strings, the declared content length if any), `data` (a chunk), `end`
-/// (the call's result, whose `output` is empty).
+/// name/value latin1 strings, the declared content length if any) or `data` (a chunk).
 #[napi(object)]
 pub struct NativeStreamEvent {
     pub kind: String,
@@ -95,7 +94,6 @@ pub struct NativeStreamEvent {
     pub headers: Option<Vec<String>>,
     pub content_length: Option<f64>,
     pub chunk: Option<Buffer>,
-    pub result: Option<NativeCallResult>,
 }
 
 #[napi(object)]

@@ -7,10 +7,11 @@
 //!   (at most `REQUEST_CHUNKS` queued: a full queue answers a promise that settles once the guest
 //!   has read enough, so the host reads the socket no faster than the guest consumes it); `end()`
 //!   ends the body, `fail()` ends it with an error the guest sees on its next read;
-//! - response: `next()` answers the events queued so far (at least one: `head`, `data`, and last
-//!   `end` with the call's result); the call waits while `RESPONSE_EVENTS` events are unread, so a
-//!   slow client holds the guest, not host memory. `abort()` (the client went away) closes it:
-//!   the guest's next body write fails, and the call ends as it would.
+//! - response: `next()` answers the events queued so far (at least one: `head`, then `data`; none
+//!   once the call has ended); the call waits while `RESPONSE_EVENTS` events are unread, so a
+//!   slow client holds the guest, not host memory. `finished()` answers the call's result as soon
+//!   as it has ended, even with events unread. `abort()` (the client went away) closes the
+//!   response: the guest's next body write fails, and the call ends as it would.
 //!
 //! Bytes held per streamed call, by construction: `REQUEST_CHUNKS` request chunks (Node's reads,
 //! at most 64 KiB each), the guest's own outgoing-body buffer (wasmtime-wasi-http: two chunks of at
@@ -31,7 +32,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::call::Outcome;
 use crate::executor::Runtimes;
-use crate::js::NativeStreamEvent;
+use crate::js::{NativeCallResult, NativeStreamEvent};
 
 /// Request chunks queued for the guest before `push` makes the host wait.
 const REQUEST_CHUNKS: usize = 4;
@@ -118,14 +119,9 @@ fn to_js(event: Event) -> NativeStreamEvent {
             headers: Some(headers.into_iter().flat_map(|(n, v)| [n, v]).collect()),
             content_length: content_length.map(|n| n as f64),
             chunk: None,
-            result: None,
         },
-        Event::Data(bytes) => NativeStreamEvent { kind: "data".into(), status: None, headers: None, content_length: None, chunk: Some(Buffer::from(bytes.to_vec())), result: None },
+        Event::Data(bytes) => NativeStreamEvent { kind: "data".into(), status: None, headers: None, content_length: None, chunk: Some(Buffer::from(bytes.to_vec())) },
     }
-}
-
-fn end_event(outcome: Outcome) -> NativeStreamEvent {
-    NativeStreamEvent { kind: "end".into(), status: None, headers: None, content_length: None, chunk: None, result: Some(crate::to_js(outcome)) }
 }
 
 #[napi]
@@ -174,47 +170,45 @@ impl NativeStream {
         }
     }
 
-    /// The response events queued now, waiting for at least one; `end` is always last.
+    /// The response events queued now, waiting for at least one; none once there are no more
+    /// (the call has ended: `finished` tells how).
     #[napi(ts_return_type = "Promise<NativeStreamEvent[]>")]
     pub fn next<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
         let (deferred, promise) = env.create_deferred::<Vec<NativeStreamEvent>, Resolver<Vec<NativeStreamEvent>>>()?;
-        let (events, outcome, aborted) = (self.events.clone(), self.outcome.clone(), self.aborted.clone());
+        let (events, aborted) = (self.events.clone(), self.aborted.clone());
         self.rt.spawn_task(async move {
             let mut batch = Vec::new();
             let taken = lock(&events).take();
             if let Some(mut rx) = taken {
                 if let Some(event) = rx.recv().await {
                     batch.push(to_js(event));
-                    let ended = loop {
-                        match rx.try_recv() {
-                            Ok(event) => batch.push(to_js(event)),
-                            Err(e) => break e == mpsc::error::TryRecvError::Disconnected,
-                        }
-                    };
+                    while let Ok(event) = rx.try_recv() {
+                        batch.push(to_js(event));
+                    }
                     if aborted.load(Ordering::Acquire) {
                         rx.close();
                     }
                     *lock(&events) = Some(rx);
-                    // The call has ended and its outcome is in: answer it in this batch too.
-                    if ended {
-                        let mut slot = lock(&outcome);
-                        if let Some(out) = slot.as_mut().and_then(|rx| rx.try_recv().ok()) {
-                            slot.take();
-                            batch.push(end_event(out));
-                        }
-                    }
-                    deferred.resolve(Box::new(move |_| Ok(batch)));
-                    return;
                 }
             }
-            // No more events (the call dropped its sender when it ended): its outcome is last.
-            let rx = lock(&outcome).take();
+            deferred.resolve(Box::new(move |_| Ok(batch)));
+        });
+        Ok(promise)
+    }
+
+    /// The call's result once it has ended (its `output` is empty), whether or not its events
+    /// have all been read: a failure is known while the last ones still wait for a slow client.
+    /// Answers once; a second call answers `internal`.
+    #[napi(ts_return_type = "Promise<NativeCallResult>")]
+    pub fn finished<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        let (deferred, promise) = env.create_deferred::<NativeCallResult, Resolver<NativeCallResult>>()?;
+        let rx = lock(&self.outcome).take();
+        self.rt.spawn_task(async move {
             let out = match rx {
                 Some(rx) => rx.await.unwrap_or_else(|_| crate::executor::failed("the call ended without an outcome".into())),
-                None => crate::executor::failed("the stream has already ended".into()),
+                None => crate::executor::failed("the stream's result was already taken".into()),
             };
-            batch.push(end_event(out));
-            deferred.resolve(Box::new(move |_| Ok(batch)));
+            deferred.resolve(Box::new(move |_| Ok(crate::to_js(out))));
         });
         Ok(promise)
     }

@@ -126,6 +126,8 @@ export interface StreamedCall {
   abort(): void;
   /** The events queued now (at least one); `end` is the last event of all. */
   next(): Promise<StreamEvent[]>;
+  /** The `end` event as soon as the call has ended, even while other events wait to be read. */
+  readonly finished: Promise<Extract<StreamEvent, { kind: 'end' }>>;
 }
 
 /** The compilers an engine reports compiles of (`CompileObserver`). */

@@ -52,6 +52,11 @@ export interface BodyStream {
   read(): Promise<Uint8Array[] | undefined>;
   /** The client went away: the guest's next write fails; keep reading to the end (the call is metered then). */
   abort(): void;
+  /**
+   * Settles as soon as the call has ended, even with chunks still unread: whether it succeeded.
+   * A sender held up by a slow client learns of a failure here without reading on.
+   */
+  readonly ended: Promise<boolean>;
 }
 
 /** What a call carries besides the HTTP request. */

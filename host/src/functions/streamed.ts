@@ -36,20 +36,19 @@ function failure(error: unknown, output = outputOf(error)): StreamOutcome {
   return { ok: false, error, output };
 }
 
-/** Feeds the request body to the guest; resolves with the error the body broke off with, if it did. */
-async function pump(call: StreamedCall, body: AsyncIterable<Uint8Array>): Promise<unknown> {
+/** Feeds the request body to the guest; `broke` is told the error the body broke off with, if it does. */
+async function pump(call: StreamedCall, body: AsyncIterable<Uint8Array>, broke: (err: unknown) => void): Promise<void> {
   try {
     for await (const chunk of body) {
       const more = call.push(chunk);
       // The guest reads no more (it answered, or ended): the rest stays unread.
-      if (!(more instanceof Promise ? await more : more)) return undefined;
+      if (!(more instanceof Promise ? await more : more)) return;
     }
     call.end();
-    return undefined;
   } catch (err) {
+    broke(err);
     call.fail();
     call.abort();
-    return err;
   }
 }
 
@@ -65,9 +64,7 @@ export async function executeStreamed(
   const head = executor.toGuest({ method: input.method, path: input.path, query: input.query, headers: input.headers, body: EMPTY }, context);
   const call = await engine.callStream(digest, head, limits);
   let bodyError: unknown;
-  void pump(call, input.bodyStream).then((err) => {
-    bodyError ??= err;
-  });
+  void pump(call, input.bodyStream, (err) => (bodyError ??= err));
 
   let pending: StreamEvent[] = [];
   const nextEvent = async (): Promise<StreamEvent> => {
@@ -134,6 +131,7 @@ export async function executeStreamed(
       }
     },
     abort: () => call.abort(),
+    ended: call.finished.then((e) => e.error === undefined && e.report !== undefined && bodyError === undefined),
   };
   if (first.contentLength !== undefined) stream.contentLength = first.contentLength;
   return { head: response, stream, settled };

@@ -17,9 +17,9 @@ import type { BodyStream } from '../executors/index.js';
 /** The trailer a chunked streamed answer ends with. */
 export const DURATION_TRAILER = 'x-wafer-duration-us';
 
-/** Resolves once `res` can take more (drained), or has closed. */
-function writable(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
+/** Resolves once `res` can take more (drained) or has closed; rejects when the call fails meanwhile. */
+function writable(res: ServerResponse, ended: Promise<boolean>): Promise<void> {
+  return new Promise((resolve, reject) => {
     const done = (): void => {
       res.off('drain', done);
       res.off('close', done);
@@ -27,6 +27,7 @@ function writable(res: ServerResponse): Promise<void> {
     };
     res.on('drain', done);
     res.on('close', done);
+    ended.then((ok) => ok || (done(), reject(new Error('the call failed'))), reject);
   });
 }
 
@@ -53,15 +54,23 @@ export async function sendStream(res: ServerResponse, stream: BodyStream, durati
       if (gone) continue;
       let full = false;
       for (const chunk of chunks) full = !res.write(chunk) || full;
-      if (full && !gone) await writable(res);
+      if (full && !gone) await writable(res, stream.ended);
     }
     if (gone) return;
     const duration = durationUs();
     if (!sized && duration !== undefined) res.addTrailers({ [DURATION_TRAILER]: String(duration) });
     res.end();
   } catch {
-    // Failed after the head: cut the connection (the pipeline has logged and metered why).
+    // Failed after the head: cut the connection. Read on to the end, so the call is metered
+    // and logged (what is left is bounded by the engine: stream.ts in the addon).
     res.destroy();
+    for (;;) {
+      try {
+        if ((await stream.read()) === undefined) break;
+      } catch {
+        break;
+      }
+    }
   } finally {
     res.off('close', onClose);
   }

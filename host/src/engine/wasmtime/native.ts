@@ -84,13 +84,12 @@ export interface NativeCallLimits {
 
 /** One event of a streamed call's response (host/native/src/stream.rs). */
 export interface NativeStreamEvent {
-  kind: 'head' | 'data' | 'end';
+  kind: 'head' | 'data';
   status?: number;
   /** Flat name/value pairs, latin1. */
   headers?: string[];
   contentLength?: number;
   chunk?: Buffer;
-  result?: NativeCallResult;
 }
 
 /** A streamed call's handle (host/native/src/stream.rs). */
@@ -99,7 +98,10 @@ export interface NativeStream {
   end(): void;
   fail(): void;
   abort(): void;
+  /** The events queued now, at least one; none once the call has ended. */
   next(): Promise<NativeStreamEvent[]>;
+  /** The call's result once it has ended (`output` empty); call once. */
+  finished(): Promise<NativeCallResult>;
 }
 
 export interface NativeStats {

@@ -10,6 +10,8 @@ import type { NativeCallResult, NativeStream, NativeStreamEvent } from './native
 
 const NOTHING = new Uint8Array(0);
 
+type EndEvent = Extract<StreamEvent, { kind: 'end' }>;
+
 /** Wraps `native`; `toError` turns a failed result into the error `call` would reject with. */
 export function streamedCall(native: NativeStream, toError: (r: NativeCallResult) => WaferError, observe?: (r: NativeCallResult) => void): StreamedCall {
   const toBuffer = (chunk: Uint8Array): Buffer => (Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
@@ -23,21 +25,26 @@ export function streamedCall(native: NativeStream, toError: (r: NativeCallResult
       }
       case 'data':
         return { kind: 'data', chunk: e.chunk ?? NOTHING };
-      case 'end': {
-        const r = e.result!;
-        observe?.(r);
-        if (!r.ok) return { kind: 'end', error: toError(r) };
-        const report: CallReport = { output: NOTHING, stdout: r.stdout ?? NOTHING, stderr: r.stderr ?? NOTHING, durationUs: r.durationUs, peakMemoryBytes: r.peakMemoryBytes };
-        if (r.fuelUsed !== undefined) report.fuelUsed = r.fuelUsed;
-        return { kind: 'end', report };
-      }
     }
   };
+  const end = (r: NativeCallResult): EndEvent => {
+    observe?.(r);
+    if (!r.ok) return { kind: 'end', error: toError(r) };
+    const report: CallReport = { output: NOTHING, stdout: r.stdout ?? NOTHING, stderr: r.stderr ?? NOTHING, durationUs: r.durationUs, peakMemoryBytes: r.peakMemoryBytes };
+    if (r.fuelUsed !== undefined) report.fuelUsed = r.fuelUsed;
+    return { kind: 'end', report };
+  };
+  const finished = native.finished().then(end);
   return {
     push: (chunk) => native.push(toBuffer(chunk)),
     end: () => native.end(),
     fail: () => native.fail(),
     abort: () => native.abort(),
-    next: async () => (await native.next()).map(event),
+    // No events left: the call has ended, and its result is the last event.
+    next: async () => {
+      const events = await native.next();
+      return events.length > 0 ? events.map(event) : [await finished];
+    },
+    finished,
   };
 }

@@ -15,7 +15,7 @@ import type { Header } from '../../executors/index.js';
 import { timingSafeEqual } from 'node:crypto';
 import type { Admission, Caller, FunctionService, Invocation } from '../../functions/service.js';
 import type { InvocationMeta } from '../../functions/pipeline.js';
-import { limitedBody, readBody } from '../body.js';
+import { checkDeclaredLength, limitedBody, readBody } from '../body.js';
 import { sendStream } from '../stream-answer.js';
 import { WaferError } from '../../errors.js';
 
@@ -103,6 +103,8 @@ export function invokeRoute(service: FunctionService, maxRequestBytes: number, m
       let body: Uint8Array = EMPTY;
       let bodyStream: AsyncIterable<Uint8Array> | undefined;
       if (admission.streams) {
+        // A declared length over the limit is refused before the guest starts.
+        if (hasBody) checkDeclaredLength(ctx.req, maxRequestBytes, 'request body');
         bodyStream = hasBody ? limitedBody(ctx, maxRequestBytes, 'request body') : NO_CHUNKS;
       } else if (hasBody) {
         const read = readBody(ctx, maxRequestBytes, 'request body');
@@ -133,6 +135,8 @@ export function invokeRoute(service: FunctionService, maxRequestBytes: number, m
       // The duration is known only at the end: it follows as a trailer (stream-answer.ts).
       invocationHeaders(res, { ...meta, invocationId: invocation.invocationId, version: invocation.version, start: invocation.start, durationUs: undefined });
       ctx.respond = false;
+      // The slot guards running guests: it is free once the call has ended, not once a slow client has read it all.
+      void response.stream.ended.finally(() => admission.release());
       try {
         await sendStream(res, response.stream, () => meta.durationUs);
       } finally {
