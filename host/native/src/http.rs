@@ -260,16 +260,61 @@ async fn forward(rx: ResponseSlot, max_output: usize, events: &tokio::sync::mpsc
     if sent > max_output {
         return Forwarded::TooLong(sent);
     }
+    // What the body already holds (without waiting) goes out with the head: a small answer the
+    // guest wrote at once crosses to JavaScript as one event, and a body that breaks before the
+    // head is out is still a clean error answer.
+    let mut body_bytes: u64 = 0;
+    let (mut early, mut early_len, mut complete) = (Vec::new(), 0usize, false);
+    while early_len < RESPONSE_SLICE {
+        let polled = pin!(body.frame()).poll(&mut Context::from_waker(Waker::noop()));
+        let frame = match polled {
+            Poll::Pending => break,
+            Poll::Ready(None) => {
+                complete = true;
+                break;
+            }
+            Poll::Ready(Some(Err(e))) => return Forwarded::Bad(broken(declared, body_bytes, &e)),
+            Poll::Ready(Some(Ok(frame))) => frame,
+        };
+        let Ok(data) = frame.into_data() else { continue };
+        sent = sent.saturating_add(data.len());
+        body_bytes = body_bytes.saturating_add(data.len() as u64);
+        if sent > max_output {
+            return Forwarded::TooLong(sent);
+        }
+        if let Some(bad) = off_length(declared, body_bytes, false) {
+            return Forwarded::Bad(bad);
+        }
+        early_len += data.len();
+        early.push(data);
+    }
+    if complete {
+        if let Some(bad) = off_length(declared, body_bytes, true) {
+            return Forwarded::Bad(bad);
+        }
+    }
+    let first = (early_len > 0 && early_len <= RESPONSE_SLICE).then(|| Bytes::from(std::mem::take(&mut early).concat()));
     let headers = parts.headers.iter().map(|(name, value)| (name.as_str().to_string(), latin1(value.as_bytes()))).collect();
-    if events.send(Event::Head { status: parts.status.as_u16(), headers, content_length: declared }).await.is_err() {
+    let complete = complete && early.is_empty();
+    if events.send(Event::Head { status: parts.status.as_u16(), headers, content_length: declared, first, complete }).await.is_err() {
         return Forwarded::Gone;
     }
-    let mut body_bytes: u64 = 0;
+    for mut data in early {
+        while !data.is_empty() {
+            let slice = data.split_to(data.len().min(RESPONSE_SLICE));
+            if events.send(Event::Data(slice)).await.is_err() {
+                return Forwarded::Gone;
+            }
+        }
+    }
+    if complete {
+        return Forwarded::Done;
+    }
     loop {
         let frame = match until_returned(body.frame(), returned).await {
             None => return Forwarded::Bad("the guest returned from `handle` without finishing its response body".into()),
             Some(None) => break,
-            Some(Some(Err(e))) => return Forwarded::Bad(format!("the guest's response body failed: {e}")),
+            Some(Some(Err(e))) => return Forwarded::Bad(broken(declared, body_bytes, &e)),
             Some(Some(Ok(frame))) => frame,
         };
         // Trailers are not answered (the host answers over HTTP/1.1 without the guest's).
@@ -279,8 +324,8 @@ async fn forward(rx: ResponseSlot, max_output: usize, events: &tokio::sync::mpsc
         if sent > max_output {
             return Forwarded::TooLong(sent);
         }
-        if declared.is_some_and(|n| body_bytes > n) {
-            return Forwarded::Bad(format!("the guest's response body is longer than its declared content-length of {} bytes", declared.unwrap_or(0)));
+        if let Some(bad) = off_length(declared, body_bytes, false) {
+            return Forwarded::Bad(bad);
         }
         while !data.is_empty() {
             let slice = data.split_to(data.len().min(RESPONSE_SLICE));
@@ -289,10 +334,28 @@ async fn forward(rx: ResponseSlot, max_output: usize, events: &tokio::sync::mpsc
             }
         }
     }
-    if let Some(n) = declared.filter(|&n| n != body_bytes) {
-        return Forwarded::Bad(format!("the guest's response body is {body_bytes} bytes, shorter than its declared content-length of {n} bytes"));
+    if let Some(bad) = off_length(declared, body_bytes, true) {
+        return Forwarded::Bad(bad);
     }
     Forwarded::Done
+}
+
+/// Why the body failed: wasmtime-wasi-http aborts a body that `finish` found off its declared
+/// length, which is the reason to give then.
+fn broken(declared: Option<u64>, written: u64, e: &impl std::fmt::Display) -> String {
+    off_length(declared, written, true).unwrap_or_else(|| format!("the guest's response body failed: {e}"))
+}
+
+/// Why a body of `written` bytes so far (`ended`: in all) breaks the length the guest declared, if it does.
+fn off_length(declared: Option<u64>, written: u64, ended: bool) -> Option<String> {
+    let n = declared?;
+    if written > n {
+        Some(format!("the guest's response body is longer than its declared content-length of {n} bytes"))
+    } else if ended && written < n {
+        Some(format!("the guest's response body is {written} bytes, shorter than its declared content-length of {n} bytes"))
+    } else {
+        None
+    }
 }
 
 /// How collecting the response ended.

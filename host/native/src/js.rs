@@ -93,7 +93,10 @@ pub struct NativeStreamEvent {
     pub status: Option<u32>,
     pub headers: Option<Vec<String>>,
     pub content_length: Option<f64>,
+    /// `data`: the chunk; `head`: the start of the body, when it was already written.
     pub chunk: Option<Buffer>,
+    /// `head`: the body was complete with `chunk` (no `data` follows).
+    pub complete: Option<bool>,
 }
 
 #[napi(object)]

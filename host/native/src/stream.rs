@@ -45,8 +45,9 @@ pub const RESPONSE_SLICE: usize = 64 * 1024;
 /// What the call tells JavaScript about its response, in order.
 pub enum Event {
     /// The guest set its response. `content_length`: the length it declared, which the host
-    /// holds it to.
-    Head { status: u16, headers: Vec<(String, String)>, content_length: Option<u64> },
+    /// holds it to. `first`: the start of the body, when the guest had already written it;
+    /// `complete`: that was the whole body (no `Data` follows), so a small answer is one event.
+    Head { status: u16, headers: Vec<(String, String)>, content_length: Option<u64>, first: Option<Bytes>, complete: bool },
     Data(Bytes),
 }
 
@@ -113,14 +114,15 @@ pub fn channels(rt: &'static Runtimes) -> (NativeStream, Io, oneshot::Sender<Out
 
 fn to_js(event: Event) -> NativeStreamEvent {
     match event {
-        Event::Head { status, headers, content_length } => NativeStreamEvent {
+        Event::Head { status, headers, content_length, first, complete } => NativeStreamEvent {
             kind: "head".into(),
             status: Some(u32::from(status)),
             headers: Some(headers.into_iter().flat_map(|(n, v)| [n, v]).collect()),
             content_length: content_length.map(|n| n as f64),
-            chunk: None,
+            chunk: first.map(|b| Buffer::from(b.to_vec())),
+            complete: Some(complete),
         },
-        Event::Data(bytes) => NativeStreamEvent { kind: "data".into(), status: None, headers: None, content_length: None, chunk: Some(Buffer::from(bytes.to_vec())) },
+        Event::Data(bytes) => NativeStreamEvent { kind: "data".into(), status: None, headers: None, content_length: None, chunk: Some(Buffer::from(bytes.to_vec())), complete: None },
     }
 }
 

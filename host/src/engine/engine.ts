@@ -104,8 +104,12 @@ export interface CallReport extends GuestOutput {
 
 /** One event of a streamed call's response (`Engine.callStream`), in order: `head`, `data`…, `end`. */
 export type StreamEvent =
-  /** The guest set its response: status, headers as it set them, and the body length it declared (and is held to). */
-  | { kind: 'head'; status: number; headers: Array<{ name: string; value: string }>; contentLength?: number }
+  /**
+   * The guest set its response: status, headers as it set them, the body length it declared (and
+   * is held to), the start of the body when it was already written (`first`), and whether that was
+   * all of it (`complete`: no `data` follows).
+   */
+  | { kind: 'head'; status: number; headers: Array<{ name: string; value: string }>; contentLength?: number; first?: Uint8Array; complete?: boolean }
   | { kind: 'data'; chunk: Uint8Array }
   /** The call ended: its report (`output` empty) or its failure, as `call` would reject with. */
   | { kind: 'end'; report?: CallReport; error?: WaferError };

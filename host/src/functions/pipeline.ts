@@ -112,7 +112,7 @@ export function admit(deps: PipelineDeps, name: string, pin?: string, caller?: C
 }
 
 function admission(deps: PipelineDeps, name: string, fn: FunctionVersion, release: () => void, pin: string | undefined, caller: Caller | undefined): Admission {
-  return { fn, release, streams: streams(deps, executorFor(fn.world)), call: (input) => run(deps, name, input, pin, fn.version, caller) };
+  return { fn, release, streams: streams(deps, resolved(fn, deps.maxResponseBytes).executor), call: (input) => run(deps, name, input, pin, fn.version, caller) };
 }
 
 /** Whether calls of a world stream on this host: its executor maps a head and the engine streams. */

@@ -67,8 +67,10 @@ export async function executeStreamed(
   void pump(call, input.bodyStream, (err) => (bodyError ??= err));
 
   let pending: StreamEvent[] = [];
+  /** The head said the body was complete: nothing but the end is left to wait for. */
+  let bodyComplete = false;
   const nextEvent = async (): Promise<StreamEvent> => {
-    while (pending.length === 0) pending = await call.next();
+    while (pending.length === 0) pending = bodyComplete ? [await call.finished] : await call.next();
     return pending.shift()!;
   };
   /** The outcome of an `end` event: the call's, unless the request body broke off. */
@@ -92,6 +94,9 @@ export async function executeStreamed(
     await drain();
     return { outcome: failure(new WaferError('internal', 500, 'the streamed call sent data before its head', { expose: false })) };
   }
+  // The start of the body (or all of it) came with the head.
+  if (first.first !== undefined) pending.unshift({ kind: 'data', chunk: first.first });
+  bodyComplete = first.complete === true;
   let response: { status: number; headers: Header[] };
   try {
     response = executor.fromGuestHead(first.status, first.headers);

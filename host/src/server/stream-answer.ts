@@ -11,7 +11,7 @@
  * the client sees an error, never a truncated success. A client that goes away aborts the guest's
  * writes; the body is still read to its end, so the call is metered and logged.
  */
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BodyStream } from '../executors/index.js';
 
 /** The trailer a chunked streamed answer ends with. */
@@ -36,8 +36,12 @@ function writable(res: ServerResponse, ended: Promise<boolean>): Promise<void> {
  * `durationUs` is read when the body has ended (the pipeline has metered the call by then).
  */
 export async function sendStream(res: ServerResponse, stream: BodyStream, durationUs: () => number | undefined): Promise<void> {
+  // No body at all for these statuses (Node sends none): no length, no trailer.
+  const bodiless = res.statusCode === 204 || res.statusCode === 304;
   const sized = stream.contentLength !== undefined;
-  if (sized) res.setHeader('content-length', String(stream.contentLength));
+  if (bodiless) {
+    // nothing to frame
+  } else if (sized) res.setHeader('content-length', String(stream.contentLength));
   else res.setHeader('trailer', DURATION_TRAILER);
   res.flushHeaders();
   let gone = false;
@@ -58,7 +62,7 @@ export async function sendStream(res: ServerResponse, stream: BodyStream, durati
     }
     if (gone) return;
     const duration = durationUs();
-    if (!sized && duration !== undefined) res.addTrailers({ [DURATION_TRAILER]: String(duration) });
+    if (!sized && !bodiless && duration !== undefined) res.addTrailers({ [DURATION_TRAILER]: String(duration) });
     res.end();
   } catch {
     // Failed after the head: cut the connection. Read on to the end, so the call is metered
@@ -74,4 +78,19 @@ export async function sendStream(res: ServerResponse, stream: BodyStream, durati
   } finally {
     res.off('close', onClose);
   }
+}
+
+/**
+ * After a streamed answer, the part of the request body the guest never read: discarded, so the
+ * connection can serve its next request, up to `maxBytes` (then the connection is closed). How
+ * long it may take is the HTTP server's `requestTimeout`, as for any body.
+ */
+export function discardRest(req: IncomingMessage, maxBytes: number): void {
+  if (req.complete || req.destroyed) return;
+  let seen = 0;
+  req.on('data', (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > maxBytes) req.socket.destroy();
+  });
+  req.resume();
 }

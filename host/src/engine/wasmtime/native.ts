@@ -89,7 +89,10 @@ export interface NativeStreamEvent {
   /** Flat name/value pairs, latin1. */
   headers?: string[];
   contentLength?: number;
+  /** `data`: the chunk; `head`: the start of the body, when it was already written. */
   chunk?: Buffer;
+  /** `head`: the body was complete with `chunk`. */
+  complete?: boolean;
 }
 
 /** A streamed call's handle (host/native/src/stream.rs). */

@@ -21,7 +21,10 @@ export function streamedCall(native: NativeStream, toError: (r: NativeCallResult
         const flat = e.headers ?? [];
         const headers: Array<{ name: string; value: string }> = [];
         for (let i = 0; i + 1 < flat.length; i += 2) headers.push({ name: flat[i]!, value: flat[i + 1]! });
-        return e.contentLength === undefined ? { kind: 'head', status: e.status ?? 0, headers } : { kind: 'head', status: e.status ?? 0, headers, contentLength: e.contentLength };
+        const head: StreamEvent = { kind: 'head', status: e.status ?? 0, headers, complete: e.complete === true };
+        if (e.contentLength !== undefined) head.contentLength = e.contentLength;
+        if (e.chunk !== undefined) head.first = e.chunk;
+        return head;
       }
       case 'data':
         return { kind: 'data', chunk: e.chunk ?? NOTHING };

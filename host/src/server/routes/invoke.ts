@@ -16,7 +16,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Admission, Caller, FunctionService, Invocation } from '../../functions/service.js';
 import type { InvocationMeta } from '../../functions/pipeline.js';
 import { checkDeclaredLength, limitedBody, readBody } from '../body.js';
-import { sendStream } from '../stream-answer.js';
+import { discardRest, sendStream } from '../stream-answer.js';
 import { WaferError } from '../../errors.js';
 
 const PREFIX = '/fn/';
@@ -141,6 +141,7 @@ export function invokeRoute(service: FunctionService, maxRequestBytes: number, m
         await sendStream(res, response.stream, () => meta.durationUs);
       } finally {
         admission.release();
+        discardRest(ctx.req, maxRequestBytes);
       }
       return;
     }
