@@ -153,17 +153,25 @@ impl NativeEngine {
 
     /// Starts a streamed call of a `wasi:http/proxy` component (stream.rs): `head` is the
     /// wafer.v1.Request without its body, which follows through the answer's `push`/`end`; the
-    /// response comes through its `next`. Always on the executor (no inline start).
+    /// response comes through its `next`. Starts inline under `inlineBudgetMs` as `call` does:
+    /// a small answer is then complete before this returns, and `next`/`finished` answer it at
+    /// once, with no thread hop.
     #[napi]
     pub fn call_stream(&self, key: String, head: Buffer, limits: NativeCallLimits) -> Result<stream::NativeStream> {
         let rt = executor::runtimes(self.inner.executor_threads).map_err(|e| Error::new(Status::GenericFailure, e))?;
         let (handle, io, done) = stream::channels(rt);
-        let mut limits = limits;
-        limits.inline_budget_ms = None;
         match start_call(&self.inner, &key, self.inner.get(&key), head, &limits, Some(io)) {
-            Ok(call) => executor::spawn(rt, call, move |out| {
-                let _ = done.send(out);
-            }),
+            Ok(mut call) => {
+                let inline = if limits.inline_budget_ms.map_or(0, to_u64) > 0 { call.poll_inline(rt) } else { None };
+                match inline {
+                    Some(out) => {
+                        let _ = done.send(out);
+                    }
+                    None => executor::spawn(rt, call, move |out| {
+                        let _ = done.send(out);
+                    }),
+                }
+            }
             Err(out) => {
                 let _ = done.send(out);
             }

@@ -1,8 +1,9 @@
 //! Streamed calls of the `wasi:http/proxy` world: the request body flows into the guest as it
 //! arrives, and the response flows out as the guest writes it (http.rs `enter_stream`).
 //!
-//! `NativeEngine.callStream` starts the call on the executor and answers a `NativeStream`, the
-//! JavaScript side's handle on two bounded channels:
+//! `NativeEngine.callStream` starts the call (inline under its budget, then on the executor, as
+//! `call` does) and answers a `NativeStream`, the JavaScript side's handle on two bounded
+//! channels (`next` and `finished` answer what is there already without a promise):
 //! - request: `push(chunk)` queues one chunk of the upload for the guest's incoming-body stream
 //!   (at most `REQUEST_CHUNKS` queued: a full queue answers a promise that settles once the guest
 //!   has read enough, so the host reads the socket no faster than the guest consumes it); `end()`
@@ -174,8 +175,26 @@ impl NativeStream {
 
     /// The response events queued now, waiting for at least one; none once there are no more
     /// (the call has ended: `finished` tells how).
-    #[napi(ts_return_type = "Promise<NativeStreamEvent[]>")]
-    pub fn next<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+    #[napi(ts_return_type = "NativeStreamEvent[] | Promise<NativeStreamEvent[]>")]
+    pub fn next<'env>(&self, env: &'env Env) -> Result<Either<Vec<NativeStreamEvent>, Object<'env>>> {
+        // What is queued already (or the end of the events) is answered now, with no thread hop.
+        {
+            let mut slot = lock(&self.events);
+            let Some(rx) = slot.as_mut() else { return Ok(Either::A(Vec::new())) };
+            let mut batch = Vec::new();
+            let ended = loop {
+                match rx.try_recv() {
+                    Ok(event) => batch.push(to_js(event)),
+                    Err(e) => break e == mpsc::error::TryRecvError::Disconnected,
+                }
+            };
+            if self.aborted.load(Ordering::Acquire) {
+                rx.close();
+            }
+            if !batch.is_empty() || ended {
+                return Ok(Either::A(batch));
+            }
+        }
         let (deferred, promise) = env.create_deferred::<Vec<NativeStreamEvent>, Resolver<Vec<NativeStreamEvent>>>()?;
         let (events, aborted) = (self.events.clone(), self.aborted.clone());
         self.rt.spawn_task(async move {
@@ -195,16 +214,20 @@ impl NativeStream {
             }
             deferred.resolve(Box::new(move |_| Ok(batch)));
         });
-        Ok(promise)
+        Ok(Either::B(promise))
     }
 
     /// The call's result once it has ended (its `output` is empty), whether or not its events
     /// have all been read: a failure is known while the last ones still wait for a slow client.
     /// Answers once; a second call answers `internal`.
-    #[napi(ts_return_type = "Promise<NativeCallResult>")]
-    pub fn finished<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+    #[napi(ts_return_type = "NativeCallResult | Promise<NativeCallResult>")]
+    pub fn finished<'env>(&self, env: &'env Env) -> Result<Either<NativeCallResult, Object<'env>>> {
+        let mut rx = lock(&self.outcome).take();
+        // Ended already (an inline call): answered now.
+        if let Some(out) = rx.as_mut().and_then(|rx| rx.try_recv().ok()) {
+            return Ok(Either::A(crate::to_js(out)));
+        }
         let (deferred, promise) = env.create_deferred::<NativeCallResult, Resolver<NativeCallResult>>()?;
-        let rx = lock(&self.outcome).take();
         self.rt.spawn_task(async move {
             let out = match rx {
                 Some(rx) => rx.await.unwrap_or_else(|_| crate::executor::failed("the call ended without an outcome".into())),
@@ -212,6 +235,6 @@ impl NativeStream {
             };
             deferred.resolve(Box::new(move |_| Ok(crate::to_js(out))));
         });
-        Ok(promise)
+        Ok(Either::B(promise))
     }
 }

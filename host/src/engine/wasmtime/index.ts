@@ -554,7 +554,7 @@ export class WasmtimeEngine implements Engine {
   /**
    * A streamed call (wasi:http components; engine.ts `callStream`). A component not in memory is
    * mapped back from disk first: unlike `call`, a streamed call cannot be run again once its
-   * request body has started to flow. Always on the executor, never inline.
+   * request body has started to flow. Starts inline under the same budget as `call`.
    */
   async callStream(digest: string, head: Uint8Array, limits: CallLimits): Promise<StreamedCall> {
     if (this.closed) throw new WaferError('internal', 500, 'engine is closed', { expose: false });
@@ -566,7 +566,12 @@ export class WasmtimeEngine implements Engine {
     }
     const native = this.onFast.has(digest) ? this.fast!.native : this.native;
     const buf = Buffer.from(head.buffer, head.byteOffset, head.byteLength);
-    return streamedCall(native.callStream(digest, buf, this.nativeLimitsOf(limits)), (r) => toError(digest, r));
+    const nativeLimits = this.nativeLimitsOf(limits);
+    const reuse = limits.reusePool !== undefined;
+    // The addon copies the limits when the call starts, as in `callOnce`.
+    nativeLimits.inlineBudgetMs = this.inlineFor(digest, reuse);
+    const observe = this.inlineBudgetMs > 0 ? (r: NativeCallResult) => r.durationUs > 0 && this.observe(digest, r.durationUs, r.reused === true) : undefined;
+    return streamedCall(native.callStream(digest, buf, nativeLimits), (r) => toError(digest, r), observe);
   }
 
   /** One native call; a call that ended on the JS thread answers with no promise at all. */

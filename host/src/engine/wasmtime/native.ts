@@ -101,10 +101,10 @@ export interface NativeStream {
   end(): void;
   fail(): void;
   abort(): void;
-  /** The events queued now, at least one; none once the call has ended. */
-  next(): Promise<NativeStreamEvent[]>;
-  /** The call's result once it has ended (`output` empty); call once. */
-  finished(): Promise<NativeCallResult>;
+  /** The events queued now, at least one; none once the call has ended. Queued already: answered without a promise. */
+  next(): NativeStreamEvent[] | Promise<NativeStreamEvent[]>;
+  /** The call's result once it has ended (`output` empty; without a promise when it has); call once. */
+  finished(): NativeCallResult | Promise<NativeCallResult>;
 }
 
 export interface NativeStats {
@@ -127,7 +127,7 @@ export interface NativeEngine {
    * otherwise the same call continues on the addon's executor and the answer is a promise.
    */
   call(key: string, input: Buffer, limits: NativeCallLimits): NativeCallResult | Promise<NativeCallResult>;
-  /** A streamed call of a wasi:http component: `head` is the request envelope without its body. */
+  /** A streamed call of a wasi:http component: `head` is the request envelope without its body; starts inline under `limits.inlineBudgetMs` as `call` does. */
   callStream(key: string, head: Buffer, limits: NativeCallLimits): NativeStream;
   has(key: string): boolean;
   unload(key: string): boolean;

@@ -37,7 +37,7 @@ export function streamedCall(native: NativeStream, toError: (r: NativeCallResult
     if (r.fuelUsed !== undefined) report.fuelUsed = r.fuelUsed;
     return { kind: 'end', report };
   };
-  const finished = native.finished().then(end);
+  const finished = Promise.resolve(native.finished()).then(end);
   return {
     push: (chunk) => native.push(toBuffer(chunk)),
     end: () => native.end(),
@@ -45,7 +45,8 @@ export function streamedCall(native: NativeStream, toError: (r: NativeCallResult
     abort: () => native.abort(),
     // No events left: the call has ended, and its result is the last event.
     next: async () => {
-      const events = await native.next();
+      const answer = native.next();
+      const events = answer instanceof Promise ? await answer : answer;
       return events.length > 0 ? events.map(event) : [await finished];
     },
     finished,
