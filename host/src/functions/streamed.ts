@@ -3,7 +3,8 @@
  * The `execute` step of a streamed call (a world whose executor has `fromGuestHead`, on an engine
  * with `callStream`): the request body is pushed into the guest as it arrives, and the call
  * answers as soon as the guest has set its response head, with the body still to come
- * (`BodyStream`). How the call ended (`settled`) is known only once that body has been read to
+ * (`BodyStream`). A body that was complete when the head came (a small answer written at once)
+ * is answered whole once the call ends, exactly as an unstreamed call. How the call ended (`settled`) is known only once that body has been read to
  * its end; the pipeline meters and logs it then.
  *
  * A failure before the head is an ordinary failed call (the JSON error answer). After it, the
@@ -105,6 +106,15 @@ export async function executeStreamed(
     call.abort();
     const end = await drain();
     return { outcome: failure(error, end.report ?? outputOf(end.error)) };
+  }
+
+  // The whole body came with the head (a small answer written at once): the guest has as good
+  // as returned, so wait for its end and answer whole, as an unstreamed call does (with a length,
+  // the duration header, and a clean error answer if it still fails).
+  if (bodyComplete) {
+    const outcome = ended(await call.finished, response);
+    if (outcome.ok) outcome.response.body = first.first ?? EMPTY;
+    return { outcome };
   }
 
   let settle!: (outcome: StreamOutcome) => void;
