@@ -147,10 +147,14 @@ pub async fn enter(store: &mut Store<State>, instance: Instance, entry: &Compone
 }
 
 /// Like `enter`, but streamed both ways through `io` (stream.rs): `input` is a wafer.v1.Request
-/// whose body is ignored. Answers an empty `Output` when the whole response went out.
-pub async fn enter_stream(store: &mut Store<State>, instance: Instance, entry: &ComponentExportIndex, input: &[u8], max_output: usize, io: Io) -> Result<WResult<Answer>, String> {
+/// whose body is the start of the request body (the rest is pushed). Answers an empty `Output`
+/// when the whole response went out.
+pub async fn enter_stream(store: &mut Store<State>, instance: Instance, entry: &ComponentExportIndex, input: &[u8], max_output: usize, mut io: Io) -> Result<WResult<Answer>, String> {
     let mut request = envelope::decode_request(input).map_err(|e| format!("cannot decode the request envelope: {e}"))?;
-    request.body = Vec::new();
+    let first = std::mem::take(&mut request.body);
+    if !first.is_empty() {
+        io.body.first = Some(Bytes::from(first));
+    }
     let request = build_request(request, io.body.boxed_unsync())?;
     let func = instance
         .get_typed_func::<(Resource<HostIncomingRequest>, Resource<HostResponseOutparam>), ()>(&mut *store, entry)

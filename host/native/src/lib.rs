@@ -153,13 +153,14 @@ impl NativeEngine {
 
     /// Starts a streamed call of a `wasi:http/proxy` component (stream.rs): `head` is the
     /// wafer.v1.Request without its body, which follows through the answer's `push`/`end`; the
-    /// response comes through its `next`. Starts inline under `inlineBudgetMs` as `call` does:
+    /// response comes through its `next`; with `bodyComplete` the envelope's body is all of it and
+    /// nothing is pushed (a call that needs no thread hop to wait for it). Starts inline under `inlineBudgetMs` as `call` does:
     /// a small answer is then complete before this returns, and `next`/`finished` answer it at
     /// once, with no thread hop.
     #[napi]
-    pub fn call_stream(&self, key: String, head: Buffer, limits: NativeCallLimits) -> Result<stream::NativeStream> {
+    pub fn call_stream(&self, key: String, head: Buffer, limits: NativeCallLimits, body_complete: Option<bool>) -> Result<stream::NativeStream> {
         let rt = executor::runtimes(self.inner.executor_threads).map_err(|e| Error::new(Status::GenericFailure, e))?;
-        let (handle, io, done) = stream::channels(rt);
+        let (handle, io, done) = stream::channels(rt, body_complete.unwrap_or(false));
         match start_call(&self.inner, &key, self.inner.get(&key), head, &limits, Some(io)) {
             Ok(mut call) => {
                 let inline = if limits.inline_budget_ms.map_or(0, to_u64) > 0 { call.poll_inline(rt) } else { None };

@@ -58,8 +58,10 @@ pub struct Io {
     pub events: mpsc::Sender<Event>,
 }
 
-/// The guest's incoming body: the chunks JavaScript pushes, then the end (or an error).
+/// The guest's incoming body: what came in the envelope (`first`), then the chunks JavaScript
+/// pushes, then the end (or an error).
 pub struct RequestBody {
+    pub first: Option<Bytes>,
     rx: mpsc::Receiver<Bytes>,
     failed: Arc<AtomicBool>,
 }
@@ -69,6 +71,9 @@ impl Body for RequestBody {
     type Error = wasmtime_wasi_http::Error;
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<std::result::Result<Frame<Bytes>, Self::Error>>> {
+        if let Some(first) = self.first.take() {
+            return Poll::Ready(Some(Ok(Frame::data(first))));
+        }
         match self.rx.poll_recv(cx) {
             Poll::Ready(Some(chunk)) => Poll::Ready(Some(Ok(Frame::data(chunk)))),
             Poll::Ready(None) if self.failed.load(Ordering::Acquire) => Poll::Ready(Some(Err(wasmtime_wasi_http::Error::HttpProtocolError))),
@@ -97,20 +102,21 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// A new stream: the handle JavaScript keeps, the call's `Io`, and where the call's outcome goes.
-pub fn channels(rt: &'static Runtimes) -> (NativeStream, Io, oneshot::Sender<Outcome>) {
+/// `body_complete`: the envelope holds the whole request body, and nothing will be pushed.
+pub fn channels(rt: &'static Runtimes, body_complete: bool) -> (NativeStream, Io, oneshot::Sender<Outcome>) {
     let (req_tx, req_rx) = mpsc::channel(REQUEST_CHUNKS);
     let (ev_tx, ev_rx) = mpsc::channel(RESPONSE_EVENTS);
     let (out_tx, out_rx) = oneshot::channel();
     let failed = Arc::new(AtomicBool::new(false));
     let stream = NativeStream {
-        request: Mutex::new(Some(req_tx)),
+        request: Mutex::new((!body_complete).then_some(req_tx)),
         failed: failed.clone(),
         events: Arc::new(Mutex::new(Some(ev_rx))),
         aborted: Arc::new(AtomicBool::new(false)),
         outcome: Arc::new(Mutex::new(Some(out_rx))),
         rt,
     };
-    (stream, Io { body: RequestBody { rx: req_rx, failed }, events: ev_tx }, out_tx)
+    (stream, Io { body: RequestBody { first: None, rx: req_rx, failed }, events: ev_tx }, out_tx)
 }
 
 fn to_js(event: Event) -> NativeStreamEvent {

@@ -191,10 +191,11 @@ export interface Engine {
   call(digest: string, input: Uint8Array, limits: CallLimits): Promise<CallReport>;
   /**
    * A streamed call of a `wasi:http/proxy` component (wasmtime only; absent on engines that do
-   * not stream): `head` is the request envelope without its body, which follows through
-   * `StreamedCall.push`. Rejects as `call` does when it cannot start (`not_ready`, `invalid_request`).
+   * not stream): `head` is the request envelope, whose body is the start of the request body;
+   * the rest follows through `StreamedCall.push`, unless `bodyComplete` says there is none.
+   * Rejects as `call` does when it cannot start (`not_ready`, `invalid_request`).
    */
-  callStream?(digest: string, head: Uint8Array, limits: CallLimits): Promise<StreamedCall>;
+  callStream?(digest: string, head: Uint8Array, limits: CallLimits, bodyComplete?: boolean): Promise<StreamedCall>;
   /** Drops a component and its instances from memory (the on-disk cache stays). */
   unload(digest: string): void;
   /**

@@ -53,9 +53,16 @@ export interface PipelineDeps {
 /**
  * The HTTP call as the service needs it; the server fills it from Koa's context. With
  * `bodyStream` the body is that stream (and `body` is ignored): a version that streams gets it
- * chunk by chunk and may answer with `response.stream`; any other reads it whole first.
+ * chunk by chunk; any other reads it whole first. With `streamed`, a version that streams may
+ * answer with `response.stream`.
  */
-export type InvocationInput = HttpCall & { invocationId?: string; meta?: InvocationMeta; bodyStream?: AsyncIterable<Uint8Array> };
+export type InvocationInput = HttpCall & {
+  invocationId?: string;
+  meta?: InvocationMeta;
+  /** The caller can send a streamed answer (`response.stream`); without, every answer is whole. */
+  streamed?: boolean;
+  bodyStream?: AsyncIterable<Uint8Array>;
+};
 
 /** Filled in by the call whether it succeeds or fails, so error answers carry the invocation headers too. */
 export interface InvocationMeta {
@@ -155,11 +162,11 @@ export async function run(deps: PipelineDeps, name: string, input: InvocationInp
     if (needsToken(fn)) input = { ...input, headers: input.headers.filter((h) => h.name !== 'authorization') };
     // load: awaited only until the first call has loaded the component.
     start = deps.loader.has(fn) ? 'warm' : await load(deps, fn);
-    if (input.bodyStream !== undefined) {
+    if (input.streamed === true || input.bodyStream !== undefined) {
       const { executor, limits } = resolved(fn, deps.maxResponseBytes);
-      if (streams(deps, executor)) {
+      if (input.streamed === true && streams(deps, executor)) {
         const context = { invocationId, deadlineMs: Date.now() + limits.timeoutMs };
-        const streamed = await executeStreamed(deps.engine as Engine & Required<Pick<Engine, 'callStream'>>, executor, fn.digest, limits, { ...input, bodyStream: input.bodyStream }, context);
+        const streamed = await executeStreamed(deps.engine as Engine & Required<Pick<Engine, 'callStream'>>, executor, fn.digest, limits, input, context);
         if (streamed.head === undefined) {
           outcome = streamed.outcome;
         } else {
@@ -169,7 +176,7 @@ export async function run(deps: PipelineDeps, name: string, input: InvocationInp
           return { invocationId, version: fn.version, response: { ...streamed.head, body: EMPTY, stream: streamed.stream }, start, durationUs: 0 };
         }
       } else {
-        outcome = await execute(deps, fn, { ...input, body: await collect(input.bodyStream) }, invocationId);
+        outcome = await execute(deps, fn, input.bodyStream ? { ...input, body: await collect(input.bodyStream) } : input, invocationId);
       }
     } else {
       outcome = await execute(deps, fn, input, invocationId);

@@ -59,13 +59,16 @@ export async function executeStreamed(
   executor: Executor & Required<Pick<Executor, 'fromGuestHead'>>,
   digest: string,
   limits: CallLimits,
-  input: HttpCall & { bodyStream: AsyncIterable<Uint8Array> },
+  input: HttpCall & { bodyStream?: AsyncIterable<Uint8Array> },
   context: CallContext,
 ): Promise<Streamed> {
-  const head = executor.toGuest({ method: input.method, path: input.path, query: input.query, headers: input.headers, body: EMPTY }, context);
-  const call = await engine.callStream(digest, head, limits);
+  // A body that is all here already (none, or a small one that came with the headers) goes in the
+  // envelope, and the guest need not wait for a push.
+  const whole = input.bodyStream === undefined;
+  const head = executor.toGuest({ method: input.method, path: input.path, query: input.query, headers: input.headers, body: whole ? input.body : EMPTY }, context);
+  const call = await engine.callStream(digest, head, limits, whole);
   let bodyError: unknown;
-  void pump(call, input.bodyStream, (err) => (bodyError ??= err));
+  if (input.bodyStream !== undefined) void pump(call, input.bodyStream, (err) => (bodyError ??= err));
 
   let pending: StreamEvent[] = [];
   /** The head said the body was complete: nothing but the end is left to wait for. */

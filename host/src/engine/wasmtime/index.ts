@@ -556,9 +556,9 @@ export class WasmtimeEngine implements Engine {
    * mapped back from disk first: unlike `call`, a streamed call cannot be run again once its
    * request body has started to flow. Starts inline under the same budget as `call`.
    */
-  async callStream(digest: string, head: Uint8Array, limits: CallLimits): Promise<StreamedCall> {
+  async callStream(digest: string, head: Uint8Array, limits: CallLimits, bodyComplete = false): Promise<StreamedCall> {
     if (this.closed) throw new WaferError('internal', 500, 'engine is closed', { expose: false });
-    if (limits.fuel !== undefined && this.meteredOptions !== undefined) return this.meteredEngine().callStream(digest, head, limits);
+    if (limits.fuel !== undefined && this.meteredOptions !== undefined) return this.meteredEngine().callStream(digest, head, limits, bodyComplete);
     checkMemoryRequest(limits.memoryBytes, this.maxMemoryBytes);
     this.resident.touch(digest);
     for (let tries = 0; !this.onFast.has(digest) && !this.native.has(digest) && tries < 3; tries++) {
@@ -571,7 +571,7 @@ export class WasmtimeEngine implements Engine {
     // The addon copies the limits when the call starts, as in `callOnce`.
     nativeLimits.inlineBudgetMs = this.inlineFor(digest, reuse);
     const observe = this.inlineBudgetMs > 0 ? (r: NativeCallResult) => r.durationUs > 0 && this.observe(digest, r.durationUs, r.reused === true) : undefined;
-    return streamedCall(native.callStream(digest, buf, nativeLimits), (r) => toError(digest, r), observe);
+    return streamedCall(native.callStream(digest, buf, nativeLimits, bodyComplete), (r) => toError(digest, r), observe);
   }
 
   /** One native call; a call that ended on the JS thread answers with no promise at all. */

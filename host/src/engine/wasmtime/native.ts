@@ -127,8 +127,12 @@ export interface NativeEngine {
    * otherwise the same call continues on the addon's executor and the answer is a promise.
    */
   call(key: string, input: Buffer, limits: NativeCallLimits): NativeCallResult | Promise<NativeCallResult>;
-  /** A streamed call of a wasi:http component: `head` is the request envelope without its body; starts inline under `limits.inlineBudgetMs` as `call` does. */
-  callStream(key: string, head: Buffer, limits: NativeCallLimits): NativeStream;
+  /**
+   * A streamed call of a wasi:http component: `head` is the request envelope, whose body is the
+   * start of the request body (all of it with `bodyComplete`: nothing will be pushed); starts
+   * inline under `limits.inlineBudgetMs` as `call` does.
+   */
+  callStream(key: string, head: Buffer, limits: NativeCallLimits, bodyComplete?: boolean): NativeStream;
   has(key: string): boolean;
   unload(key: string): boolean;
   compatibilityHash(): string;

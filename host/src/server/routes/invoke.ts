@@ -15,14 +15,12 @@ import type { Header } from '../../executors/index.js';
 import { timingSafeEqual } from 'node:crypto';
 import type { Admission, Caller, FunctionService, Invocation } from '../../functions/service.js';
 import type { InvocationMeta } from '../../functions/pipeline.js';
-import { checkDeclaredLength, limitedBody, readBody } from '../body.js';
+import { checkDeclaredLength, limitedBody, readBody, takeComplete } from '../body.js';
 import { discardRest, sendStream } from '../stream-answer.js';
 import { WaferError } from '../../errors.js';
 
 const PREFIX = '/fn/';
 const EMPTY = new Uint8Array(0);
-/** The body of a streamed call whose request has none. */
-const NO_CHUNKS: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => ({ next: async () => ({ done: true, value: undefined }) }) };
 const PIN_MARK = /@|%40/i;
 
 /**
@@ -103,9 +101,12 @@ export function invokeRoute(service: FunctionService, maxRequestBytes: number, m
       let body: Uint8Array = EMPTY;
       let bodyStream: AsyncIterable<Uint8Array> | undefined;
       if (admission.streams) {
-        // A declared length over the limit is refused before the guest starts.
+        // A declared length over the limit is refused before the guest starts. A body all here
+        // already (a small one that came with the headers) is handed over whole.
         if (hasBody) checkDeclaredLength(ctx.req, maxRequestBytes, 'request body');
-        bodyStream = hasBody ? limitedBody(ctx, maxRequestBytes, 'request body') : NO_CHUNKS;
+        const whole = hasBody ? takeComplete(ctx, maxRequestBytes, 'request body') : EMPTY;
+        if (whole !== undefined) body = whole;
+        else bodyStream = limitedBody(ctx, maxRequestBytes, 'request body');
       } else if (hasBody) {
         const read = readBody(ctx, maxRequestBytes, 'request body');
         body = read instanceof Promise ? await read : read;
@@ -117,6 +118,7 @@ export function invokeRoute(service: FunctionService, maxRequestBytes: number, m
         headers: headersOf(ctx.req.rawHeaders),
         body,
         bodyStream,
+        streamed: admission.streams,
         meta,
       });
       streaming = invocation.response.stream !== undefined;
