@@ -140,12 +140,7 @@ export async function executeStreamed(
         settle(outcome);
         if (!outcome.ok) throw outcome.error;
         // The last chunks go out before the end is told.
-        if (chunks.length > 0) {
-          pending = [];
-          done = true;
-          return chunks;
-        }
-        return undefined;
+        return chunks.length > 0 ? chunks : undefined;
       }
     },
     abort: () => call.abort(),
