@@ -14,6 +14,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use crate::engines::Engines;
 use crate::outbound::{CallContext, Outbound};
 use crate::pipe::CappedPipe;
+use crate::stream::Io;
 use crate::reuse::{Pools, Warm, DEFAULT_KEEP_RESIDENT_BYTES, DEFAULT_REUSE_CALLS};
 use crate::world::{Answer, World};
 
@@ -275,8 +276,9 @@ fn fresh_store(loaded: &Loaded, memory_bytes: usize, env: &[(String, String)]) -
 /// call mid-flight. A fresh store is dropped after the call; a reused one goes back to its pool
 /// only after an `ok` or `function_error` call (reuse.rs). `long` is raised the first
 /// time the call yields after running `LONG_CALL`; `first_ticks` is how many epoch ticks the
-/// call may run before its first yield (the inline budget on the JS thread).
-pub async fn run(loaded: Arc<Loaded>, input: impl AsRef<[u8]>, limits: Limits, first_ticks: u64, long: Arc<AtomicBool>, reuse: Reuse) -> Outcome {
+/// call may run before its first yield (the inline budget on the JS thread). `io`: a streamed
+/// call's channels (stream.rs; the http world only), whose `ok` output is then empty.
+pub async fn run(loaded: Arc<Loaded>, input: impl AsRef<[u8]>, limits: Limits, first_ticks: u64, long: Arc<AtomicBool>, reuse: Reuse, io: Option<Io>) -> Outcome {
     let started = Instant::now();
     let deadline = started + Duration::from_millis(limits.timeout_ms);
     let (pool, warm) = match reuse {
@@ -325,7 +327,7 @@ pub async fn run(loaded: Arc<Loaded>, input: impl AsRef<[u8]>, limits: Limits, f
     let mut finished = true;
     let result = match internal {
         Some(msg) => Err((Failure::Internal, msg)),
-        None => match tokio::time::timeout_at(deadline.into(), invoke(&mut store, &mut instance, &loaded, input.as_ref(), &limits)).await {
+        None => match tokio::time::timeout_at(deadline.into(), invoke(&mut store, &mut instance, &loaded, input.as_ref(), &limits, io)).await {
             Ok(r) => r,
             Err(_) => {
                 finished = false;
@@ -363,7 +365,7 @@ pub async fn run(loaded: Arc<Loaded>, input: impl AsRef<[u8]>, limits: Limits, f
     out
 }
 
-async fn invoke(store: &mut Store<State>, slot: &mut Option<Instance>, loaded: &Loaded, input: &[u8], limits: &Limits) -> Result<Vec<u8>, (Failure, String)> {
+async fn invoke(store: &mut Store<State>, slot: &mut Option<Instance>, loaded: &Loaded, input: &[u8], limits: &Limits, io: Option<Io>) -> Result<Vec<u8>, (Failure, String)> {
     let instance = match *slot {
         Some(i) => i,
         None => {
@@ -385,7 +387,7 @@ async fn invoke(store: &mut Store<State>, slot: &mut Option<Instance>, loaded: &
             i
         }
     };
-    let answer = loaded.world.enter(store, instance, &loaded.entry, input, limits.max_output_bytes).await.map_err(|e| (Failure::Internal, e))?;
+    let answer = loaded.world.enter(store, instance, &loaded.entry, input, limits.max_output_bytes, io).await.map_err(|e| (Failure::Internal, e))?;
     match answer {
         // The lift copied the output out of guest memory (bounded by the memory quota, since it
         // came from there); past the limit it is dropped here and never reaches JavaScript.

@@ -96,6 +96,13 @@ pub struct Runtimes {
     long: Runtime,
 }
 
+impl Runtimes {
+    /// Runs a small task of the addon's own (a streamed call's channel work) on the fresh runtime.
+    pub fn spawn_task(&self, task: impl Future<Output = ()> + Send + 'static) {
+        self.fresh.spawn(task);
+    }
+}
+
 /// Builds the runtimes with `threads` workers each on first use (0: one per core); later
 /// `threads` values are ignored, since every engine in the process shares them.
 pub fn runtimes(threads: usize) -> Result<&'static Runtimes, String> {

@@ -8,8 +8,13 @@
 //! executor decodes and checks exactly as the handler world's (framing headers dropped, status
 //! 200-599). The guest never sees the envelope.
 //!
-//! Buffered, not streamed: the request body is handed over whole, and the response is answered
-//! once the guest has finished it, so a failure at any point is a clean error answer.
+//! Two ways in. `enter` (buffered): the request body is handed over whole, and the response is
+//! answered once the guest has finished it. `enter_stream` (the host's invoke path on wasmtime):
+//! the envelope carries no body, which streams in through `Io` as it arrives; the response's
+//! head goes out as soon as the guest sets it and its body as the guest writes it, held to the
+//! call's `max_output_bytes` (headers and body) and to the guest's own `content-length`, if it
+//! declared one. A failure after the head is the call's outcome as usual; the host then ends the
+//! connection rather than finish the answer (host/src/server/routes/invoke.ts).
 //!
 //! Outbound HTTP (`wasi:http/outgoing-handler`) is the store's hooks' (outbound.rs): function
 //! calls to `{fn}.wafer.internal`, the hosts the function's `outbound` setting allows, and
@@ -30,6 +35,8 @@ use wasmtime_wasi_http::p2::types::{HostIncomingRequest, HostResponseOutparam};
 use wasmtime_wasi_http::{WasiBody, WasiHttpView};
 
 use crate::call::State;
+use crate::pipe::CappedPipe;
+use crate::stream::{Event, Io, RESPONSE_SLICE};
 use crate::world::Answer;
 
 /// The export every 0.2 minor of the world has, without its version.
@@ -62,8 +69,9 @@ fn truncate(s: &str, cap: usize) -> &str {
 /// answers the response the guest set, encoded as a wafer.v1.Response. Outer error: the host's;
 /// inner: the guest's trap or a limit.
 pub async fn enter(store: &mut Store<State>, instance: Instance, entry: &ComponentExportIndex, input: &[u8], max_output: usize) -> Result<WResult<Answer>, String> {
-    let request = envelope::decode_request(input).map_err(|e| format!("cannot decode the request envelope: {e}"))?;
-    let request = build_request(request)?;
+    let mut request = envelope::decode_request(input).map_err(|e| format!("cannot decode the request envelope: {e}"))?;
+    let body = Full::new(Bytes::from(std::mem::take(&mut request.body))).map_err(|never: std::convert::Infallible| match never {}).boxed_unsync();
+    let request = build_request(request, body)?;
     let func = instance
         .get_typed_func::<(Resource<HostIncomingRequest>, Resource<HostResponseOutparam>), ()>(&mut *store, entry)
         .map_err(|e| format!("cannot find `handle`: {e:#}"))?;
@@ -122,6 +130,222 @@ pub async fn enter(store: &mut Store<State>, instance: Instance, entry: &Compone
     Ok(answer)
 }
 
+/// Like `enter`, but streamed both ways through `io` (stream.rs): `input` is a wafer.v1.Request
+/// whose body is the start of the request body (the rest is pushed). Answers an empty `Output`
+/// when the whole response went out.
+pub async fn enter_stream(store: &mut Store<State>, instance: Instance, entry: &ComponentExportIndex, input: &[u8], max_output: usize, mut io: Io) -> Result<WResult<Answer>, String> {
+    let mut request = envelope::decode_request(input).map_err(|e| format!("cannot decode the request envelope: {e}"))?;
+    let first = std::mem::take(&mut request.body);
+    if !first.is_empty() {
+        io.body.first = Some(Bytes::from(first));
+    }
+    let request = build_request(request, io.body.boxed_unsync())?;
+    let func = instance
+        .get_typed_func::<(Resource<HostIncomingRequest>, Resource<HostResponseOutparam>), ()>(&mut *store, entry)
+        .map_err(|e| format!("cannot find `handle`: {e:#}"))?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let (req, out) = {
+        let mut view = store.data_mut().http();
+        let req = view.new_incoming_request(Scheme::Http, request).map_err(|e| format!("cannot pass the request: {e:#}"))?;
+        let out = view.new_response_outparam(tx).map_err(|e| format!("cannot pass the response slot: {e:#}"))?;
+        (req, out)
+    };
+
+    // As in `enter`: the call and the forwarding run side by side in this one future. Forwarding
+    // waits for JavaScript to take each event (the channel is small), and while it waits the guest
+    // blocks in its body write, bounded by the call's deadline. Once forwarding stops early (over
+    // a limit, a broken body, the client gone) its future, and with it the response body, is
+    // dropped: the guest's next write fails, and the call still runs to its end.
+    let returned = AtomicBool::new(false);
+    let mut call = pin!(func.call_async(&mut *store, (req, out)));
+    let mut forwarding = Some(Box::pin(forward(rx, max_output, &io.events, &returned)));
+    let mut called: Option<WResult<()>> = None;
+    let mut forwarded: Option<Forwarded> = None;
+    std::future::poll_fn(|cx| {
+        if called.is_none() {
+            if let Poll::Ready(r) = call.as_mut().poll(cx) {
+                called = Some(r);
+                returned.store(true, Ordering::Relaxed);
+            }
+        }
+        if let Some(f) = forwarding.as_mut() {
+            if let Poll::Ready(r) = f.as_mut().poll(cx) {
+                forwarded = Some(r);
+                forwarding = None;
+            }
+        }
+        if called.is_some() && forwarding.is_none() { Poll::Ready(()) } else { Poll::Pending }
+    })
+    .await;
+    let answer = match (called, forwarded) {
+        (_, Some(Forwarded::TooLong(n))) => Ok(Answer::BadResponse(format!(
+            "the guest's response is over the limit of {max_output} bytes (at least {n})"
+        ))),
+        (_, Some(Forwarded::Gone)) => Ok(Answer::BadResponse("the client went away before the response was sent".into())),
+        (Some(Err(e)), _) => Err(e),
+        (Some(Ok(())), Some(Forwarded::Done)) => Ok(Answer::Output(Vec::new())),
+        (Some(Ok(())), Some(Forwarded::GuestError(message))) => Ok(Answer::FunctionError(message)),
+        (Some(Ok(())), Some(Forwarded::Bad(message))) => Ok(Answer::BadResponse(message)),
+        (Some(Ok(())), None) | (None, _) => Err(wasmtime::Error::msg("the call ended without an outcome")),
+    };
+    Ok(answer)
+}
+
+/// How forwarding a streamed response ended.
+enum Forwarded {
+    /// The whole response went out.
+    Done,
+    /// The guest set an `error-code` instead of a response.
+    GuestError(String),
+    /// No usable response: none set, a broken or unfinished body, a body off its declared length.
+    Bad(String),
+    /// The response grew past the limit (this many bytes so far).
+    TooLong(usize),
+    /// JavaScript stopped reading (the client went away).
+    Gone,
+}
+
+/// `fut`'s output, or `None` when it is still pending once `handle` has returned: nothing runs in
+/// the guest any more, so what is not there by now never will be.
+async fn until_returned<F: Future>(fut: F, returned: &AtomicBool) -> Option<F::Output> {
+    let mut fut = pin!(fut);
+    std::future::poll_fn(|cx| match fut.as_mut().poll(cx) {
+        Poll::Ready(v) => Poll::Ready(Some(v)),
+        Poll::Pending if returned.load(Ordering::Relaxed) => Poll::Ready(None),
+        Poll::Pending => Poll::Pending,
+    })
+    .await
+}
+
+/// The guest's declared `content-length`: one value, decimal digits only (wasmtime-wasi-http
+/// refuses a body to any other), else none.
+fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
+    let mut values = headers.get_all(http::header::CONTENT_LENGTH).iter();
+    let value = values.next()?;
+    if values.next().is_some() || value.is_empty() || !value.as_bytes().iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    value.to_str().ok()?.parse().ok()
+}
+
+async fn forward(rx: ResponseSlot, max_output: usize, events: &tokio::sync::mpsc::Sender<Event>, returned: &AtomicBool) -> Forwarded {
+    let response = match until_returned(rx, returned).await {
+        None => return Forwarded::Bad("the guest returned from `handle` without setting a response".into()),
+        Some(Err(_)) => return Forwarded::Bad("the guest dropped the response slot without setting a response".into()),
+        Some(Ok(Err(code))) => return Forwarded::GuestError(format!("the guest answered with error code {code:?}")),
+        Some(Ok(Ok(r))) => r,
+    };
+    let (parts, mut body) = response.into_parts();
+    let declared = declared_length(&parts.headers);
+    // The limit counts the whole answer, headers and body, as the buffered path's envelope does.
+    let mut sent: usize = parts.headers.iter().map(|(n, v)| n.as_str().len() + v.len()).sum();
+    if let Some(n) = declared {
+        let total = usize::try_from(n).unwrap_or(usize::MAX).saturating_add(sent);
+        if total > max_output {
+            return Forwarded::TooLong(total);
+        }
+    }
+    if sent > max_output {
+        return Forwarded::TooLong(sent);
+    }
+    // What the body already holds (without waiting) goes out with the head: a small answer the
+    // guest wrote at once crosses to JavaScript as one event, and a body that breaks before the
+    // head is out is still a clean error answer.
+    let mut body_bytes: u64 = 0;
+    let (mut early, mut early_len, mut complete) = (Vec::new(), 0usize, false);
+    while early_len < RESPONSE_SLICE {
+        let polled = pin!(body.frame()).poll(&mut Context::from_waker(Waker::noop()));
+        let frame = match polled {
+            Poll::Pending => break,
+            Poll::Ready(None) => {
+                complete = true;
+                break;
+            }
+            Poll::Ready(Some(Err(e))) => return Forwarded::Bad(broken(declared, body_bytes, &e)),
+            Poll::Ready(Some(Ok(frame))) => frame,
+        };
+        let Ok(data) = frame.into_data() else { continue };
+        sent = sent.saturating_add(data.len());
+        body_bytes = body_bytes.saturating_add(data.len() as u64);
+        if sent > max_output {
+            return Forwarded::TooLong(sent);
+        }
+        if let Some(bad) = off_length(declared, body_bytes, false) {
+            return Forwarded::Bad(bad);
+        }
+        early_len += data.len();
+        early.push(data);
+    }
+    if complete {
+        if let Some(bad) = off_length(declared, body_bytes, true) {
+            return Forwarded::Bad(bad);
+        }
+    }
+    let first = (early_len > 0 && early_len <= RESPONSE_SLICE).then(|| Bytes::from(std::mem::take(&mut early).concat()));
+    let headers = parts.headers.iter().map(|(name, value)| (name.as_str().to_string(), latin1(value.as_bytes()))).collect();
+    let complete = complete && early.is_empty();
+    if events.send(Event::Head { status: parts.status.as_u16(), headers, content_length: declared, first, complete }).await.is_err() {
+        return Forwarded::Gone;
+    }
+    for mut data in early {
+        while !data.is_empty() {
+            let slice = data.split_to(data.len().min(RESPONSE_SLICE));
+            if events.send(Event::Data(slice)).await.is_err() {
+                return Forwarded::Gone;
+            }
+        }
+    }
+    if complete {
+        return Forwarded::Done;
+    }
+    loop {
+        let frame = match until_returned(body.frame(), returned).await {
+            None => return Forwarded::Bad("the guest returned from `handle` without finishing its response body".into()),
+            Some(None) => break,
+            Some(Some(Err(e))) => return Forwarded::Bad(broken(declared, body_bytes, &e)),
+            Some(Some(Ok(frame))) => frame,
+        };
+        // Trailers are not answered (the host answers over HTTP/1.1 without the guest's).
+        let Ok(mut data) = frame.into_data() else { continue };
+        sent = sent.saturating_add(data.len());
+        body_bytes = body_bytes.saturating_add(data.len() as u64);
+        if sent > max_output {
+            return Forwarded::TooLong(sent);
+        }
+        if let Some(bad) = off_length(declared, body_bytes, false) {
+            return Forwarded::Bad(bad);
+        }
+        while !data.is_empty() {
+            let slice = data.split_to(data.len().min(RESPONSE_SLICE));
+            if events.send(Event::Data(slice)).await.is_err() {
+                return Forwarded::Gone;
+            }
+        }
+    }
+    if let Some(bad) = off_length(declared, body_bytes, true) {
+        return Forwarded::Bad(bad);
+    }
+    Forwarded::Done
+}
+
+/// Why the body failed: wasmtime-wasi-http aborts a body that `finish` found off its declared
+/// length, which is the reason to give then.
+fn broken(declared: Option<u64>, written: u64, e: &impl std::fmt::Display) -> String {
+    off_length(declared, written, true).unwrap_or_else(|| format!("the guest's response body failed: {e}"))
+}
+
+/// Why a body of `written` bytes so far (`ended`: in all) breaks the length the guest declared, if it does.
+fn off_length(declared: Option<u64>, written: u64, ended: bool) -> Option<String> {
+    let n = declared?;
+    if written > n {
+        Some(format!("the guest's response body is longer than its declared content-length of {n} bytes"))
+    } else if ended && written < n {
+        Some(format!("the guest's response body is {written} bytes, shorter than its declared content-length of {n} bytes"))
+    } else {
+        None
+    }
+}
+
 /// How collecting the response ended.
 enum Collected {
     /// The whole response, as a wafer.v1.Response.
@@ -170,7 +394,7 @@ fn latin1(bytes: &[u8]) -> String {
 }
 
 /// The incoming request the guest gets: method, `path?query` after `/fn/{name}`, headers, body.
-fn build_request(r: envelope::Request) -> Result<http::Request<WasiBody>, String> {
+fn build_request(r: envelope::Request, body: WasiBody) -> Result<http::Request<WasiBody>, String> {
     let method = http::Method::from_bytes(r.method.as_bytes()).map_err(|_| format!("invalid method {:?}", truncate(&r.method, 64)))?;
     let mut target = escape_target(if r.path.is_empty() { "/" } else { &r.path });
     if !r.query.is_empty() {
@@ -195,7 +419,6 @@ fn build_request(r: envelope::Request) -> Result<http::Request<WasiBody>, String
             headers.insert(http::header::HOST, http::HeaderValue::from_static("localhost"));
         }
     }
-    let body = Full::new(Bytes::from(r.body)).map_err(|never: std::convert::Infallible| match never {}).boxed_unsync();
     builder.body(body).map_err(|e| format!("cannot build the request: {e}"))
 }
 

@@ -90,6 +90,20 @@ pub struct NativeCallResult {
     pub reused: bool,
 }
 
+/// One event of a streamed call's response (stream.rs): `head` (status, headers as flat
+/// name/value latin1 strings, the declared content length if any) or `data` (a chunk).
+#[napi(object)]
+pub struct NativeStreamEvent {
+    pub kind: String,
+    pub status: Option<u32>,
+    pub headers: Option<Vec<String>>,
+    pub content_length: Option<f64>,
+    /// `data`: the chunk; `head`: the start of the body, when it was already written.
+    pub chunk: Option<Buffer>,
+    /// `head`: the body was complete with `chunk` (no `data` follows).
+    pub complete: Option<bool>,
+}
+
 #[napi(object)]
 pub struct NativeStats {
     pub compiled: f64,

@@ -18,6 +18,7 @@ mod load;
 mod outbound;
 mod pipe;
 mod reuse;
+mod stream;
 mod world;
 
 use std::collections::HashMap;
@@ -139,7 +140,7 @@ impl NativeEngine {
         limits: NativeCallLimits,
     ) -> Result<Either<NativeCallResult, Object<'env>>> {
         let rt = executor::runtimes(self.inner.executor_threads).map_err(|e| Error::new(Status::GenericFailure, e))?;
-        let mut call = match start_call(&self.inner, &key, self.inner.get(&key), input, &limits) {
+        let mut call = match start_call(&self.inner, &key, self.inner.get(&key), input, &limits, None) {
             Ok(call) => call,
             Err(out) => return Ok(Either::A(to_js(out))),
         };
@@ -162,6 +163,35 @@ impl NativeEngine {
         let invoker = outbound::Invoker::new(callback)?;
         *self.inner.invoker.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(invoker));
         Ok(())
+    }
+
+    /// Starts a streamed call of a `wasi:http/proxy` component (stream.rs): `head` is the
+    /// wafer.v1.Request without its body, which follows through the answer's `push`/`end`; the
+    /// response comes through its `next`; with `bodyComplete` the envelope's body is all of it and
+    /// nothing is pushed (a call that needs no thread hop to wait for it). Starts inline under `inlineBudgetMs` as `call` does:
+    /// a small answer is then complete before this returns, and `next`/`finished` answer it at
+    /// once, with no thread hop.
+    #[napi]
+    pub fn call_stream(&self, key: String, head: Buffer, limits: NativeCallLimits, body_complete: Option<bool>) -> Result<stream::NativeStream> {
+        let rt = executor::runtimes(self.inner.executor_threads).map_err(|e| Error::new(Status::GenericFailure, e))?;
+        let (handle, io, done) = stream::channels(rt, body_complete.unwrap_or(false));
+        match start_call(&self.inner, &key, self.inner.get(&key), head, &limits, Some(io)) {
+            Ok(mut call) => {
+                let inline = if limits.inline_budget_ms.map_or(0, to_u64) > 0 { call.poll_inline(rt) } else { None };
+                match inline {
+                    Some(out) => {
+                        let _ = done.send(out);
+                    }
+                    None => executor::spawn(rt, call, move |out| {
+                        let _ = done.send(out);
+                    }),
+                }
+            }
+            Err(out) => {
+                let _ = done.send(out);
+            }
+        }
+        Ok(handle)
     }
 
     /// Whether `key` is loaded.
@@ -330,7 +360,7 @@ fn failed(kind: Failure, message: String) -> Outcome {
 }
 
 /// The call future for `key`, or the outcome at once when it cannot start.
-fn start_call(inner: &Inner, key: &str, loaded: Option<Arc<Loaded>>, input: Buffer, js: &NativeCallLimits) -> std::result::Result<Call, Outcome> {
+fn start_call(inner: &Inner, key: &str, loaded: Option<Arc<Loaded>>, input: Buffer, js: &NativeCallLimits, io: Option<stream::Io>) -> std::result::Result<Call, Outcome> {
     let Some(loaded) = loaded else {
         return Err(failed(Failure::NotLoaded, format!("component {key} is not loaded")));
     };
@@ -371,7 +401,10 @@ fn start_call(inner: &Inner, key: &str, loaded: Option<Arc<Loaded>>, input: Buff
         ms => loaded.engines.ticks(ms),
     };
     let long = Arc::new(AtomicBool::new(false));
-    Ok(Call::new(call::run(loaded, input, limits, first_ticks, long.clone(), reuse), long))
+    if io.is_some() && loaded.world != World::Http {
+        return Err(failed(Failure::Internal, "only wasi:http/proxy components stream".into()));
+    }
+    Ok(Call::new(call::run(loaded, input, limits, first_ticks, long.clone(), reuse, io), long))
 }
 
 fn to_js(out: Outcome) -> NativeCallResult {

@@ -103,6 +103,7 @@ impl World {
         entry: &ComponentExportIndex,
         input: &[u8],
         max_output: usize,
+        io: Option<crate::stream::Io>,
     ) -> Result<wasmtime::Result<Answer>, String> {
         match self {
             World::Handler => {
@@ -114,7 +115,10 @@ impl World {
                     Err(message) => Answer::FunctionError(message),
                 }))
             }
-            World::Http => crate::http::enter(store, instance, entry, input, max_output).await,
+            World::Http => match io {
+                None => crate::http::enter(store, instance, entry, input, max_output).await,
+                Some(io) => crate::http::enter_stream(store, instance, entry, input, max_output, io).await,
+            },
         }
     }
 }

@@ -89,18 +89,26 @@ export function decodeResponse(bytes: Uint8Array, output?: GuestOutput): GuestRe
     throw new GuestResultError('bad_response', `the function's output is not a valid wafer.v1.Response: ${(err as Error).message}`, output);
   }
   const msg = decoded as unknown as { status?: number; headers?: Header[]; body?: Uint8Array };
-  const status = msg.status || 200;
+  const { status, headers } = checkHead(msg.status || 200, msg.headers ?? [], output);
+  // An absent `body` (proto3 writers omit empty fields) decodes as protobufjs's shared default, a plain array.
+  return { status, headers, body: msg.body instanceof Uint8Array ? msg.body : new Uint8Array(0) };
+}
+
+/**
+ * Checks a guest's status and headers can become an HTTP response head (decodeResponse's rules):
+ * a final status (200-599), valid header names and values; framing headers are dropped.
+ */
+export function checkHead(status: number, given: readonly Header[], output?: GuestOutput): { status: number; headers: Header[] } {
   // 1xx is framing (interim answers, protocol switches), never a final answer.
   if (status < 200 || status > 599) {
     throw new GuestResultError('bad_response', `the function answered HTTP status ${status}, outside 200-599`, output);
   }
   const headers: Header[] = [];
-  for (const h of msg.headers ?? []) {
+  for (const h of given) {
     if (!HEADER_NAME.test(h.name) || !HEADER_VALUE.test(h.value)) {
       throw new GuestResultError('bad_response', `the function answered an invalid header ${JSON.stringify(h.name)}`, output);
     }
     if (!isFramingHeader(h.name)) headers.push(h);
   }
-  // An absent `body` (proto3 writers omit empty fields) decodes as protobufjs's shared default, a plain array.
-  return { status, headers, body: msg.body instanceof Uint8Array ? msg.body : new Uint8Array(0) };
+  return { status, headers };
 }

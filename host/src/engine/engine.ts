@@ -136,6 +136,38 @@ export interface CallReport extends GuestOutput {
   peakMemoryBytes?: number;
 }
 
+/** One event of a streamed call's response (`Engine.callStream`), in order: `head`, `data`…, `end`. */
+export type StreamEvent =
+  /**
+   * The guest set its response: status, headers as it set them, the body length it declared (and
+   * is held to), the start of the body when it was already written (`first`), and whether that was
+   * all of it (`complete`: no `data` follows).
+   */
+  | { kind: 'head'; status: number; headers: Array<{ name: string; value: string }>; contentLength?: number; first?: Uint8Array; complete?: boolean }
+  | { kind: 'data'; chunk: Uint8Array }
+  /** The call ended: its report (`output` empty) or its failure, as `call` would reject with. */
+  | { kind: 'end'; report?: CallReport; error?: WaferError };
+
+/**
+ * A streamed call in flight. The request body goes in chunk by chunk, the response comes out as
+ * events; both sides are bounded by the engine, so a slow client or a slow guest holds the other
+ * up rather than host memory.
+ */
+export interface StreamedCall {
+  /** Queues one request-body chunk for the guest; false once it will read no more. Await a promise before pushing again. */
+  push(chunk: Uint8Array): boolean | Promise<boolean>;
+  /** The request body is complete. */
+  end(): void;
+  /** The request body broke off: the guest's next read of it fails. */
+  fail(): void;
+  /** Nobody reads the response any more: the guest's next write fails; the `end` event still comes. */
+  abort(): void;
+  /** The events queued now (at least one); `end` is the last event of all. */
+  next(): Promise<StreamEvent[]>;
+  /** The `end` event as soon as the call has ended, even while other events wait to be read. */
+  readonly finished: Promise<Extract<StreamEvent, { kind: 'end' }>>;
+}
+
 /** The compilers an engine reports compiles of (`CompileObserver`). */
 export type CompilerName = 'cranelift' | 'winch' | 'jco' | 'v8';
 
@@ -191,6 +223,13 @@ export interface Engine {
    * (`function_error`). The envelope is not the engine's business.
    */
   call(digest: string, input: Uint8Array, limits: CallLimits): Promise<CallReport>;
+  /**
+   * A streamed call of a `wasi:http/proxy` component (wasmtime only; absent on engines that do
+   * not stream): `head` is the request envelope, whose body is the start of the request body;
+   * the rest follows through `StreamedCall.push`, unless `bodyComplete` says there is none.
+   * Rejects as `call` does when it cannot start (`not_ready`, `invalid_request`).
+   */
+  callStream?(digest: string, head: Uint8Array, limits: CallLimits, bodyComplete?: boolean): Promise<StreamedCall>;
   /** Drops a component and its instances from memory (the on-disk cache stays). */
   unload(digest: string): void;
   /**

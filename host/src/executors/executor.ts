@@ -35,7 +35,28 @@ export interface HttpCall {
 export interface HttpAnswer {
   status: number;
   headers: Header[];
+  /** The whole body; empty when `stream` carries it. */
   body: Uint8Array;
+  /** A streamed answer's body (wasi:http on an engine that streams), sent as it comes. */
+  stream?: BodyStream;
+}
+
+/** The body of a streamed answer, read once, chunk by chunk, by the one who sends it. */
+export interface BodyStream {
+  /** The body's length, when the guest declared it (the engine holds it to it). */
+  contentLength?: number;
+  /**
+   * The next chunks (at least one), or undefined at the end of a body sent whole. Rejects when the
+   * call failed after the head went out: the answer must then end as an error (its connection cut).
+   */
+  read(): Promise<Uint8Array[] | undefined>;
+  /** The client went away: the guest's next write fails; keep reading to the end (the call is metered then). */
+  abort(): void;
+  /**
+   * Settles as soon as the call has ended, even with chunks still unread: whether it succeeded.
+   * A sender held up by a slow client learns of a failure here without reading on.
+   */
+  readonly ended: Promise<boolean>;
 }
 
 /** What a call carries besides the HTTP request. */
@@ -56,4 +77,9 @@ export interface Executor {
   toGuest(call: HttpCall, context: CallContext): Uint8Array;
   /** The HTTP answer from the guest's `ok` bytes; throws `GuestResultError` (`bad_response`) when they are not one. */
   fromGuest(output: Uint8Array, log: GuestOutput): HttpAnswer;
+  /**
+   * Worlds whose answers stream (wasi:http): the HTTP head from the status and headers the guest
+   * set, checked as `fromGuest` checks a whole answer. Absent: the world answers whole.
+   */
+  fromGuestHead?(status: number, headers: readonly Header[]): { status: number; headers: Header[] };
 }

@@ -9,7 +9,7 @@ import type { ComponentTypes } from './types.js';
 import { WAFER_HANDLER_WORLD, waferHandler } from './wafer-handler.js';
 import { wasiHttp } from './wasi-http.js';
 
-export type { CallContext, Executor, Header, HttpAnswer, HttpCall } from './executor.js';
+export type { BodyStream, CallContext, Executor, Header, HttpAnswer, HttpCall } from './executor.js';
 export type { ComponentTypes, FuncType, ItemType } from './types.js';
 export { WAFER_HANDLER_WORLD } from './wafer-handler.js';
 export { WASI_HTTP_WORLD } from './wasi-http.js';

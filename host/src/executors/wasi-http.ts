@@ -17,7 +17,7 @@
  * exactly as the handler world's (status 200-599, valid headers, framing headers dropped). The
  * guest never sees the envelope. Only the wasmtime engine runs this world; jco refuses it.
  */
-import { decodeResponse, encodeRequest } from '../abi/envelope.js';
+import { checkHead, decodeResponse, encodeRequest } from '../abi/envelope.js';
 import { ComponentError } from '../errors.js';
 import type { Executor } from './executor.js';
 import { describeFunc, type ComponentTypes } from './types.js';
@@ -80,4 +80,7 @@ export const wasiHttp: Executor = {
     }),
 
   fromGuest: (output, log) => decodeResponse(output, log),
+
+  // On an engine that streams (wasmtime) the head goes out as soon as the guest sets it.
+  fromGuestHead: (status, headers) => checkHead(status, headers),
 };

@@ -5,6 +5,10 @@
  * full host is answered without it); the
  * rest run once it has arrived. The world-specific mapping between HTTP and the guest is the
  * function's executor's; everything here is the same for every world.
+ *
+ * Streamed calls (`Admission.streams`: a world that streams on an engine that does, i.e.
+ * wasi:http on wasmtime) run the same steps, but `run` answers at the response head with the
+ * body still streaming (functions/streamed.ts), and `meter` and `log` run when it has ended.
  */
 import { randomUUID } from 'node:crypto';
 import type { CallLimits, CallReport, Engine, NestedAnswer, NestedCall } from '../engine/engine.js';
@@ -21,6 +25,7 @@ import type { CallRecord, StartKind } from './call-record.js';
 import type { LogStore } from './logs.js';
 import type { UsageStore } from './usage.js';
 import { matchesToken } from './tokens.js';
+import { executeStreamed } from './streamed.js';
 
 /** Who is calling, as far as invoke auth cares: the bearer token the request carried, and whether it is the management token. */
 export interface Caller {
@@ -45,8 +50,19 @@ export interface PipelineDeps {
   maxResponseBytes: number;
 }
 
-/** The HTTP call as the service needs it; the server fills it from Koa's context. */
-export type InvocationInput = HttpCall & { invocationId?: string; meta?: InvocationMeta };
+/**
+ * The HTTP call as the service needs it; the server fills it from Koa's context. With
+ * `bodyStream` the body is that stream (and `body` is ignored): a version that streams gets it
+ * chunk by chunk; any other reads it whole first. With `streamed`, a version that streams may
+ * answer with `response.stream`.
+ */
+export type InvocationInput = HttpCall & {
+  invocationId?: string;
+  meta?: InvocationMeta;
+  /** The caller can send a streamed answer (`response.stream`); without, every answer is whole. */
+  streamed?: boolean;
+  bodyStream?: AsyncIterable<Uint8Array>;
+};
 
 /** Filled in by the call whether it succeeds or fails, so error answers carry the invocation headers too. */
 export interface InvocationMeta {
@@ -62,15 +78,18 @@ export interface Invocation {
   /** The version that ran. */
   version: number;
   response: HttpAnswer;
-  report: CallReport;
+  /** Absent for a streamed answer (`response.stream`): the call is still running. */
+  report?: CallReport;
   start: StartKind;
-  /** The call's metered duration (CallRecord.durationUs), whole µs. */
+  /** The call's metered duration (CallRecord.durationUs), whole µs; 0 for a streamed answer (in `meta` once it ended). */
   durationUs: number;
 }
 
 /** A call that has its function and a slot; `release` gives the slot back (once). */
 export interface Admission {
   fn: FunctionVersion;
+  /** Whether the call streams: hand its body over as `bodyStream`, and expect `response.stream`. */
+  streams: boolean;
   call(input: InvocationInput): Promise<Invocation>;
   release(): void;
 }
@@ -100,7 +119,12 @@ export function admit(deps: PipelineDeps, name: string, pin?: string, caller?: C
 }
 
 function admission(deps: PipelineDeps, name: string, fn: FunctionVersion, release: () => void, pin: string | undefined, caller: Caller | undefined): Admission {
-  return { fn, release, call: (input) => run(deps, name, input, pin, fn.version, caller) };
+  return { fn, release, streams: streams(deps, resolved(fn, deps.maxResponseBytes).executor), call: (input) => run(deps, name, input, pin, fn.version, caller) };
+}
+
+/** Whether calls of a world stream on this host: its executor maps a head and the engine streams. */
+function streams(deps: PipelineDeps, executor: Executor): executor is Executor & Required<Pick<Executor, 'fromGuestHead'>> {
+  return executor.fromGuestHead !== undefined && deps.engine.callStream !== undefined;
 }
 
 /** Whether calls of `fn` need an invoke token (`invoke_auth=token`). */
@@ -138,16 +162,59 @@ export async function run(deps: PipelineDeps, name: string, input: InvocationInp
     if (needsToken(fn)) input = { ...input, headers: input.headers.filter((h) => h.name !== 'authorization') };
     // load: awaited only until the first call has loaded the component.
     start = deps.loader.has(fn) ? 'warm' : await load(deps, fn);
-    outcome = await execute(deps, fn, input, invocationId, nested);
+    if (input.streamed === true || input.bodyStream !== undefined) {
+      const { executor, limits } = resolved(fn, deps.maxResponseBytes);
+      if (input.streamed === true && streams(deps, executor)) {
+        const context = { invocationId, deadlineMs: Date.now() + limits.timeoutMs };
+        const streamed = await executeStreamed(deps.engine as Engine & Required<Pick<Engine, 'callStream'>>, executor, fn.digest, limits, input, context);
+        if (streamed.head === undefined) {
+          outcome = streamed.outcome;
+        } else {
+          // The body is still to come: the call is metered and logged once it has ended.
+          const [ranFn, ranStart] = [fn, start];
+          void streamed.settled.then((ended) => finish(deps, name, ranFn, invocationId, startedAt, started, ranStart, ended, input.meta));
+          return { invocationId, version: fn.version, response: { ...streamed.head, body: EMPTY, stream: streamed.stream }, start, durationUs: 0 };
+        }
+      } else {
+        outcome = await execute(deps, fn, input.bodyStream ? { ...input, body: await collect(input.bodyStream) } : input, invocationId, nested);
+      }
+    } else {
+      outcome = await execute(deps, fn, input, invocationId, nested);
+    }
   } catch (error) {
     outcome = { ok: false, error };
   }
-  const record = callRecord(name, fn, invocationId, startedAt, (performance.now() - started) * 1000, start, outcome);
-  if (input.meta) Object.assign(input.meta, { invocationId, version: record.version, start, durationUs: Math.round(record.durationUs) });
-  meter(deps, name, outcome, record);
-  log(deps, record);
+  const record = finish(deps, name, fn, invocationId, startedAt, started, start, outcome, input.meta);
   if (!outcome.ok) throw outcome.error;
   return { invocationId, version: record.version, response: outcome.response, report: outcome.report, start: start!, durationUs: Math.round(record.durationUs) };
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** A body stream read whole (it enforces its own size limit). */
+async function collect(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+/** The call has ended: its record, into the invocation headers, `meter` and `log`. */
+function finish(
+  deps: PipelineDeps,
+  name: string,
+  fn: FunctionVersion | undefined,
+  invocationId: string,
+  startedAt: number,
+  started: number,
+  start: StartKind | undefined,
+  outcome: Outcome,
+  meta: InvocationMeta | undefined,
+): CallRecord {
+  const record = callRecord(name, fn, invocationId, startedAt, (performance.now() - started) * 1000, start, outcome);
+  if (meta) Object.assign(meta, { invocationId, version: record.version, start, durationUs: Math.round(record.durationUs) });
+  meter(deps, name, outcome, record);
+  log(deps, record);
+  return record;
 }
 
 /** A pin that is a version number rather than an alias (aliases start with a letter). */

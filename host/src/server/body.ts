@@ -110,7 +110,7 @@ function readStreamed(http: Exchange, maxBytes: number, what: string): Promise<B
  * the message is complete, or its declared `Content-Length` bytes (no `Transfer-Encoding`) are
  * all in the request's buffer (Node marks the message complete a moment later).
  */
-function takeComplete(http: Exchange, maxBytes: number, what: string): Buffer | undefined {
+export function takeComplete(http: Exchange, maxBytes: number, what: string): Buffer | undefined {
   const { req, res } = http;
   // Flowing (or ever read from), destroyed or errored: leave it to the stream path.
   if (req.destroyed || req.readableFlowing !== null || req.readableDidRead || req.errored) return undefined;

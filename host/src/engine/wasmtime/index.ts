@@ -60,7 +60,9 @@ import {
   type Invoker,
   type LoadInfo,
   type LoadUnit,
+  type StreamedCall,
 } from '../engine.js';
+import { streamedCall } from './stream.js';
 import { CompileGate } from '../compile-gate.js';
 import {
   BACKGROUND_COMPILE_NICE,
@@ -579,6 +581,29 @@ export class WasmtimeEngine implements Engine {
     };
     if (r.fuelUsed !== undefined) report.fuelUsed = r.fuelUsed;
     return report;
+  }
+
+  /**
+   * A streamed call (wasi:http components; engine.ts `callStream`). A component not in memory is
+   * mapped back from disk first: unlike `call`, a streamed call cannot be run again once its
+   * request body has started to flow. Starts inline under the same budget as `call`.
+   */
+  async callStream(digest: string, head: Uint8Array, limits: CallLimits, bodyComplete = false): Promise<StreamedCall> {
+    if (this.closed) throw new WaferError('internal', 500, 'engine is closed', { expose: false });
+    if (limits.fuel !== undefined && this.meteredOptions !== undefined) return this.meteredEngine().callStream(digest, head, limits, bodyComplete);
+    checkMemoryRequest(limits.memoryBytes, this.maxMemoryBytes);
+    this.resident.touch(digest);
+    for (let tries = 0; !this.onFast.has(digest) && !this.native.has(digest) && tries < 3; tries++) {
+      if (!(await this.resident.reload(digest, (u) => this.load(u)))) throw notLoadedError(digest);
+    }
+    const native = this.onFast.has(digest) ? this.fast!.native : this.native;
+    const buf = Buffer.from(head.buffer, head.byteOffset, head.byteLength);
+    const nativeLimits = this.nativeLimitsOf(limits);
+    const reuse = limits.reusePool !== undefined;
+    // The addon copies the limits when the call starts, as in `callOnce`.
+    nativeLimits.inlineBudgetMs = this.inlineFor(digest, reuse);
+    const observe = this.inlineBudgetMs > 0 ? (r: NativeCallResult) => r.durationUs > 0 && this.observe(digest, r.durationUs, r.reused === true) : undefined;
+    return streamedCall(native.callStream(digest, buf, nativeLimits, bodyComplete), (r) => toError(digest, r), observe);
   }
 
   /** One native call; a call that ended on the JS thread answers with no promise at all. */

@@ -109,6 +109,31 @@ export interface NativeInvokeAnswer {
   body: Buffer;
 }
 
+/** One event of a streamed call's response (host/native/src/stream.rs). */
+export interface NativeStreamEvent {
+  kind: 'head' | 'data';
+  status?: number;
+  /** Flat name/value pairs, latin1. */
+  headers?: string[];
+  contentLength?: number;
+  /** `data`: the chunk; `head`: the start of the body, when it was already written. */
+  chunk?: Buffer;
+  /** `head`: the body was complete with `chunk`. */
+  complete?: boolean;
+}
+
+/** A streamed call's handle (host/native/src/stream.rs). */
+export interface NativeStream {
+  push(chunk: Buffer): boolean | Promise<boolean>;
+  end(): void;
+  fail(): void;
+  abort(): void;
+  /** The events queued now, at least one; none once the call has ended. Queued already: answered without a promise. */
+  next(): NativeStreamEvent[] | Promise<NativeStreamEvent[]>;
+  /** The call's result once it has ended (`output` empty; without a promise when it has); call once. */
+  finished(): NativeCallResult | Promise<NativeCallResult>;
+}
+
 export interface NativeStats {
   compiled: number;
   loadedFromDisk: number;
@@ -129,6 +154,12 @@ export interface NativeEngine {
    * otherwise the same call continues on the addon's executor and the answer is a promise.
    */
   call(key: string, input: Buffer, limits: NativeCallLimits): NativeCallResult | Promise<NativeCallResult>;
+  /**
+   * A streamed call of a wasi:http component: `head` is the request envelope, whose body is the
+   * start of the request body (all of it with `bodyComplete`: nothing will be pushed); starts
+   * inline under `limits.inlineBudgetMs` as `call` does.
+   */
+  callStream(key: string, head: Buffer, limits: NativeCallLimits, bodyComplete?: boolean): NativeStream;
   has(key: string): boolean;
   unload(key: string): boolean;
   compatibilityHash(): string;

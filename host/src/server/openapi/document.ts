@@ -220,7 +220,12 @@ const REST = pathParam('rest', 'the rest of the path (may hold more /), passed t
 const INVOCATION_HEADERS = (required: boolean) => ({
   'x-wafer-invocation-id': { description: "the call's id (also its log entry's invocation_id)", required, schema: { type: 'string', minLength: 1 } },
   'x-wafer-version': { description: 'the version that ran', required, schema: { type: 'integer', minimum: 1 } },
-  'x-wafer-duration-us': { description: "the call's metered duration", required, schema: { type: 'integer', minimum: 0 } },
+  // A streamed answer (wasi:http on wasmtime) goes out before the call ends: chunked, it carries the duration as a trailer; sized, not at all.
+  'x-wafer-duration-us': {
+    description: "the call's metered duration; a streamed answer (a wasi:http function on wasmtime) sends it as the trailer x-wafer-duration-us when chunked, and not at all when the guest declared its length",
+    required: false,
+    schema: { type: 'integer', minimum: 0 },
+  },
   'x-wafer-start': { description: 'cold when this call loaded the component, else warm', required, schema: { enum: ['cold', 'warm'] } },
 });
 

@@ -4,6 +4,10 @@
  * `@` names, else the current one) up and takes a slot, then reads the body, turns
  * the HTTP request into a `wafer.v1.Request`, calls the function, and writes its `Response`
  * back. This is the hot path, so it is a plain middleware rather than a router lookup.
+ *
+ * A call that streams (`Admission.streams`: wasi:http on wasmtime) gets its body as it arrives,
+ * within the same limit, and its answer is sent as it comes (server/stream-answer.ts); the slot
+ * is held until the answer has ended.
  */
 import type { ServerResponse } from 'node:http';
 import type { Middleware } from 'koa';
@@ -11,7 +15,8 @@ import type { Header } from '../../executors/index.js';
 import { timingSafeEqual } from 'node:crypto';
 import type { Admission, Caller, FunctionService, Invocation } from '../../functions/service.js';
 import type { InvocationMeta } from '../../functions/pipeline.js';
-import { readBody } from '../body.js';
+import { checkDeclaredLength, limitedBody, readBody, takeComplete } from '../body.js';
+import { discardRest, sendStream } from '../stream-answer.js';
 import { WaferError } from '../../errors.js';
 
 const PREFIX = '/fn/';
@@ -90,29 +95,58 @@ export function invokeRoute(service: FunctionService, maxRequestBytes: number, m
     }
     let invocation: Invocation;
     const meta: InvocationMeta = {};
+    let streaming = false;
     try {
       const hasBody = ctx.req.headers['content-length'] !== undefined || ctx.req.headers['transfer-encoding'] !== undefined;
-      const read = hasBody ? readBody(ctx, maxRequestBytes, 'request body') : EMPTY;
-      const body = read instanceof Promise ? await read : read;
+      let body: Uint8Array = EMPTY;
+      let bodyStream: AsyncIterable<Uint8Array> | undefined;
+      if (admission.streams) {
+        // A declared length over the limit is refused before the guest starts. A body all here
+        // already (a small one that came with the headers) is handed over whole.
+        if (hasBody) checkDeclaredLength(ctx.req, maxRequestBytes, 'request body');
+        const whole = hasBody ? takeComplete(ctx, maxRequestBytes, 'request body') : EMPTY;
+        if (whole !== undefined) body = whole;
+        else bodyStream = limitedBody(ctx, maxRequestBytes, 'request body');
+      } else if (hasBody) {
+        const read = readBody(ctx, maxRequestBytes, 'request body');
+        body = read instanceof Promise ? await read : read;
+      }
       invocation = await admission.call({
         method: ctx.method,
         path,
         query: q === -1 ? '' : url.slice(q + 1),
         headers: headersOf(ctx.req.rawHeaders),
         body,
+        bodyStream,
+        streamed: admission.streams,
         meta,
       });
+      streaming = invocation.response.stream !== undefined;
     } catch (err) {
       invocationHeaders(ctx.res, meta); // the error answer carries them too
       if (err instanceof WaferError && err.code === 'unauthorized') ctx.set('WWW-Authenticate', 'Bearer');
       throw err;
     } finally {
-      admission.release();
+      if (!streaming) admission.release();
     }
     const { response } = invocation;
     ctx.status = response.status;
     const { res } = ctx;
     for (const { name: key, value } of response.headers) append(res, key, value);
+    if (response.stream !== undefined) {
+      // The duration is known only at the end: it follows as a trailer (stream-answer.ts).
+      invocationHeaders(res, { ...meta, invocationId: invocation.invocationId, version: invocation.version, start: invocation.start, durationUs: undefined });
+      ctx.respond = false;
+      // The slot guards running guests: it is free once the call has ended, not once a slow client has read it all.
+      void response.stream.ended.finally(() => admission.release());
+      try {
+        await sendStream(res, response.stream, () => meta.durationUs);
+      } finally {
+        admission.release();
+        discardRest(ctx.req, maxRequestBytes);
+      }
+      return;
+    }
     invocationHeaders(res, meta); // after the guest's: the host's headers win
     ctx.body = Buffer.from(response.body.buffer, response.body.byteOffset, response.body.byteLength);
   };
