@@ -21,6 +21,7 @@ import { createApp } from './app.js';
 import { createEdgeServer } from './edge.js';
 import { decodeResponse, encodeRequest, encodeResponse } from '../abi/envelope.js';
 import { loadOrCreateToken } from './auth.js';
+import { TriggerRunner } from '../triggers/runner.js';
 
 export interface RunningHost {
   url: string;
@@ -78,6 +79,8 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
   });
   await service.init();
   if (config.samplesDir) await deploySamples(service, config.samplesDir, options.onSample);
+  const triggers = new TriggerRunner({ service, logger });
+  await triggers.start();
 
   const app = createApp({
     service,
@@ -90,6 +93,7 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
     linger: { ms: config.lingerMs, bytes: config.lingerBytes },
     waferVersion: WAFER_VERSION,
     benchResultsDir: config.benchResultsDir,
+    triggers,
   });
   const server = createEdgeServer(app.callback(), config);
   server.listen(config.port, config.host);
@@ -107,6 +111,7 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await triggers.close();
       await service.close();
       await engine.close();
     },
