@@ -38,6 +38,12 @@ export interface TriggerBus {
   /** Publishes a message; resolves once it is stored, when a stream captures `subject`. */
   publish(subject: string, body: Uint8Array, headers: Header[]): Promise<void>;
   /**
+   * Makes the stream (for a bare subject) and the durable consumer of `trigger` exist before it
+   * is stored, so messages published once its PUT answered are kept; `invalid_request` when a
+   * stream it names does not exist.
+   */
+  prepare(fn: string, trigger: QueueTrigger): Promise<string>;
+  /**
    * Creates or updates the durable consumer of `trigger` (`fn`'s) and calls `handle` for its
    * messages, at most `trigger.concurrency` at once on this host. `handle` settles each message.
    */

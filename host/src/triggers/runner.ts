@@ -50,10 +50,14 @@ export class TriggerRunner {
 
   /**
    * Refuses, with `invalid_request`, a trigger this host cannot run: a queue trigger, or
-   * `publish`, need NATS (`wafer serve --cluster nats://…`).
+   * `publish`, need NATS (`wafer serve --cluster nats://…`). In a cluster, makes a queue
+   * trigger's stream and consumer exist first (triggers/bus.ts `prepare`).
    */
-  check(trigger: Trigger): void {
-    if (this.clustered) return;
+  async check(fn: string, trigger: Trigger): Promise<void> {
+    if (this.options.bus) {
+      if (trigger.type === 'queue') await this.options.bus.prepare(fn, trigger);
+      return;
+    }
     if (trigger.type === 'queue') throw new InvalidInputError('invalid_request', 'queue triggers need NATS: this host runs without a cluster (start it with wafer serve --cluster nats://HOST:PORT)');
     if (trigger.publish !== undefined) throw new InvalidInputError('invalid_request', 'publish needs NATS: this host runs without a cluster (start it with wafer serve --cluster nats://HOST:PORT)');
   }

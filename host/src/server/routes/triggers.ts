@@ -95,14 +95,16 @@ export function triggerRoutes(router: Router, service: FunctionService, runner: 
     checkTriggerId(id);
     const trigger = parseTriggerBody(await readJson(ctx, maxJsonBytes, 'trigger'), name, id, existing?.createdAt ?? new Date().toISOString());
     if (!runner) throw bad('this host runs no triggers');
-    runner.check(trigger);
+    await runner.check(name, trigger);
     const { created } = await service.setTrigger(name, trigger);
+    await runner.reconcile(); // once answered, it runs (or runs as changed) on this host
     ctx.status = created ? 201 : 200;
     ctx.body = triggerView(name, trigger);
   });
 
   router.delete('/:name/triggers/:id', guard, async (ctx) => {
     await service.removeTrigger(ctx.params.name!, ctx.params.id!);
+    await runner?.reconcile(); // once answered, it fires no more on this host
     ctx.status = 204;
   });
 }
