@@ -83,6 +83,11 @@ export interface Config {
   benchResultsDir: string;
   /** Folder of built sample components to deploy at start, or null for none. */
   samplesDir: string | null;
+  /**
+   * Cluster mode: the NATS server(s) whose JetStream holds the shared registry (docs/CLUSTER.md),
+   * as `nats://host:port[,nats://…]`; undefined: the embedded registry in the data directory.
+   */
+  cluster: string | undefined;
   logLevel: string;
 }
 
@@ -134,6 +139,7 @@ const ENV_KEYS: Record<string, keyof Config> = {
   WAFER_FUNCTION_LOG_KB: 'functionLogBytes',
   WAFER_USAGE_FLUSH_MS: 'usageFlushMs',
   WAFER_BENCH_RESULTS_DIR: 'benchResultsDir',
+  WAFER_CLUSTER: 'cluster',
 };
 
 export class ConfigError extends Error {}
@@ -191,6 +197,7 @@ export function loadConfig(flags: ConfigInput & { config?: string }, env: NodeJS
     benchResultsDir: resolve(String(merged.benchResultsDir ?? BENCH_RESULTS)),
     samplesDir: merged.samplesDir === null ? null : merged.samplesDir ? resolve(String(merged.samplesDir)) : null,
     logLevel: String(merged.logLevel ?? 'info'),
+    cluster: clusterUrls(merged.cluster),
   };
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
     throw new ConfigError(`headers timeout ms (${config.headersTimeoutMs}) must not exceed request timeout ms (${config.requestTimeoutMs})`);
@@ -208,6 +215,24 @@ function int(what: string, value: unknown, fallback: number, min: number, max: n
     throw new ConfigError(`invalid ${what} ${JSON.stringify(value)}: expected an integer from ${min} to ${max}`);
   }
   return n;
+}
+
+/** `nats://host:port` (or `tls://`), comma-separated; the NATS client resolves the rest. */
+function clusterUrls(value: unknown): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const urls = String(value).split(',').map((u) => u.trim());
+  for (const url of urls) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !['nats:', 'tls:'].includes(parsed.protocol) || !parsed.hostname) {
+      throw new ConfigError(`invalid cluster ${JSON.stringify(url).slice(0, 200)}: expected nats://HOST:PORT (or tls://), comma-separated`);
+    }
+  }
+  return urls.join(',');
 }
 
 function onOff(what: string, value: unknown, fallback: boolean): boolean {

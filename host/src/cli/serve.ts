@@ -46,6 +46,7 @@ interface ServeFlags {
   benchResults?: string;
   metricsToken?: string;
   metering?: string;
+  cluster?: string;
 }
 
 const mib = (value: string | undefined): number | undefined => (value === undefined ? undefined : Number(value) * 1024 * 1024);
@@ -83,6 +84,7 @@ export function registerServe(program: Command): void {
     .option('--max-queued-calls <n>', 'calls waiting host-wide before `overloaded` (default 256)')
     .option('--call-share <fraction>', 'the part of the host-wide running and queued calls one function may hold (default 0.5)')
     .option('--bench-results <dir>', 'wafer bench run folders the dashboard shows the newest of (default bench/results)')
+    .option('--cluster <url>', 'cluster mode: share the registry with other hosts through NATS JetStream at nats://HOST:PORT (docs/CLUSTER.md; $WAFER_CLUSTER; default: the data directory alone)')
     .option('--no-samples', 'do not deploy the built samples at start')
     .option('--samples-dir <dir>', 'folder of <name>.wasm files to deploy at start (default samples/dist)')
     .option('--inline-budget-ms <ms>', 'wasmtime: start each call on the JS thread and keep it there this long before it moves to the executor (default 1; 0: never)')
@@ -115,6 +117,7 @@ export function registerServe(program: Command): void {
         benchResultsDir: flags.benchResults,
         metricsToken: flags.metricsToken,
         metering: flags.metering,
+        cluster: flags.cluster,
         maxConcurrency: flags.maxConcurrency,
         maxQueue: flags.maxQueue,
         maxCalls: flags.maxCalls,
@@ -129,7 +132,7 @@ export function registerServe(program: Command): void {
       const config = loadConfig(input, process.env);
       const logger = createLogger(config.logLevel);
       const say = (line: string) => process.stdout.write(`${line}\n`);
-      say(`wafer ${WAFER_VERSION}: engine ${config.engine}, data dir ${config.dataDir}`);
+      say(`wafer ${WAFER_VERSION}: engine ${config.engine}, data dir ${config.dataDir}${config.cluster ? `, cluster ${config.cluster}` : ''}`);
       const host = await startHost(config, logger, {
         onSample: (name, outcome, detail) =>
           say(
@@ -138,7 +141,10 @@ export function registerServe(program: Command): void {
               : `  sample ${name}: ${outcome}${detail ? ` (${detail})` : ''}`,
           ),
       });
-      if (host.tokenCreated) say(`management token (saved to ${config.dataDir}/token, shown once): ${host.token}`);
+      if (host.tokenCreated) {
+        const where = config.cluster ? "the cluster's NATS, KV bucket wafer_cluster" : `${config.dataDir}/token`;
+        say(`management token (saved to ${where}, shown once): ${host.token}`);
+      }
       say(`listening on ${host.url} with ${host.service.list().length} functions; invoke with ${host.url}/fn/<name>`);
       const stop = async () => {
         say('shutting down');

@@ -10,7 +10,7 @@ import { InvalidInputError, NotFoundError, WaferError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { DEFAULT_CALL_SHARE, DEFAULT_INSTANCE_MODE, DEFAULT_INVOKE_AUTH, DEFAULT_MAX_CALLS, DEFAULT_MAX_QUEUED_CALLS, DEFAULT_WARM_CONCURRENCY, MAX_INVOKE_TOKENS, MAX_TRIGGERS } from '../limits.js';
 import { ALIAS_PATTERN, targetsProblem } from '../registry/alias.js';
-import { CurrentMovedError, type AliasTarget, type FunctionHistory, type FunctionLimits, type FunctionVersion, type InvokeToken, type RecordProblem, type Registry, type Trigger } from '../registry/registry.js';
+import { CurrentMovedError, type AliasTarget, type FunctionHistory, type FunctionLimits, type FunctionVersion, type InvokeToken, type RecordProblem, type Registry, type RegistryChange, type Trigger } from '../registry/registry.js';
 import { TRIGGER_ID_PATTERN, triggerProblem } from '../registry/trigger.js';
 
 /** How often a settings change is derived again when deploys keep moving the current version. */
@@ -113,6 +113,13 @@ export function checkTriggerId(id: string): void {
 export class FunctionService {
   /** Every deployed function: its current version, kept versions and aliases. */
   private readonly index = new Map<string, FunctionHistory>();
+  /**
+   * With a shared registry (cluster mode): the newest revision applied per name, deletes
+   * included, so a change that arrives late (a watch behind this host's own write) is not applied.
+   */
+  private readonly revisions = new Map<string, number>();
+  /** Functions being dropped (their logs and usage removed), so a second drop waits for the first. */
+  private readonly dropping = new Map<string, Promise<void>>();
   /** Function records skipped at start because they could not be read. */
   private skipped: RecordProblem[] = [];
   private readonly loader: Loader;
@@ -172,7 +179,12 @@ export class FunctionService {
    */
   async init(): Promise<void> {
     const { histories, problems } = await this.options.registry.scan();
-    for (const history of histories) this.index.set(history.current.name, history);
+    for (const history of histories) {
+      this.index.set(history.current.name, history);
+      if (history.revision !== undefined) this.revisions.set(history.current.name, history.revision);
+    }
+    // A shared registry: serve what other hosts change from now on (changes since the scan included).
+    this.options.registry.watch?.((change) => this.applyChange(change));
     this.skipped = problems;
     for (const problem of problems) {
       this.options.logger.error({ fn: problem.name, err: problem.error }, 'skipped an unreadable function record');
@@ -438,15 +450,46 @@ export class FunctionService {
 
   async remove(name: string): Promise<void> {
     checkName(name);
+    if (!this.index.has(name) || !(await this.options.registry.remove(name))) throw new NotFoundError(`no function named ${name}`);
+    await this.drop(name);
+  }
+
+  /** Stops serving `name` (deleted): its versions retire, its logs and usage go. */
+  private drop(name: string): Promise<void> {
+    const running = this.dropping.get(name);
+    if (running) return running;
     const history = this.index.get(name);
-    if (!history || !(await this.options.registry.remove(name))) throw new NotFoundError(`no function named ${name}`);
+    if (!history) return Promise.resolve();
     this.index.delete(name);
     this.changed(name);
     this.options.metrics?.forget(name);
     for (const fn of history.versions) this.collector.retire(fn);
-    await this.logStore?.remove(name);
-    await this.usageStore?.remove(name);
-    await this.collector.collect();
+    const dropping = (async () => {
+      await this.logStore?.remove(name);
+      await this.usageStore?.remove(name);
+      await this.collector.collect();
+    })().finally(() => this.dropping.delete(name));
+    this.dropping.set(name, dropping);
+    return dropping;
+  }
+
+  /**
+   * A shared registry says `change.name` changed (cluster mode: a deploy, rollback, alias,
+   * token or delete, on this host or another): serve what it holds now, unless this host
+   * already serves that revision or a newer one.
+   */
+  private applyChange({ name, revision, history, local }: RegistryChange): void {
+    const known = this.revisions.get(name);
+    if (known !== undefined && known >= revision) return;
+    if (history) {
+      // Another host's deploy is loaded (compiled if this host lacks the artifact) in the background.
+      if (!local) this.options.logger.info({ fn: name, version: history.current.version, revision }, 'changed on another host');
+      this.replace(name, history, !local);
+      return;
+    }
+    this.revisions.set(name, revision);
+    if (!local && this.index.has(name)) this.options.logger.info({ fn: name, revision }, 'deleted on another host');
+    this.drop(name).catch((err: unknown) => this.options.logger.warn({ fn: name, err }, 'could not remove the logs or usage of a deleted function'));
   }
 
   /** Entries of `name`'s log (functions/logs.ts); `not_found` when it is not deployed. */
@@ -518,6 +561,11 @@ export class FunctionService {
    * (with `warm`), so the first call after a rollback or an alias change pays no load.
    */
   private replace(name: string, next: FunctionHistory, warm = true): void {
+    if (next.revision !== undefined) {
+      const known = this.revisions.get(name);
+      if (known !== undefined && known >= next.revision) return;
+      this.revisions.set(name, next.revision);
+    }
     const before = new Map([...this.served()].map((fn) => [fn.digest, fn]));
     const previous = this.index.get(name);
     this.index.set(name, next);

@@ -80,6 +80,22 @@ export interface FunctionHistory {
   tokens: readonly InvokeToken[];
   /** The function's triggers (registry/trigger.ts), by id. */
   triggers: readonly Trigger[];
+  /**
+   * Where this state stands in the registry's order of changes (the cluster registry's KV
+   * revision): a history older than the one served is not applied. Absent in the embedded registry.
+   */
+  revision?: number;
+}
+
+/** A function's record changed in a shared registry (cluster/nats-registry.ts): on this host or another. */
+export interface RegistryChange {
+  name: string;
+  /** The record's revision: changes arrive at most once each, oldest first, but may repeat one already applied. */
+  revision: number;
+  /** The function as it is now; undefined when it is deleted. */
+  history: FunctionHistory | undefined;
+  /** True for a write this host made (its caller applies the result itself). */
+  local: boolean;
 }
 
 /** `publish(…, ifCurrent)` found another version current (a deploy or rollback got there first). */
@@ -175,4 +191,12 @@ export interface Registry {
    * counter is kept, so numbers are never reused.
    */
   remove(name: string): Promise<boolean>;
+  /**
+   * A registry other hosts write too: calls `listener` with every function now, then with each
+   * change made anywhere, so this host serves what the registry holds. The embedded registry
+   * has no other writer and no watch.
+   */
+  watch?(listener: (change: RegistryChange) => void): void;
+  /** Lets go of what the registry holds open (a connection); the embedded registry has nothing to close. */
+  close?(): Promise<void>;
 }

@@ -19,9 +19,14 @@ export async function loadOrCreateToken(dataDir: string): Promise<{ token: strin
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  const token = randomBytes(24).toString('base64url');
+  const token = newManagementToken();
   await writeFileAtomic(path, `${token}\n`, 0o600);
   return { token, created: true, path };
+}
+
+/** A fresh random management token. */
+export function newManagementToken(): string {
+  return randomBytes(24).toString('base64url');
 }
 
 export function requireToken(token: string): Middleware {

@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createReadStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { createEngine } from '../engine/index.js';
@@ -20,8 +20,12 @@ import { WAFER_VERSION } from '../version.js';
 import { createApp } from './app.js';
 import { createEdgeServer } from './edge.js';
 import { decodeResponse, encodeRequest, encodeResponse } from '../abi/envelope.js';
-import { loadOrCreateToken } from './auth.js';
+import { loadOrCreateToken, newManagementToken } from './auth.js';
+import type { Registry } from '../registry/registry.js';
+import { NatsRegistry } from '../cluster/nats-registry.js';
 import { TriggerRunner } from '../triggers/runner.js';
+import { NatsTriggerBus } from '../triggers/nats.js';
+import { hostname } from 'node:os';
 
 export interface RunningHost {
   url: string;
@@ -39,8 +43,14 @@ export interface StartOptions {
 }
 
 export async function startHost(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningHost> {
-  const registry = await FsRegistry.open(config.dataDir);
-  const { token, created } = config.token ? { token: config.token, created: false } : await loadOrCreateToken(config.dataDir);
+  // Cluster mode: the registry and the management token are shared through NATS (docs/CLUSTER.md).
+  const cluster = config.cluster ? await NatsRegistry.open({ servers: config.cluster, dataDir: config.dataDir, logger }) : undefined;
+  const registry: Registry = cluster ?? (await FsRegistry.open(config.dataDir));
+  const { token, created } = config.token
+    ? { token: config.token, created: false }
+    : cluster
+      ? await cluster.sharedToken(newManagementToken)
+      : await loadOrCreateToken(config.dataDir);
   const metrics = new Metrics();
   const engine = await createEngine(config.engine, {
     cacheDir: config.cacheDir,
@@ -79,7 +89,9 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
   });
   await service.init();
   if (config.samplesDir) await deploySamples(service, config.samplesDir, options.onSample);
-  const triggers = new TriggerRunner({ service, logger });
+  // Cron runs on any host; queue triggers and publish need the cluster's NATS (triggers/nats.ts).
+  const bus = cluster ? await NatsTriggerBus.open(cluster.connection, logger, `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`) : undefined;
+  const triggers = new TriggerRunner({ service, logger, bus });
   await triggers.start();
 
   const app = createApp({
@@ -114,6 +126,7 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
       await triggers.close();
       await service.close();
       await engine.close();
+      await registry.close?.();
     },
   };
 }
