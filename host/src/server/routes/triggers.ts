@@ -12,7 +12,7 @@ import { InvalidInputError } from '../../errors.js';
 import { checkTriggerId, type FunctionService } from '../../functions/service.js';
 import { DEFAULT_CRON_TIMEZONE, DEFAULT_QUEUE_BACKOFF_MS, DEFAULT_QUEUE_CONCURRENCY, DEFAULT_QUEUE_MAX_DELIVER } from '../../limits.js';
 import type { Trigger } from '../../registry/registry.js';
-import { cronOf, TRIGGER_TYPES } from '../../registry/trigger.js';
+import { cronOf, TRIGGER_TYPES, triggerProblem } from '../../registry/trigger.js';
 import type { TriggerRunner } from '../../triggers/runner.js';
 import { readJson } from '../body.js';
 
@@ -94,6 +94,9 @@ export function triggerRoutes(router: Router, service: FunctionService, runner: 
     const existing = service.history(name).triggers.find((t) => t.id === id);
     checkTriggerId(id);
     const trigger = parseTriggerBody(await readJson(ctx, maxJsonBytes, 'trigger'), name, id, existing?.createdAt ?? new Date().toISOString());
+    // Its shape first (the same check the service makes), then whether this host can run it.
+    const problem = triggerProblem(trigger as unknown as Record<string, unknown>);
+    if (problem) throw bad(problem);
     if (!runner) throw bad('this host runs no triggers');
     await runner.check(name, trigger);
     const { created } = await service.setTrigger(name, trigger);
