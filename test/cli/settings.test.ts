@@ -54,9 +54,9 @@ describe('wafer deploy settings, tokens and invoke --token', () => {
     expect((await fails(['invoke', 'cli-env', '--token', token])).stderr).toContain('401 unauthorized');
   });
 
-  it('refuses a malformed --env before uploading', async () => {
+  it('refuses a malformed --env before uploading, as a usage error (exit 2)', async () => {
     const refused = await fails(['deploy', 'cli-bad', join(FIXTURES, 'env.wasm'), '--env', 'NOEQUALS']);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('--env must be KEY=VALUE');
   });
 });
