@@ -9,7 +9,7 @@
  *   uses the stream that captures it, or one the host makes for it (`WAFER_S_<hash>`, interest
  *   retention: a message stays until every trigger on it has acked it);
  * - publishing: to JetStream when a stream captures the subject (resolves once stored), else
- *   plain NATS. Dead letters on the default subjects (`wafer.dead.>`) are kept by the stream
+ *   plain NATS (which stream captures a subject is asked, and remembered for 5 s). Dead letters on the default subjects (`wafer.dead.>`) are kept by the stream
  *   `WAFER_DEAD` (7 days, 256 MiB).
  */
 import { createHash } from 'node:crypto';
@@ -31,6 +31,9 @@ const DAY_MS = 86_400_000;
 const MADE_STREAM_MAX_AGE_MS = 7 * DAY_MS;
 const MADE_STREAM_MAX_BYTES = 1024 * 1024 * 1024;
 const DEAD_STREAM_MAX_BYTES = 256 * 1024 * 1024;
+/** How long whether a stream captures a subject is remembered: a stream made later is used after this. */
+const CAPTURE_CACHE_MS = 5_000;
+const MAX_CAPTURES_CACHED = 1_024;
 
 /** The stream the host makes for triggers on `subject` when no stream captures it. */
 export const streamForSubject = (subject: string): string => `WAFER_S_${createHash('sha256').update(subject).digest('hex').slice(0, 16)}`;
@@ -60,6 +63,7 @@ export class NatsTriggerBus implements TriggerBus {
   private readonly js: JetStreamClient;
   private leases: Promise<KV> | undefined;
   private deadStream: Promise<unknown> | undefined;
+  private readonly captures = new Map<string, { captured: boolean; at: number }>();
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -94,14 +98,31 @@ export class NatsTriggerBus implements TriggerBus {
   async publish(subject: string, body: Uint8Array, headers: Header[]): Promise<void> {
     if (subject.startsWith('wafer.dead.')) await this.ensureDeadStream();
     const h = natsHeadersOf(headers);
-    try {
+    // Not "try JetStream, else plain": a JetStream publish is a request, so a plain subscriber
+    // of the subject would get it and leave it unanswered; ask which stream captures it first.
+    if (await this.captured(subject)) {
       await this.js.publish(subject, body, { headers: h });
-    } catch (err) {
-      // No stream captures the subject: a plain message, for whoever listens.
-      if (!/no responders|503/i.test(String((err as Error).message)) && (err as { name?: string }).name !== 'NoRespondersError') throw err;
-      this.nc.publish(subject, body, { headers: h });
-      await this.nc.flush();
+      return;
     }
+    this.nc.publish(subject, body, { headers: h });
+    await this.nc.flush();
+  }
+
+  /** Whether a stream captures `subject`; remembered for CAPTURE_CACHE_MS (a stream may be made later). */
+  private async captured(subject: string): Promise<boolean> {
+    const known = this.captures.get(subject);
+    if (known && Date.now() - known.at < CAPTURE_CACHE_MS) return known.captured;
+    let captured: boolean;
+    try {
+      await this.jsm.streams.find(subject);
+      captured = true;
+    } catch (err) {
+      if (!/no stream matches|not found/i.test((err as Error).message)) throw err;
+      captured = false;
+    }
+    if (this.captures.size >= MAX_CAPTURES_CACHED) this.captures.clear();
+    this.captures.set(subject, { captured, at: Date.now() });
+    return captured;
   }
 
   /**
