@@ -68,6 +68,13 @@ const NOT_PROVOKED: Record<string, string> = {
   'any /fn 500 internal': 'an engine failure outside the guest',
   'get /metrics 401 unauthorized': 'only with --metrics-token, which this host does not set (test/api/metrics.test.ts covers it)',
   'any /fn 503 not_ready': 'a call racing the host shutting down',
+  ...Object.fromEntries(
+    [
+      'put /v1/functions/{name}', 'patch /v1/functions/{name}', 'delete /v1/functions/{name}', 'post /v1/functions/{name}/rollback',
+      'put /v1/functions/{name}/aliases/{alias}', 'delete /v1/functions/{name}/aliases/{alias}',
+      'post /v1/functions/{name}/tokens', 'delete /v1/functions/{name}/tokens/{id}',
+    ].map((route) => [`${route} 503 not_ready`, "cluster mode with the cluster's NATS unreachable (test/cluster/cluster.test.ts covers it)"]),
+  ),
 };
 
 /** Error codes the drift test must see answered, each matched against its route's document. */

@@ -1,7 +1,7 @@
 /**
  * Settings reach the host from flags, `WAFER_*` variables and defaults, in that order, and a
  * value out of range is refused with a message that names it (config.ts). Checked here for the
- * executor's settings (issue 9).
+ * executor's settings (issue 9) and the cluster URL (issue 12).
  */
 import { describe, expect, it } from 'vitest';
 
@@ -37,5 +37,20 @@ describe('executor settings', () => {
   ])('refuses %s=%s', (key, value, message) => {
     expect(() => loadConfig({ ...base, [key]: value }, {})).toThrow(ConfigError);
     expect(() => loadConfig({ ...base, [key]: value }, {})).toThrow(message);
+  });
+});
+
+describe('the cluster setting', () => {
+  it('is off by default, and read from WAFER_CLUSTER or --cluster (the flag wins)', () => {
+    expect(loadConfig(base, {}).cluster).toBeUndefined();
+    expect(loadConfig(base, { WAFER_CLUSTER: 'nats://10.0.0.5:4222' }).cluster).toBe('nats://10.0.0.5:4222');
+    expect(loadConfig({ ...base, cluster: 'nats://a:4222, tls://b:4222' }, { WAFER_CLUSTER: 'nats://c:4222' }).cluster).toBe('nats://a:4222,tls://b:4222');
+  });
+
+  it('refuses anything but nats:// or tls:// URLs, naming the setting', () => {
+    for (const bad of ['10.0.0.5:4222', 'http://a:4222', 'nats://', 'nats://a:4222,oops']) {
+      expect(() => loadConfig({ ...base, cluster: bad }, {}), bad).toThrow(ConfigError);
+      expect(() => loadConfig({ ...base, cluster: bad }, {}), bad).toThrow(/invalid cluster/);
+    }
   });
 });

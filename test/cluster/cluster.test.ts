@@ -8,6 +8,8 @@
  * threshold. Loading a component a host has not loaded yet is not part of it, so propagation is
  * checked on the management API first, then the call.
  */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNats, type TestNats } from '../helpers/nats.js';
 import { component, startClusterHost, within, type ClusterHost } from '../helpers/cluster.js';
@@ -45,6 +47,8 @@ describe('the management token in a cluster', () => {
     expect(second.output()).not.toContain('management token');
     const res = await fetch(`${second.url}/v1/functions`, { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);
+    // Each host also keeps it in <data-dir>/token, where the CLI on that machine looks.
+    for (const host of [first, second]) expect((await readFile(join(host.dataDir, 'token'), 'utf8')).trim()).toBe(token);
     await Promise.all([first.destroy(), second.destroy()]);
     hosts = [];
   });
@@ -53,11 +57,12 @@ describe('the management token in a cluster', () => {
 describe('three hosts on one registry', () => {
   let a: ClusterHost, b: ClusterHost, c: ClusterHost;
   beforeAll(async () => {
-    hosts = await Promise.all([0, 1, 2].map(() => startClusterHost(nats.url, { args: ['--keep-versions', '100'] })));
+    // C compiles for itself: what it runs comes from the object store, not a cache A filled.
+    hosts = await Promise.all((['shared', 'shared', 'own'] as const).map((cache) => startClusterHost(nats.url, { cache, args: ['--keep-versions', '100'] })));
     [a, b, c] = hosts as [ClusterHost, ClusterHost, ClusterHost];
   });
 
-  it('serves a function deployed through A on B and C', async () => {
+  it('serves a function deployed through A on B and C (C fetching the component and compiling it)', async () => {
     const { status, body } = await a.deploy('spread', hello);
     expect(status).toBe(201);
     for (const host of [b, c]) {
@@ -66,6 +71,9 @@ describe('three hosts on one registry', () => {
       expect(res.status).toBe(200);
       expect(await res.text()).toContain('Hello');
     }
+    // C's own compiled cache had no artifact of it: C compiled the component it fetched.
+    const digest = String(body.digest).replace('sha256:', '');
+    expect((await readdir(join(c.dataDir, 'cache'), { recursive: true })).some((f) => f.includes(digest))).toBe(true);
   });
 
   it('answers 404 on A and C within a second of a delete through B', async () => {

@@ -3,7 +3,7 @@
  * --cluster …`), each with its own data directory and loopback port, sharing one nats-server
  * (test/helpers/nats.ts). Child processes, not in-process hosts, so a test can SIGKILL one.
  * They share the tests' compiled cache (keyed by digest and engine build, safe to share) so a
- * component is compiled once per machine.
+ * component is compiled once per machine, unless a host is given its own (`cache: 'own'`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -33,6 +33,8 @@ export interface ClusterHost {
 
 export interface ClusterHostOptions {
   engine?: string;
+  /** 'own': a compiled cache of its own in its data directory (it compiles what it runs); default the shared one. */
+  cache?: 'shared' | 'own';
   /** Extra `wafer serve` flags. */
   args?: string[];
   /** Extra environment (the token is WAFER_TOKEN=CLUSTER_TOKEN unless `env` sets it to ''). */
@@ -42,7 +44,7 @@ export interface ClusterHostOptions {
 /** Starts `wafer serve --cluster natsUrl` on a free loopback port; resolves once it listens. */
 export async function startClusterHost(natsUrl: string, options: ClusterHostOptions = {}): Promise<ClusterHost> {
   const dataDir = await mkdtemp(join(tmpdir(), 'wafer-cluster-'));
-  const args = [WAFER, 'serve', '--cluster', natsUrl, '--port', '0', '--data-dir', dataDir, '--cache-dir', SHARED_CACHE, '--no-samples', '--engine', options.engine ?? 'wasmtime', '--log-level', 'info', ...(options.args ?? [])];
+  const args = [WAFER, 'serve', '--cluster', natsUrl, '--port', '0', '--data-dir', dataDir, '--cache-dir', options.cache === 'own' ? join(dataDir, 'cache') : SHARED_CACHE, '--no-samples', '--engine', options.engine ?? 'wasmtime', '--log-level', 'info', ...(options.args ?? [])];
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, WAFER_TOKEN: CLUSTER_TOKEN, ...options.env },

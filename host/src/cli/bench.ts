@@ -23,6 +23,7 @@ interface BenchFlags {
   write: boolean;
   cacheDir?: string;
   instance?: string;
+  cluster?: boolean;
 }
 
 const SCENARIOS = 'compile, restart, instantiate, warm-call, quota, warm-http, throughput, metering, koa-baseline, deployed-rss, deployed-cold-call';
@@ -41,12 +42,14 @@ export function registerBench(program: Command): void {
     .option('--out <dir>', 'where run folders are written (default bench/results)')
     .option('--no-write', 'write no files')
     .option('--instance <mode>', 'fresh or reuse: how the measured functions get their instance (warm-call, warm-http, throughput; default: the host\'s default)')
+    .option('--cluster', 'instead of the suite: cluster mode with 1, 2 and 3 hosts on one nats-server (started here), throughput with the connections spread over the hosts, and how fast a change reaches another host (docs/CLUSTER.md); uses --engine (default wasmtime), --duration, the first of --connections (default 48), --json')
     .option('--cache-dir <dir>', 'persistent compiled cache for every scenario but compile (default $WAFER_CACHE_DIR/bench-compiled or ~/.cache/wafer/bench-compiled)')
     .addHelpText(
       'after',
       '\nServers under test run in their own processes; this process is the client. See bench/README.md for what each scenario measures.',
     )
     .action(async (flags: BenchFlags) => {
+      if (flags.cluster) return benchCluster(flags);
       const { runBench, parseConnections, textTable } = await import('../../../bench/src/index.js');
       const engines = parseEngines(flags.engine);
       let filter: RegExp | undefined;
@@ -96,6 +99,32 @@ export function registerBench(program: Command): void {
         process.exitCode = 1;
       }
     });
+}
+
+/** `wafer bench --cluster`: bench/src/cluster.ts. Prints its table (or JSON); writes no files. */
+async function benchCluster(flags: BenchFlags): Promise<void> {
+  const { runClusterBench, clusterTable } = await import('../../../bench/src/cluster.js');
+  const { parseConnections } = await import('../../../bench/src/index.js');
+  const engine = flags.engine === 'all' ? 'wasmtime' : parseEngines(flags.engine)[0]!;
+  const durationS = flags.duration === undefined ? (flags.quick ? 2 : 10) : Number(flags.duration);
+  if (!(durationS > 0 && durationS <= 3600)) throw new UsageError(`invalid --duration ${flags.duration}: expected seconds from 1 to 3600`);
+  let connections = 48;
+  try {
+    if (flags.connections !== undefined) connections = parseConnections(flags.connections)[0]!;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const cacheRoot = process.env.WAFER_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'wafer');
+  const report = await runClusterBench({
+    engine,
+    durationS,
+    connections,
+    hostCounts: [1, 2, 3],
+    cacheDir: resolve(flags.cacheDir ?? join(cacheRoot, 'bench-compiled')),
+    propagationSamples: flags.quick ? 10 : 50,
+    progress: (line) => process.stderr.write(`${line}\n`),
+  });
+  process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${clusterTable(report)}\n`);
 }
 
 function parseEngines(value: string): EngineName[] {

@@ -554,6 +554,9 @@ export class NatsRegistry implements Registry {
   private failure(err: unknown, what: string): WaferError {
     if (err instanceof WaferError) return err;
     const message = (err as Error)?.message ?? String(err);
+    if (/max_payload|payload exceeded/i.test(message)) {
+      return new WaferError('insufficient_storage', 507, `${what} is larger than the cluster's NATS accepts in one message (max_payload); keep fewer versions or raise max_payload`, { cause: err });
+    }
     if (!this.connected || /timeout|disconnect|closed|no responders|connection/i.test(message)) return unavailable(err);
     return new WaferError('internal', 500, `could not store ${what} in the cluster registry (${message.slice(0, 200)})`, { cause: err });
   }

@@ -15,7 +15,7 @@ import { createEngine } from '../engine/index.js';
 import { FunctionService } from '../functions/service.js';
 import { Metrics } from '../functions/metrics.js';
 import type { Logger } from '../logger.js';
-import { FsRegistry } from '../registry/fs.js';
+import { FsRegistry, writeFileAtomic } from '../registry/fs.js';
 import { WAFER_VERSION } from '../version.js';
 import { createApp } from './app.js';
 import { createEdgeServer } from './edge.js';
@@ -49,7 +49,7 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
   const { token, created } = config.token
     ? { token: config.token, created: false }
     : cluster
-      ? await cluster.sharedToken(newManagementToken)
+      ? await clusterToken(cluster, config.dataDir)
       : await loadOrCreateToken(config.dataDir);
   const metrics = new Metrics();
   const engine = await createEngine(config.engine, {
@@ -129,6 +129,18 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
       await registry.close?.();
     },
   };
+}
+
+/**
+ * The cluster's shared management token (NATS KV), also written to `<data>/token` (0600) so the
+ * CLI on this machine finds it there, as it does on a single host.
+ */
+async function clusterToken(cluster: NatsRegistry, dataDir: string): Promise<{ token: string; created: boolean }> {
+  const shared = await cluster.sharedToken(newManagementToken);
+  const path = join(dataDir, 'token');
+  const onDisk = await readFile(path, 'utf8').then((t) => t.trim(), () => undefined);
+  if (onDisk !== shared.token) await writeFileAtomic(path, `${shared.token}\n`, 0o600);
+  return shared;
 }
 
 /**

@@ -18,8 +18,11 @@ const ALIAS = pathParam('alias', 'the alias');
 const TRIGGER = pathParam('id', 'the trigger id');
 /** What every route of one function may answer: a bad name, or no such function. */
 const NAMED: ErrorsByStatus = { 400: ['invalid_name'], 404: ['not_found'] };
-/** What a route that writes the function's record may answer when the disk fails it. */
-const STORED: ErrorsByStatus = { 500: ['internal'], 507: ['insufficient_storage'] };
+/**
+ * What a route that writes the function's record may answer when the disk fails it, or (cluster
+ * mode, docs/CLUSTER.md) when the cluster's NATS is unreachable: 503 not_ready.
+ */
+const STORED: ErrorsByStatus = { 500: ['internal'], 503: ['not_ready'], 507: ['insufficient_storage'] };
 const QUERY_TIME: Schema = { type: 'string', description: 'RFC 3339 with a zone (2026-12-03T08:00:00Z) or Unix milliseconds' };
 const POSITIVE = (description: string, maximum?: number): Schema => ({ type: 'integer', minimum: 1, ...(maximum ? { maximum } : {}), description });
 
@@ -66,7 +69,7 @@ const MANAGEMENT: Route[] = [
   },
   {
     method: 'delete', path: '/v1/functions/{name}',
-    operation: management({ operationId: 'deleteFunction', tag: 'functions', summary: 'Delete a function, its versions, aliases, logs and usage', parameters: [FN], ok: { status: 204, description: 'deleted' }, errors: mergeErrors(NAMED, { 500: ['internal'] }) }),
+    operation: management({ operationId: 'deleteFunction', tag: 'functions', summary: 'Delete a function, its versions, aliases, logs and usage', parameters: [FN], ok: { status: 204, description: 'deleted' }, errors: mergeErrors(NAMED, { 500: ['internal'], 503: ['not_ready'] }) }),
   },
   {
     method: 'get', path: '/v1/functions/{name}/versions',
