@@ -100,6 +100,17 @@ describe.each(ENGINES)('triggers on %s', (engine) => {
         [{ type: 'cron', schedule: '* * * * *', timezone: 7 }, /timezone must be/],
         [{ type: 'cron', schedule: 'x'.repeat(200) }, /schedule must be a cron expression of at most/],
         [{ type: 'cron', schedule: '* * * * *', publish: 'a.*' }, /publish must be a NATS subject without wildcards/],
+        [{ type: 'cron', schedule: '* * * * *', publish: '$JS.API.STREAM.DELETE.X' }, /publish must be a NATS subject/],
+        [{ type: 'cron', schedule: '* * * * *', publish: '_INBOX.abc' }, /publish may not be a reply subject/],
+        [{ type: 'queue', subject: '>' }, /subject must start with a literal token/],
+        [{ type: 'queue', subject: '$KV.wafer_cluster.>' }, /subject must be a NATS subject/],
+        [{ type: 'queue', stream: 'KV_wafer_cluster' }, /stream may not be a KV bucket/],
+        [{ type: 'queue', subject: 'a.b', max_deliver: 0 }, /max_deliver must be an integer from 1 to 100/],
+        [{ type: 'queue', subject: 'a.b', backoff_ms: [] }, /backoff_ms must be a list of 1 to 10 waits/],
+        [{ type: 'queue', subject: 'a.b', concurrency: 65 }, /concurrency must be an integer from 1 to 64/],
+        [{ type: 'queue', subject: 'a.b', dead_letter: 'a.b' }, /may not be the subject the trigger listens on/],
+        [{ type: 'queue', subject: 'a.b', schedule: '* * * * *' }, /unknown field "schedule" for a queue trigger/],
+        [{ type: 'queue' }, /needs subject .* or stream/],
       ];
       for (const [body, message] of cases) {
         const res = await put('strict', 'bad', body);

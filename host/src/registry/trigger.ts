@@ -69,6 +69,10 @@ export function subjectProblem(subject: unknown, field: string, filter = false):
   if (typeof subject !== 'string' || subject.length > MAX_SUBJECT_CHARS || !(filter ? SUBJECT_FILTER : SUBJECT).test(subject)) {
     return `${field} must be ${what}, at most ${MAX_SUBJECT_CHARS} characters, got ${JSON.stringify(subject)?.slice(0, 60)}`;
   }
+  // Replies travel on _INBOX.…: a trigger may neither answer in another client's name nor swallow
+  // every reply; and a first token that is a wildcard would capture the whole server.
+  if (/^_INBOX(\.|$)/.test(subject)) return `${field} may not be a reply subject (_INBOX...)`;
+  if (/^[*>](\.|$)/.test(subject)) return `${field} must start with a literal token, not a wildcard`;
   return undefined;
 }
 
@@ -123,6 +127,8 @@ export function triggerProblem(t: Record<string, unknown>): string | undefined {
     if (typeof t.subject === 'string' && t.subject.startsWith('$')) return 'subject may not be a system subject ($...)';
   }
   if (t.stream !== undefined && (typeof t.stream !== 'string' || !STREAM_NAME.test(t.stream))) return 'stream must be a JetStream stream name (1 to 64 of A-Z a-z 0-9 _ -)';
+  // The streams behind KV buckets and object stores hold the cluster's registry and token.
+  if (typeof t.stream === 'string' && /^(KV|OBJ)_/.test(t.stream)) return 'stream may not be a KV bucket or object store (KV_..., OBJ_...)';
   if (typeof t.durable !== 'string' || !DURABLE_NAME.test(t.durable)) return 'durable must be a consumer name (1 to 128 of A-Z a-z 0-9 _ -)';
   if (!isInt(t.maxDeliver, 1, MAX_QUEUE_MAX_DELIVER)) return `max_deliver must be an integer from 1 to ${MAX_QUEUE_MAX_DELIVER}`;
   if (!Array.isArray(t.backoffMs) || t.backoffMs.length === 0 || t.backoffMs.length > MAX_QUEUE_BACKOFF_STEPS || !t.backoffMs.every((ms) => isInt(ms, 0, MAX_QUEUE_BACKOFF_MS))) {
