@@ -73,6 +73,7 @@ const NOT_PROVOKED: Record<string, string> = {
       'put /v1/functions/{name}', 'patch /v1/functions/{name}', 'delete /v1/functions/{name}', 'post /v1/functions/{name}/rollback',
       'put /v1/functions/{name}/aliases/{alias}', 'delete /v1/functions/{name}/aliases/{alias}',
       'post /v1/functions/{name}/tokens', 'delete /v1/functions/{name}/tokens/{id}',
+      'put /v1/functions/{name}/triggers/{id}', 'delete /v1/functions/{name}/triggers/{id}',
     ].map((route) => [`${route} 503 not_ready`, "cluster mode with the cluster's NATS unreachable (test/cluster/cluster.test.ts covers it)"]),
   ),
 };

@@ -5,7 +5,7 @@
  * another host) and compares what runs with what the registry holds, starting, restarting or
  * stopping jobs. A cron trigger is a `CronJob`; a queue trigger a consumer on the bus.
  */
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError, WaferError } from '../errors.js';
 import type { FunctionService } from '../functions/service.js';
 import type { Logger } from '../logger.js';
 import { TRIGGER_RECONCILE_MS } from '../limits.js';
@@ -55,7 +55,14 @@ export class TriggerRunner {
    */
   async check(fn: string, trigger: Trigger): Promise<void> {
     if (this.options.bus) {
-      if (trigger.type === 'queue') await this.options.bus.prepare(fn, trigger);
+      if (trigger.type !== 'queue') return;
+      try {
+        await this.options.bus.prepare(fn, trigger);
+      } catch (err) {
+        if (err instanceof WaferError) throw err;
+        // NATS did not answer (or refused): nothing is stored, the client may try again.
+        throw new WaferError('not_ready', 503, `could not make the trigger's stream or consumer in the cluster's NATS (${(err as Error).message.slice(0, 200)}); nothing was changed`, { cause: err });
+      }
       return;
     }
     if (trigger.type === 'queue') throw new InvalidInputError('invalid_request', 'queue triggers need NATS: this host runs without a cluster (start it with wafer serve --cluster nats://HOST:PORT)');
