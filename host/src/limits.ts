@@ -164,3 +164,36 @@ export const OUTBOUND_PATTERN = /^(\*|(\*\.)?[a-z0-9]([a-z0-9-]{0,62})(\.[a-z0-9
 export const MAX_CALL_DEPTH = 8;
 /** The host name suffix of function calls: `http://{fn}.wafer.internal/…` calls function `fn` in-process. */
 export const INTERNAL_HOST_SUFFIX = '.wafer.internal';
+
+// ---- Triggers (issue 12). ----
+
+/** Triggers per function: each is a timer or a consumer the host keeps running, so their number is bounded. */
+export const MAX_TRIGGERS = 16;
+/** A cron schedule's length: five or six fields, or a nickname, never needs more. */
+export const MAX_CRON_SCHEDULE_CHARS = 128;
+/** The time zone a cron trigger's schedule is read in when the trigger names none. */
+export const DEFAULT_CRON_TIMEZONE = 'UTC';
+/** A NATS subject's length: routing keys, not data; the server itself is fine with far longer. */
+export const MAX_SUBJECT_CHARS = 256;
+/** Attempts of one queue message before it goes to the dead-letter subject: a few retries ride out a redeploy. */
+export const DEFAULT_QUEUE_MAX_DELIVER = 5;
+/** Most attempts a trigger may ask for: each is a call, so a poison message costs at most this many. */
+export const MAX_QUEUE_MAX_DELIVER = 100;
+/** Wait before each retry of a failed message (the last value repeats): quick first, then backing off. */
+export const DEFAULT_QUEUE_BACKOFF_MS: readonly number[] = [1_000, 5_000, 30_000];
+/** Values in `backoff_ms`, and the longest wait one may ask for (an hour). */
+export const MAX_QUEUE_BACKOFF_STEPS = 10;
+export const MAX_QUEUE_BACKOFF_MS = 3_600_000;
+/** Messages of one queue trigger processed at once on one host: the function's own concurrency limit bounds it too. */
+export const DEFAULT_QUEUE_CONCURRENCY = 4;
+export const MAX_QUEUE_CONCURRENCY = 64;
+/**
+ * How long a host owns a queue message it holds before JetStream gives it to another host: a
+ * host killed mid-batch loses its messages to the others after this. The host tells JetStream
+ * it is still working every third of it, so a call may take longer (up to its time quota).
+ */
+export const QUEUE_ACK_WAIT_MS = 10_000;
+/** Cron leases (which host runs a tick) are kept this long in the cluster's KV bucket, then expire. */
+export const CRON_LEASE_TTL_MS = 3_600_000;
+/** How often the trigger runner compares what runs with the triggers the registry holds (changes also apply at once). */
+export const TRIGGER_RECONCILE_MS = 2_000;

@@ -58,6 +58,10 @@ const NOT_PROVOKED: Record<string, string> = {
   'post /v1/functions/{name}/tokens 507 insufficient_storage': 'needs a full disk',
   'delete /v1/functions/{name}/tokens/{id} 500 internal': 'an I/O error writing the record',
   'delete /v1/functions/{name}/tokens/{id} 507 insufficient_storage': 'needs a full disk',
+  'put /v1/functions/{name}/triggers/{id} 500 internal': 'an I/O error writing the record',
+  'put /v1/functions/{name}/triggers/{id} 507 insufficient_storage': 'needs a full disk',
+  'delete /v1/functions/{name}/triggers/{id} 500 internal': 'an I/O error writing the record',
+  'delete /v1/functions/{name}/triggers/{id} 507 insufficient_storage': 'needs a full disk',
   'get /v1/functions/{name}/logs 503 overloaded': 'needs 64 open log streams (test/api/logs.test.ts covers it)',
   'any /fn 400 invalid_request': 'a request body that breaks off mid-way (test/hostile)',
   'any /fn 500 out_of_fuel': 'jco cannot meter fuel (refused at deploy); provoked on wasmtime',
@@ -69,6 +73,7 @@ const NOT_PROVOKED: Record<string, string> = {
       'put /v1/functions/{name}', 'patch /v1/functions/{name}', 'delete /v1/functions/{name}', 'post /v1/functions/{name}/rollback',
       'put /v1/functions/{name}/aliases/{alias}', 'delete /v1/functions/{name}/aliases/{alias}',
       'post /v1/functions/{name}/tokens', 'delete /v1/functions/{name}/tokens/{id}',
+      'put /v1/functions/{name}/triggers/{id}', 'delete /v1/functions/{name}/triggers/{id}',
     ].map((route) => [`${route} 503 not_ready`, "cluster mode with the cluster's NATS unreachable (test/cluster/cluster.test.ts covers it)"]),
   ),
 };
@@ -413,6 +418,23 @@ describe.each(ENGINES)('the OpenAPI document on %s', (engine) => {
       }
     });
 
+    it('manages triggers as documented: made (201), replaced (200), listed, read, deleted; queue triggers refused without a cluster', async () => {
+      const params = { name: 'triggered' };
+      await send('put', '/v1/functions/{name}', { params, body: await fixture('respond') });
+      const trigger = { ...params, id: 'nightly' };
+      expect((await send('put', '/v1/functions/{name}/triggers/{id}', { params: trigger, body: { type: 'cron', schedule: '0 3 * * *', timezone: 'Europe/Paris' } })).status).toBe(201);
+      expect((await send('put', '/v1/functions/{name}/triggers/{id}', { params: trigger, body: { type: 'cron', schedule: '0 4 * * *' } })).status).toBe(200);
+      expect((await send('get', '/v1/functions/{name}/triggers', { params })).json).toMatchObject({ name: 'triggered', triggers: [{ id: 'nightly', schedule: '0 4 * * *' }] });
+      expect((await send('get', '/v1/functions/{name}/triggers/{id}', { params: trigger })).json).toMatchObject({ id: 'nightly', timezone: 'UTC' });
+      await expectError(400, 'invalid_request', 'put', '/v1/functions/{name}/triggers/{id}', { params: trigger, body: { type: 'cron', schedule: 'often' } });
+      await expectError(400, 'invalid_request', 'put', '/v1/functions/{name}/triggers/{id}', { params: trigger, body: { type: 'queue', subject: 'orders.new' } });
+      await expectError(400, 'invalid_name', 'put', '/v1/functions/{name}/triggers/{id}', { params: { ...params, id: 'Bad_Id' }, body: { type: 'cron', schedule: '* * * * *' } });
+      await expectError(413, 'payload_too_large', 'put', '/v1/functions/{name}/triggers/{id}', { params: trigger, body: { type: 'cron', schedule: 'x'.repeat(70 * KiB) } });
+      expect((await send('delete', '/v1/functions/{name}/triggers/{id}', { params: trigger })).status).toBe(204);
+      await expectError(404, 'not_found', 'get', '/v1/functions/{name}/triggers/{id}', { params: trigger });
+      await expectError(404, 'not_found', 'delete', '/v1/functions/{name}/triggers/{id}', { params: trigger });
+    });
+
     it('answers every management route without the token with 401 unauthorized', async () => {
       for (const [path, item] of Object.entries(doc.paths)) {
         for (const [method, op] of Object.entries(item)) {
@@ -426,9 +448,9 @@ describe.each(ENGINES)('the OpenAPI document on %s', (engine) => {
       for (const [path, item] of Object.entries(doc.paths)) {
         if (!path.includes('{name}')) continue;
         for (const [method, op] of Object.entries(item)) {
-          const body = method === 'put' ? (path.includes('aliases') ? { version: 1 } : await fixture('respond')) : undefined;
-          await expectError(400, 'invalid_name', method, path, { params: { name: 'Not_A_Name', alias: 'beta', id: '0123456789ab' }, body });
-          if ('404' in op.responses) await expectError(404, 'not_found', method, path, { params: { name: 'missing', alias: 'beta', id: '0123456789ab' }, body });
+          const body = method === 'put' ? (path.includes('aliases') ? { version: 1 } : path.includes('triggers') ? { type: 'cron', schedule: '* * * * *' } : await fixture('respond')) : undefined;
+          await expectError(400, 'invalid_name', method, path, { params: { name: 'Not_A_Name', alias: 'beta', id: path.includes('triggers') ? 'tick' : '0123456789ab' }, body });
+          if ('404' in op.responses) await expectError(404, 'not_found', method, path, { params: { name: 'missing', alias: 'beta', id: path.includes('triggers') ? 'tick' : '0123456789ab' }, body });
         }
       }
       await expectError(400, 'invalid_name', 'get', '/v1/functions/{name}/aliases/{alias}', { params: { name: 'hello', alias: '9lives' } });

@@ -13,7 +13,7 @@ import { ROOT } from '../../host/src/paths.js';
 import { WAFER, wafer } from '../helpers/cli.js';
 import { sample, startTestHost, type TestHost } from '../helpers/host.js';
 
-const COMMANDS = ['serve', 'deploy', 'invoke', 'ls', 'rm', 'versions', 'rollback', 'alias', 'logs', 'build', 'new', 'bench', 'dev'];
+const COMMANDS = ['serve', 'deploy', 'invoke', 'ls', 'rm', 'versions', 'rollback', 'alias', 'logs', 'trigger', 'build', 'new', 'bench', 'dev'];
 
 /** A port nothing listens on: one the system just gave out and took back. */
 async function closedPort(): Promise<number> {

@@ -20,6 +20,7 @@ import { registerRollback } from './rollback.js';
 import { registerVersions } from './versions.js';
 import { registerServe } from './serve.js';
 import { registerTokens } from './tokens.js';
+import { registerTrigger } from './trigger.js';
 
 export function createProgram(): Command {
   const program = new Command('wafer')
@@ -40,6 +41,7 @@ export function createProgram(): Command {
   registerAlias(program);
   registerLogs(program);
   registerTokens(program);
+  registerTrigger(program);
   registerBuild(program);
   registerNew(program);
   registerBench(program);

@@ -37,13 +37,14 @@ import type { Logger } from '../logger.js';
 import { MAX_ALIASES } from '../limits.js';
 import type { AliasTarget } from '../registry/alias.js';
 import { FsRegistry } from '../registry/fs.js';
-import { aliasedVersions, DIGEST_PATTERN, historyOf, parseRecord, referencedBy, type FunctionRecord } from '../registry/record.js';
+import { aliasedVersions, DIGEST_PATTERN, historyOf, parseRecord, referencedBy, withoutTrigger, withTrigger, type FunctionRecord } from '../registry/record.js';
 import {
   CurrentMovedError,
   type FunctionHistory,
   type FunctionLimits,
   type FunctionVersion,
   type InvokeToken,
+  type Trigger,
   type RecordProblem,
   type Registry,
   type RegistryChange,
@@ -166,6 +167,11 @@ export class NatsRegistry implements Registry {
   watch(listener: (change: RegistryChange) => void): void {
     this.listeners.push(listener);
     for (const [name, known] of this.view) listener(changeOf(name, known, false));
+  }
+
+  /** The cluster's NATS connection, shared with the trigger bus (triggers/nats.ts). */
+  get connection(): NatsConnection {
+    return this.nc;
   }
 
   /** True while NATS is reachable (writes are accepted). */
@@ -303,6 +309,22 @@ export class NatsRegistry implements Registry {
     });
   }
 
+  setTrigger(name: string, trigger: Trigger, max: number): Promise<FunctionHistory> {
+    return this.update(name, (stored) => {
+      const record = live(name, stored);
+      record.triggers = withTrigger(name, record.triggers ?? [], trigger, max);
+      return record;
+    });
+  }
+
+  removeTrigger(name: string, id: string): Promise<FunctionHistory> {
+    return this.update(name, (stored) => {
+      const record = live(name, stored);
+      record.triggers = withoutTrigger(name, record.triggers ?? [], id);
+      return record;
+    });
+  }
+
   async list(): Promise<FunctionVersion[]> {
     return (await this.scan()).functions;
   }
@@ -332,6 +354,7 @@ export class NatsRegistry implements Registry {
       record.versions = [];
       delete record.aliases;
       delete record.tokens;
+      delete record.triggers;
       removed = true;
       return record;
     }).catch((err: unknown) => {

@@ -8,9 +8,10 @@ import { validateComponent } from '../abi/validate.js';
 import type { Engine } from '../engine/engine.js';
 import { InvalidInputError, NotFoundError, WaferError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { DEFAULT_CALL_SHARE, DEFAULT_INSTANCE_MODE, DEFAULT_INVOKE_AUTH, DEFAULT_MAX_CALLS, DEFAULT_MAX_QUEUED_CALLS, DEFAULT_WARM_CONCURRENCY, MAX_INVOKE_TOKENS } from '../limits.js';
+import { DEFAULT_CALL_SHARE, DEFAULT_INSTANCE_MODE, DEFAULT_INVOKE_AUTH, DEFAULT_MAX_CALLS, DEFAULT_MAX_QUEUED_CALLS, DEFAULT_WARM_CONCURRENCY, MAX_INVOKE_TOKENS, MAX_TRIGGERS } from '../limits.js';
 import { ALIAS_PATTERN, targetsProblem } from '../registry/alias.js';
-import { CurrentMovedError, type AliasTarget, type FunctionHistory, type FunctionLimits, type FunctionVersion, type InvokeToken, type RecordProblem, type Registry, type RegistryChange } from '../registry/registry.js';
+import { CurrentMovedError, type AliasTarget, type FunctionHistory, type FunctionLimits, type FunctionVersion, type InvokeToken, type RecordProblem, type Registry, type RegistryChange, type Trigger } from '../registry/registry.js';
+import { TRIGGER_ID_PATTERN, triggerProblem } from '../registry/trigger.js';
 
 /** How often a settings change is derived again when deploys keep moving the current version. */
 const MAX_CONFIGURE_ATTEMPTS = 5;
@@ -102,6 +103,13 @@ export function checkAlias(alias: string): void {
   }
 }
 
+/** Throws `invalid_name` unless `id` is a valid trigger id. */
+export function checkTriggerId(id: string): void {
+  if (!TRIGGER_ID_PATTERN.test(id)) {
+    throw new InvalidInputError('invalid_name', `invalid trigger id ${JSON.stringify(id).slice(0, 80)}: use a lower-case letter then up to 62 of a-z, 0-9 and -`);
+  }
+}
+
 export class FunctionService {
   /** Every deployed function: its current version, kept versions and aliases. */
   private readonly index = new Map<string, FunctionHistory>();
@@ -121,6 +129,8 @@ export class FunctionService {
   /** Each function's log and usage, when the service has a data directory. */
   private readonly logStore: LogStore | undefined;
   private readonly usageStore: UsageStore | undefined;
+  /** Told of every change of what is deployed (the trigger runner follows it). */
+  private readonly listeners = new Set<(name: string) => void>();
   /** Settles once the background loads started by `init` have (each failure is logged, not thrown). */
   warming: Promise<void> = Promise.resolve();
 
@@ -374,6 +384,62 @@ export class FunctionService {
     this.replace(name, await this.options.registry.removeToken(name, id));
   }
 
+  /** The triggers of `name`, sorted by id. */
+  triggers(name: string): readonly Trigger[] {
+    return this.history(name).triggers;
+  }
+
+  /** Trigger `id` of `name`; `not_found` when there is none. */
+  trigger(name: string, id: string): Trigger {
+    const history = this.history(name);
+    checkTriggerId(id);
+    const trigger = history.triggers.find((t) => t.id === id);
+    if (!trigger) throw new NotFoundError(`${name} has no trigger ${id}`);
+    return trigger;
+  }
+
+  /**
+   * Creates or replaces a trigger of `name` (its defaults filled in by the caller); resolves
+   * with whether it was created. The trigger runner starts, restarts or stops it on the change.
+   */
+  async setTrigger(name: string, trigger: Trigger): Promise<{ trigger: Trigger; created: boolean }> {
+    const before = this.history(name);
+    checkTriggerId(trigger.id);
+    const problem = triggerProblem(trigger as unknown as Record<string, unknown>);
+    if (problem) throw new InvalidInputError('invalid_request', problem);
+    const history = await this.options.registry.setTrigger(name, trigger, MAX_TRIGGERS);
+    this.replace(name, history);
+    return { trigger, created: !before.triggers.some((t) => t.id === trigger.id) };
+  }
+
+  /** Removes trigger `id` of `name`: it fires no more. */
+  async removeTrigger(name: string, id: string): Promise<void> {
+    this.history(name);
+    checkTriggerId(id);
+    this.replace(name, await this.options.registry.removeTrigger(name, id));
+  }
+
+  /** The histories of every deployed function (what the trigger runner runs). */
+  histories(): IterableIterator<FunctionHistory> {
+    return this.index.values();
+  }
+
+  /** Calls `listener` with a function's name whenever it is deployed, changed or deleted; returns the unsubscribe. */
+  onChange(listener: (name: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(name: string): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(name);
+      } catch (err) {
+        this.options.logger.error({ fn: name, err }, 'a change listener failed');
+      }
+    }
+  }
+
   list(): FunctionVersion[] {
     return [...this.index.values()].map((h) => h.current).sort((a, b) => a.name.localeCompare(b.name));
   }
@@ -403,6 +469,7 @@ export class FunctionService {
     const history = this.index.get(name);
     if (!history) return Promise.resolve();
     this.index.delete(name);
+    this.changed(name);
     this.options.metrics?.forget(name);
     for (const fn of history.versions) this.collector.retire(fn);
     const dropping = (async () => {
@@ -516,6 +583,7 @@ export class FunctionService {
     const retired = new Map([...before].filter(([digest]) => !after.has(digest)));
     for (const fn of dropped) retired.set(fn.digest, fn);
     for (const fn of retired.values()) this.collector.retire(fn);
+    this.changed(name);
     for (const [digest, fn] of after) {
       if (!warm || before.has(digest)) continue;
       this.loader.ensure(fn).catch((err: unknown) => this.options.logger.warn({ fn: fn.name, version: fn.version, err }, 'could not load a version in the background; its first call loads it'));

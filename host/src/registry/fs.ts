@@ -3,7 +3,7 @@
  * The embedded registry: a data directory on local disk.
  *
  *   <data>/blobs/sha256/<hex>      component bytes, content-addressed
- *   <data>/functions/<name>.json   {name, current, nextVersion, versions[], aliases{}, tokens[]} per function
+ *   <data>/functions/<name>.json   {name, current, nextVersion, versions[], aliases{}, tokens[], triggers[]} per function
  *   <data>/staging/                uploads in flight (cleared at start)
  *
  * Every write is a temp file, fsync, rename, then fsync of the directory, so a crash leaves
@@ -18,8 +18,8 @@ import { join } from 'node:path';
 import { InvalidInputError, NotFoundError, WaferError } from '../errors.js';
 import { MAX_ALIASES } from '../limits.js';
 import type { AliasTarget } from './alias.js';
-import { aliasedVersions, DIGEST_PATTERN, historyOf, parseRecord, referencedBy, type FunctionRecord } from './record.js';
-import { CurrentMovedError, type FunctionHistory, type FunctionLimits, type FunctionVersion, type InvokeToken, type RecordProblem, type Registry, type RegistryScan, type StagedBlob } from './registry.js';
+import { aliasedVersions, DIGEST_PATTERN, historyOf, parseRecord, referencedBy, withoutTrigger, withTrigger, type FunctionRecord } from './record.js';
+import { CurrentMovedError, type FunctionHistory, type FunctionLimits, type FunctionVersion, type InvokeToken, type RecordProblem, type Registry, type RegistryScan, type StagedBlob, type Trigger } from './registry.js';
 import { storageError } from './storage-error.js';
 
 const TMP_SUFFIX = '.tmp';
@@ -275,6 +275,24 @@ export class FsRegistry implements Registry {
     });
   }
 
+  setTrigger(name: string, trigger: Trigger, max: number): Promise<FunctionHistory> {
+    return this.withLock(name, async () => {
+      const record = await this.liveRecord(name);
+      record.triggers = withTrigger(name, record.triggers ?? [], trigger, max);
+      await this.writeRecord(record);
+      return historyOf(record)!;
+    });
+  }
+
+  removeTrigger(name: string, id: string): Promise<FunctionHistory> {
+    return this.withLock(name, async () => {
+      const record = await this.liveRecord(name);
+      record.triggers = withoutTrigger(name, record.triggers ?? [], id);
+      await this.writeRecord(record);
+      return historyOf(record)!;
+    });
+  }
+
   async list(): Promise<FunctionVersion[]> {
     return (await this.scan()).functions;
   }
@@ -300,6 +318,7 @@ export class FsRegistry implements Registry {
       record.versions = [];
       delete record.aliases;
       delete record.tokens;
+      delete record.triggers;
       await this.writeRecord(record);
       return true;
     });

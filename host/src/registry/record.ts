@@ -4,10 +4,12 @@
  * read back from disk that anyone could have edited or a disk could have damaged, so its whole
  * shape is checked, not only that it parses: a bad record is reported and skipped, never served.
  */
-import { MAX_ALIASES, MAX_INVOKE_TOKENS } from '../limits.js';
+import { InvalidInputError, NotFoundError } from '../errors.js';
+import { MAX_ALIASES, MAX_INVOKE_TOKENS, MAX_TRIGGERS } from '../limits.js';
 import { ALIAS_PATTERN, targetsProblem, type AliasTarget } from './alias.js';
 import { INSTANCE_MODES, INVOKE_AUTHS, type FunctionHistory, type FunctionVersion, type InvokeToken } from './registry.js';
 import { settingsProblem } from './settings.js';
+import { triggerProblem, type Trigger } from './trigger.js';
 
 export interface FunctionRecord {
   name: string;
@@ -24,6 +26,8 @@ export interface FunctionRecord {
   aliases?: Record<string, AliasTarget[]>;
   /** Invoke tokens, hashed (registry.ts `InvokeToken`). Absent in records written before them. */
   tokens?: InvokeToken[];
+  /** Triggers, sorted by id (registry/trigger.ts). Absent in records written before them. */
+  triggers?: Trigger[];
 }
 
 /** A token id: short random hex. */
@@ -74,6 +78,7 @@ export function parseRecord(name: string, text: string): FunctionRecord {
   }
   checkAliases(record, raw.aliases);
   checkTokens(raw.tokens);
+  checkTriggers(raw.triggers);
   return record;
 }
 
@@ -86,6 +91,20 @@ function checkTokens(tokens: unknown): void {
     if (typeof t.hash !== 'string' || !DIGEST_PATTERN.test(t.hash)) throw new Error(`tokens[${i}].hash is not a sha256 hex digest`);
     if (t.label !== undefined && typeof t.label !== 'string') throw new Error(`tokens[${i}].label is not a string`);
     if (typeof t.createdAt !== 'string') throw new Error(`tokens[${i}].createdAt is not a string`);
+  }
+}
+
+/** Triggers read back from disk follow the rules of triggers set through the API; ids are unique. */
+function checkTriggers(triggers: unknown): void {
+  if (triggers === undefined) return;
+  if (!Array.isArray(triggers) || triggers.length > MAX_TRIGGERS) throw new Error(`triggers is not a list of at most ${MAX_TRIGGERS}`);
+  const ids = new Set<unknown>();
+  for (const [i, t] of triggers.entries()) {
+    if (!isObject(t)) throw new Error(`triggers[${i}] is not an object`);
+    const problem = triggerProblem(t);
+    if (problem) throw new Error(`triggers[${i}]: ${problem}`);
+    if (ids.has(t.id)) throw new Error(`triggers[${i}]: id ${String(t.id)} is used twice`);
+    ids.add(t.id);
   }
 }
 
@@ -120,7 +139,7 @@ export function aliasedVersions(record: FunctionRecord): Set<number> {
 /** Everything kept of a live record; undefined once it is deleted. */
 export function historyOf(record: FunctionRecord): FunctionHistory | undefined {
   const current = currentOf(record);
-  return current && { current, versions: [...record.versions], aliases: aliasesOf(record), tokens: [...(record.tokens ?? [])] };
+  return current && { current, versions: [...record.versions], aliases: aliasesOf(record), tokens: [...(record.tokens ?? [])], triggers: [...(record.triggers ?? [])] };
 }
 
 /** The serving version of a record, if it is not deleted. */
@@ -131,4 +150,20 @@ export function currentOf(record: FunctionRecord): FunctionVersion | undefined {
 /** Digests a record keeps alive: every kept version of a live function, nothing of a deleted one. */
 export function referencedBy(record: FunctionRecord): string[] {
   return record.current === 0 ? [] : record.versions.map((v) => v.digest);
+}
+
+/**
+ * A record's triggers with `trigger` set (replacing the one with its id), sorted by id;
+ * `invalid_request` when that would make more than `max`. Shared by every registry.
+ */
+export function withTrigger(name: string, triggers: readonly Trigger[], trigger: Trigger, max: number): Trigger[] {
+  const others = triggers.filter((t) => t.id !== trigger.id);
+  if (others.length >= max) throw new InvalidInputError('invalid_request', `${name} already has ${max} triggers, the most a function may have; remove one first`);
+  return [...others, trigger].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** A record's triggers without trigger `id`; `not_found` when it has none of that id. */
+export function withoutTrigger(name: string, triggers: readonly Trigger[], id: string): Trigger[] {
+  if (!triggers.some((t) => t.id === id)) throw new NotFoundError(`${name} has no trigger ${JSON.stringify(id).slice(0, 80)}`);
+  return triggers.filter((t) => t.id !== id);
 }

@@ -4,8 +4,10 @@
  * data directory later. It knows names, versions, aliases and blobs; it never imports an engine.
  */
 import type { AliasTarget } from './alias.js';
+import type { Trigger } from './trigger.js';
 
 export type { AliasTarget } from './alias.js';
+export type { CronTrigger, QueueTrigger, Trigger } from './trigger.js';
 
 /** How a function's calls get their instance; see `DEFAULT_INSTANCE_MODE` in limits.ts. */
 export type InstanceMode = 'fresh' | 'reuse';
@@ -81,6 +83,8 @@ export interface FunctionHistory {
   aliases: ReadonlyMap<string, readonly AliasTarget[]>;
   /** The function's invoke tokens (hashed), oldest first. */
   tokens: readonly InvokeToken[];
+  /** The function's triggers (registry/trigger.ts), by id. */
+  triggers: readonly Trigger[];
   /**
    * Where this state stands in the registry's order of changes (the cluster registry's KV
    * revision): a history older than the one served is not applied. Absent in the embedded registry.
@@ -165,6 +169,13 @@ export interface Registry {
   addToken(name: string, token: InvokeToken, max: number): Promise<FunctionHistory>;
   /** Removes invoke token `id` of `name` (`not_found` if there is none). */
   removeToken(name: string, id: string): Promise<FunctionHistory>;
+  /**
+   * Creates or replaces trigger `trigger.id` of `name` (already checked: registry/trigger.ts);
+   * `invalid_request` past `max` triggers, `not_found` when not deployed.
+   */
+  setTrigger(name: string, trigger: Trigger, max: number): Promise<FunctionHistory>;
+  /** Removes trigger `id` of `name` (`not_found` if there is none). */
+  removeTrigger(name: string, id: string): Promise<FunctionHistory>;
   /** The current version of every function whose record reads; unreadable ones are skipped. */
   list(): Promise<FunctionVersion[]>;
   /** Reads every record: the current versions, and the records that could not be read. */
@@ -181,7 +192,7 @@ export interface Registry {
   /** The current version of `name`, if deployed. */
   get(name: string): Promise<FunctionVersion | undefined>;
   /**
-   * Removes `name` with all its versions and aliases; resolves false if it was not deployed. Only the version
+   * Removes `name` with all its versions, aliases, tokens and triggers; resolves false if it was not deployed. Only the version
    * counter is kept, so numbers are never reused.
    */
   remove(name: string): Promise<boolean>;

@@ -20,6 +20,7 @@ import { functionRoutes } from './routes/functions.js';
 import { invokeRoute } from './routes/invoke.js';
 import { benchRoutes } from './routes/bench.js';
 import { uiRoute } from './routes/ui.js';
+import type { TriggerRunner } from '../triggers/runner.js';
 
 export interface AppOptions {
   service: FunctionService;
@@ -35,6 +36,8 @@ export interface AppOptions {
   waferVersion: string;
   /** `wafer bench` run folders, for `GET /v1/bench/latest` (default bench/results). */
   benchResultsDir?: string;
+  /** Runs the functions' triggers; the trigger routes check with it what this host can run. */
+  triggers?: TriggerRunner;
 }
 
 export function createApp(options: AppOptions): Koa {
@@ -78,7 +81,7 @@ export function createApp(options: AppOptions): Koa {
   });
   app.use(uiRoute());
   const guard = requireToken(token);
-  const functions = functionRoutes(service, options.maxUploadBytes, guard);
+  const functions = functionRoutes(service, options.maxUploadBytes, guard, options.triggers);
   app.use(functions.routes());
   app.use(benchRoutes(options.benchResultsDir ?? BENCH_RESULTS, guard).routes());
   // The router matched the path but serves no route for this method: the token still comes

@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createReadStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { createEngine } from '../engine/index.js';
@@ -23,6 +23,9 @@ import { decodeResponse, encodeRequest, encodeResponse } from '../abi/envelope.j
 import { loadOrCreateToken, newManagementToken } from './auth.js';
 import type { Registry } from '../registry/registry.js';
 import { NatsRegistry } from '../cluster/nats-registry.js';
+import { TriggerRunner } from '../triggers/runner.js';
+import { NatsTriggerBus } from '../triggers/nats.js';
+import { hostname } from 'node:os';
 
 export interface RunningHost {
   url: string;
@@ -86,6 +89,10 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
   });
   await service.init();
   if (config.samplesDir) await deploySamples(service, config.samplesDir, options.onSample);
+  // Cron runs on any host; queue triggers and publish need the cluster's NATS (triggers/nats.ts).
+  const bus = cluster ? await NatsTriggerBus.open(cluster.connection, logger, `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`) : undefined;
+  const triggers = new TriggerRunner({ service, logger, bus });
+  await triggers.start();
 
   const app = createApp({
     service,
@@ -98,6 +105,7 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
     linger: { ms: config.lingerMs, bytes: config.lingerBytes },
     waferVersion: WAFER_VERSION,
     benchResultsDir: config.benchResultsDir,
+    triggers,
   });
   const server = createEdgeServer(app.callback(), config);
   server.listen(config.port, config.host);
@@ -115,6 +123,7 @@ export async function startHost(config: Config, logger: Logger, options: StartOp
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await triggers.close();
       await service.close();
       await engine.close();
       await registry.close?.();

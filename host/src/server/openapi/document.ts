@@ -15,6 +15,7 @@ import { ref, SCHEMAS, type Schema } from './schemas.js';
 
 const FN = pathParam('name', 'the function');
 const ALIAS = pathParam('alias', 'the alias');
+const TRIGGER = pathParam('id', 'the trigger id');
 /** What every route of one function may answer: a bad name, or no such function. */
 const NAMED: ErrorsByStatus = { 400: ['invalid_name'], 404: ['not_found'] };
 /**
@@ -157,6 +158,31 @@ const MANAGEMENT: Route[] = [
       parameters: [FN, pathParam('id', 'the token id', { type: 'string' })],
       ok: { status: 204, description: 'revoked' }, errors: mergeErrors(NAMED, STORED),
     }),
+  },
+  {
+    method: 'get', path: '/v1/functions/{name}/triggers',
+    operation: management({ operationId: 'listTriggers', tag: 'triggers', summary: "The function's triggers, sorted by id", parameters: [FN], ok: { status: 200, description: 'the triggers', schema: ref('TriggerList') }, errors: NAMED }),
+  },
+  {
+    method: 'get', path: '/v1/functions/{name}/triggers/{id}',
+    operation: management({ operationId: 'getTrigger', tag: 'triggers', summary: 'One trigger', parameters: [FN, TRIGGER], ok: { status: 200, description: 'the trigger', schema: ref('Trigger') }, errors: NAMED }),
+  },
+  {
+    method: 'put', path: '/v1/functions/{name}/triggers/{id}',
+    operation: management({
+      operationId: 'setTrigger', tag: 'triggers', summary: 'Create or replace a trigger (cron, or queue: a NATS subject or JetStream stream)',
+      description: `At most ${L.MAX_TRIGGERS} per function. Queue triggers and publish need a cluster (wafer serve --cluster): a host without one answers invalid_request.`
+        + ' Answers 201 when it made the trigger, 200 when it replaced one; once answered, the trigger runs (or is changed) on this host.',
+      parameters: [FN, TRIGGER],
+      requestBody: { required: true, description: `at most ${L.DEFAULT_MAX_JSON_BYTES / 1024} KiB`, content: json(ref('TriggerBody')) },
+      ok: { status: 201, description: 'made', schema: ref('Trigger') },
+      alsoOk: { status: 200, description: 'replaced', schema: ref('Trigger') },
+      errors: mergeErrors(NAMED, { 400: ['invalid_request'], 413: ['payload_too_large'] }, STORED),
+    }),
+  },
+  {
+    method: 'delete', path: '/v1/functions/{name}/triggers/{id}',
+    operation: management({ operationId: 'deleteTrigger', tag: 'triggers', summary: 'Delete a trigger: it fires no more', parameters: [FN, TRIGGER], ok: { status: 204, description: 'deleted' }, errors: mergeErrors(NAMED, STORED) }),
   },
   {
     method: 'get', path: '/v1/bench/latest',
@@ -305,6 +331,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       { name: 'logs', description: 'per-invocation guest output' },
       { name: 'usage', description: 'metered usage per function' },
       { name: 'tokens', description: 'invoke tokens of functions deployed with invoke_auth=token' },
+      { name: 'triggers', description: 'cron schedules and NATS queues that call a function as POST / with x-wafer-trigger headers' },
       {
         name: 'invoke',
         description:

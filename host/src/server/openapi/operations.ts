@@ -111,6 +111,8 @@ export interface ManagementSpec {
   requestBody?: RequestBody;
   /** The success answer: its status and JSON body schema (none for 204). */
   ok: { status: number; description: string; schema?: Schema; content?: Record<string, MediaType> };
+  /** Another success answer of the same route (a PUT that made or replaced), as `ok`. */
+  alsoOk?: { status: number; description: string; schema: Schema };
   errors: ErrorsByStatus;
 }
 
@@ -128,6 +130,7 @@ export function management(spec: ManagementSpec): Operation {
     ...(spec.requestBody ? { requestBody: spec.requestBody } : {}),
     responses: {
       [ok.status]: { description: ok.description, ...(content ? { content } : {}) },
+      ...(spec.alsoOk ? { [spec.alsoOk.status]: { description: spec.alsoOk.description, content: json(spec.alsoOk.schema) } } : {}),
       ...errorResponses(mergeErrors(spec.errors, { 401: ['unauthorized'] })),
     },
   };

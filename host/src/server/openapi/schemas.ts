@@ -10,7 +10,8 @@
 import { ERROR_CODES } from '../../errors.js';
 import { NAME_PATTERN } from '../../functions/service.js';
 import { INSTANCE_MODES, INVOKE_AUTHS } from '../../registry/registry.js';
-import { ENV_NAME_PATTERN, MAX_ALIAS_TARGETS, MAX_ALIAS_WEIGHT, MAX_ENV_VALUE_BYTES, MAX_ENV_VARS, MAX_FUEL, MAX_OUTBOUND_HOSTS, MAX_TOKEN_LABEL_CHARS, OUTBOUND_PATTERN } from '../../limits.js';
+import { ENV_NAME_PATTERN, MAX_ALIAS_TARGETS, MAX_ALIAS_WEIGHT, MAX_CRON_SCHEDULE_CHARS, MAX_ENV_VALUE_BYTES, MAX_ENV_VARS, MAX_FUEL, MAX_OUTBOUND_HOSTS, MAX_QUEUE_BACKOFF_MS, MAX_QUEUE_BACKOFF_STEPS, MAX_QUEUE_CONCURRENCY, MAX_QUEUE_MAX_DELIVER, MAX_SUBJECT_CHARS, MAX_TOKEN_LABEL_CHARS, OUTBOUND_PATTERN } from '../../limits.js';
+import { DURABLE_NAME, STREAM_NAME, TRIGGER_ID_PATTERN } from '../../registry/trigger.js';
 import type { EngineName } from '../../engine/engine.js';
 import type { Granularity } from '../../functions/usage.js';
 import type { StartKind } from '../../functions/call-record.js';
@@ -49,6 +50,28 @@ const WEIGHTS: Schema = {
   additionalProperties: { type: 'number', minimum: 0, maximum: MAX_ALIAS_WEIGHT },
   minProperties: 1,
   maxProperties: MAX_ALIAS_TARGETS,
+};
+
+const SUBJECT: Schema = string('a NATS subject: tokens of A-Z a-z 0-9 _ - separated by dots (no wildcard)', { maxLength: MAX_SUBJECT_CHARS });
+const SUBJECT_FILTER: Schema = string('a NATS subject to listen on (* and a last > allowed)', { maxLength: MAX_SUBJECT_CHARS });
+const cronFields = {
+  schedule: string('five cron fields (minute first), six (second first), or @hourly, @daily, ...', { maxLength: MAX_CRON_SCHEDULE_CHARS }),
+  timezone: string('an IANA time zone the schedule is read in (default UTC)'),
+};
+const queueFields = {
+  subject: SUBJECT_FILTER,
+  stream: string('a JetStream stream', { pattern: STREAM_NAME.source }),
+  durable: string('the durable consumer, shared by every host (default wafer_<name>_<id>)', { pattern: DURABLE_NAME.source }),
+  max_deliver: { type: 'integer', minimum: 1, maximum: MAX_QUEUE_MAX_DELIVER, description: 'attempts before the dead-letter subject' },
+  backoff_ms: { type: 'array', items: { type: 'integer', minimum: 0, maximum: MAX_QUEUE_BACKOFF_MS }, minItems: 1, maxItems: MAX_QUEUE_BACKOFF_STEPS, description: 'wait before retry n; the last repeats' },
+  concurrency: { type: 'integer', minimum: 1, maximum: MAX_QUEUE_CONCURRENCY, description: 'messages processed at once per host' },
+  dead_letter: SUBJECT,
+};
+const triggerCommon = {
+  name: ref('Name'),
+  id: string('the trigger id', { pattern: TRIGGER_ID_PATTERN.source }),
+  publish: { type: ['string', 'null'], maxLength: MAX_SUBJECT_CHARS, description: "the subject the function's 2xx answers are published to (null: none)" },
+  created_at: time('when the trigger was made'),
 };
 
 const functionVersionFields = {
@@ -138,6 +161,27 @@ export const SCHEMAS = {
     oneOf: [
       object({ version: integer('a kept version', 1) }),
       object({ versions: WEIGHTS }),
+    ],
+  },
+  Trigger: {
+    description: 'a cron or queue trigger',
+    oneOf: [
+      object({ ...triggerCommon, type: { const: 'cron' }, ...cronFields, next_at: { type: ['string', 'null'], format: 'date-time', description: 'the next tick (null: never)' } }),
+      object({
+        ...triggerCommon,
+        type: { const: 'queue' },
+        ...queueFields,
+        subject: { ...SUBJECT_FILTER, type: ['string', 'null'] },
+        stream: { type: ['string', 'null'], pattern: STREAM_NAME.source, description: 'a JetStream stream (null: the one capturing subject, or one the host makes)' },
+      }),
+    ],
+  },
+  TriggerList: object({ name: ref('Name'), triggers: { type: 'array', items: ref('Trigger'), description: 'sorted by id' } }),
+  TriggerBody: {
+    description: 'a cron trigger, or a queue trigger (subject, stream, or both: the stream\'s messages of that subject)',
+    oneOf: [
+      object({ type: { const: 'cron' }, ...cronFields, publish: SUBJECT }, ['type', 'schedule']),
+      object({ type: { const: 'queue' }, ...queueFields, publish: SUBJECT }, ['type']),
     ],
   },
   LogEntry: object({

@@ -2,7 +2,7 @@
  * @module server/routes/functions
  * The management API: PUT/GET/DELETE /v1/functions[/{name}], behind the bearer token, and the
  * settings (PATCH, routes/settings), invoke tokens (routes/tokens), versions and aliases
- * (routes/versions), logs (routes/logs) and usage (routes/usage) of a function.
+ * (routes/versions), logs (routes/logs), usage (routes/usage) and triggers (routes/triggers) of a function.
  * The token guard is the first middleware of every route, so it runs for every path the router
  * maps to that route, however the path is spelled (letter case, trailing slash, encoding). It is
  * not a `router.use` layer: those match the prefix case-sensitively while routes do not, so
@@ -20,6 +20,8 @@ import { logRoutes } from './logs.js';
 import { usageRoutes } from './usage.js';
 import { settingsQuery, settingsRoutes } from './settings.js';
 import { tokenRoutes } from './tokens.js';
+import { triggerRoutes } from './triggers.js';
+import type { TriggerRunner } from '../../triggers/runner.js';
 
 /**
  * The method and OpenAPI path (`/v1/functions/{name}`) of every route of a management router,
@@ -33,7 +35,7 @@ export function routeTable(router: Router): Array<{ method: string; path: string
   });
 }
 
-export function functionRoutes(service: FunctionService, maxUploadBytes: number, guard: Middleware): Router {
+export function functionRoutes(service: FunctionService, maxUploadBytes: number, guard: Middleware, triggers?: TriggerRunner): Router {
   const router = new Router({ prefix: '/v1/functions' });
 
   router.get('/', guard, (ctx) => {
@@ -65,6 +67,7 @@ export function functionRoutes(service: FunctionService, maxUploadBytes: number,
   versionRoutes(router, service, guard, DEFAULT_MAX_JSON_BYTES);
   logRoutes(router, service, guard);
   usageRoutes(router, service, guard);
+  triggerRoutes(router, service, triggers, guard, DEFAULT_MAX_JSON_BYTES);
 
   return router;
 }
