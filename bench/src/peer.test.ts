@@ -138,7 +138,8 @@ describe('wafer bench --filter peer', () => {
         expect(run.stdout).toMatch(line('http-hello-rust', engine, `throughput ${mode} 1c`));
       }
     }
-    expect(run.stdout).toMatch(/wafer ÷ wasmtime serve \(parity is 1\):\n {2}http-hello-rust warm-http fresh: p50 [\d.]+ × wasmtime serve's/);
+    // One line per wasi:http sample and mode under the heading, in the samples' order.
+    expect(run.stdout).toMatch(/wafer ÷ wasmtime serve \(parity is 1\):\n( {2}.*\n)*? {2}http-hello-rust warm-http fresh: p50 [\d.]+ × wasmtime serve's/);
     expect(run.stdout).toMatch(/http-hello-rust throughput reuse 1c: [\d.]+ × wasmtime serve's req\/s/);
   });
 });

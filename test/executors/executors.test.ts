@@ -67,7 +67,7 @@ describe('wafer:function/handler detection and validation', () => {
   it('refuses imports that are not WASI, naming them', () => {
     const error = refusal(() => detectExecutor(types({ handle: handle(['list<u8>'], 'result<list<u8>, string>') }, { 'acme:db/query': { kind: 'instance', exports: {} } })));
     expect(error.code).toBe('abi_mismatch');
-    expect(error.message).toBe('the component imports acme:db/query; wafer provides only WASI 0.2 interfaces');
+    expect(error.message).toBe('the component imports acme:db/query; wafer provides only WASI 0.2 interfaces and wafer:function/host@1.1.0');
   });
 });
 

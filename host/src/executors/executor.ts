@@ -11,6 +11,7 @@
  * new world is an executor here plus a `World` variant there; an engine that does not run a
  * world refuses it with `abi_mismatch` (jco runs the handler world only).
  */
+import { decodeResponse, encodeRequest } from '../abi/envelope.js';
 import type { GuestOutput } from '../errors.js';
 import type { ComponentTypes } from './types.js';
 
@@ -83,3 +84,22 @@ export interface Executor {
    */
   fromGuestHead?(status: number, headers: readonly Header[]): { status: number; headers: Header[] };
 }
+
+/**
+ * The wafer.v1 envelope both worlds cross into the engine with: the handler world's guest reads
+ * it itself, the wasi:http world's is unpacked by the addon (host/native/src/http.rs). Field by
+ * field rather than spread: this runs once per request, and `call` may carry more.
+ */
+export const envelopeMapping: Pick<Executor, 'toGuest' | 'fromGuest'> = {
+  toGuest: (call, context) =>
+    encodeRequest({
+      method: call.method,
+      path: call.path,
+      query: call.query,
+      headers: call.headers,
+      body: call.body,
+      invocationId: context.invocationId,
+      deadlineMs: context.deadlineMs,
+    }),
+  fromGuest: (output, log) => decodeResponse(output, log),
+};

@@ -6,9 +6,8 @@
  * call's HTTP request is encoded as a protobuf `wafer.v1.Request` and the `ok` bytes decoded as
  * a `wafer.v1.Response`. The one place that states the handle signature on the TypeScript side.
  */
-import { decodeResponse, encodeRequest } from '../abi/envelope.js';
 import { ComponentError } from '../errors.js';
-import type { Executor } from './executor.js';
+import { envelopeMapping, type Executor } from './executor.js';
 import { describeFunc, type ComponentTypes } from './types.js';
 
 export const WAFER_HANDLER_WORLD = 'wafer:function/handler@1.0.0';
@@ -56,17 +55,5 @@ export const waferHandler: Executor = {
     }
   },
 
-  // Field by field rather than spread: this runs once per request, and `call` may carry more.
-  toGuest: (call, context) =>
-    encodeRequest({
-      method: call.method,
-      path: call.path,
-      query: call.query,
-      headers: call.headers,
-      body: call.body,
-      invocationId: context.invocationId,
-      deadlineMs: context.deadlineMs,
-    }),
-
-  fromGuest: (output, log) => decodeResponse(output, log),
+  ...envelopeMapping,
 };

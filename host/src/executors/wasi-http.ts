@@ -17,9 +17,9 @@
  * exactly as the handler world's (status 200-599, valid headers, framing headers dropped). The
  * guest never sees the envelope. Only the wasmtime engine runs this world; jco refuses it.
  */
-import { checkHead, decodeResponse, encodeRequest } from '../abi/envelope.js';
+import { checkHead } from '../abi/envelope.js';
 import { ComponentError } from '../errors.js';
-import type { Executor } from './executor.js';
+import { envelopeMapping, type Executor } from './executor.js';
 import { describeFunc, type ComponentTypes } from './types.js';
 
 export const WASI_HTTP_WORLD = 'wasi:http/proxy@0.2.x';
@@ -67,19 +67,7 @@ export const wasiHttp: Executor = {
     }
   },
 
-  // The engine unpacks the envelope into the guest's incoming-request (host/native/src/http.rs).
-  toGuest: (call, context) =>
-    encodeRequest({
-      method: call.method,
-      path: call.path,
-      query: call.query,
-      headers: call.headers,
-      body: call.body,
-      invocationId: context.invocationId,
-      deadlineMs: context.deadlineMs,
-    }),
-
-  fromGuest: (output, log) => decodeResponse(output, log),
+  ...envelopeMapping,
 
   // On an engine that streams (wasmtime) the head goes out as soon as the guest sets it.
   fromGuestHead: (status, headers) => checkHead(status, headers),
