@@ -18,6 +18,7 @@ import { SAMPLES_DIST } from '../../host/src/paths.js';
 import { deploy, loadTest, send, type LoadResult } from './http-client.js';
 import { BENCH_TOKEN, startHostProcess, type ServerProcess } from './servers.js';
 import { percentile } from './stats.js';
+import { connect } from '@nats-io/transport-node';
 
 export interface ClusterBenchOptions {
   engine: string;
@@ -30,6 +31,9 @@ export interface ClusterBenchOptions {
   cacheDir: string;
   /** Changes timed from one host to another. */
   propagationSamples: number;
+  /** Messages fed to a queue trigger at once (the delivery rate), and one at a time (latency). */
+  triggerMessages: number;
+  triggerLatencySamples: number;
   progress: (line: string) => void;
 }
 
@@ -46,6 +50,8 @@ export interface ClusterBenchReport {
   throughput: ClusterThroughput[];
   /** Milliseconds from a change's 200 on host A to host B's management API showing it. */
   propagationMs: { samples: number; p50: number; p90: number; max: number };
+  /** A queue trigger with `publish`, on one host: messages through the function and back per second, and one message's round trip. */
+  trigger: { messages: number; perSecond: number; latencyMs: { samples: number; p50: number; p90: number; max: number } };
 }
 
 async function freePort(): Promise<number> {
@@ -148,6 +154,8 @@ export async function runClusterBench(options: ClusterBenchOptions): Promise<Clu
       samples.push(Number(process.hrtime.bigint() - started) / 1e6);
     }
     const sorted = [...samples].sort((a, b) => a - b);
+
+    const trigger = await triggerDelivery(nats.url, from.url, fn, options);
     return {
       engine: options.engine,
       function: 'hello-rust',
@@ -155,11 +163,74 @@ export async function runClusterBench(options: ClusterBenchOptions): Promise<Clu
       durationS: options.durationS,
       throughput,
       propagationMs: { samples: samples.length, p50: percentile(sorted, 50), p90: percentile(sorted, 90), max: sorted.at(-1) ?? 0 },
+      trigger,
     };
   } finally {
     await Promise.all(hosts.map((h) => h.stop().catch(() => undefined)));
     await nats?.stop();
     await rm(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A queue trigger on `fn` through host `hostUrl`: messages published to `bench.trigger.in` are
+ * answered by the function, and its answers published to `bench.trigger.out` (the trigger's
+ * `publish`). Counts the answers coming back on a plain subscription.
+ */
+async function triggerDelivery(natsUrl: string, hostUrl: string, fn: string, options: ClusterBenchOptions): Promise<ClusterBenchReport['trigger']> {
+  const { progress } = options;
+  const body = new TextEncoder().encode(JSON.stringify({ type: 'queue', subject: 'bench.trigger.in', publish: 'bench.trigger.out', concurrency: 16 }));
+  const put = await send(`${hostUrl}/v1/functions/${fn}/triggers/bench`, 'PUT', body, { ...auth, 'content-type': 'application/json' }, false);
+  if (put.status !== 201 && put.status !== 200) throw new Error(`the queue trigger answered ${put.status}: ${put.body.toString('utf8', 0, 300)}`);
+  const nc = await connect({ servers: natsUrl });
+  try {
+    let answered = 0;
+    let onAnswer: () => void = () => {};
+    const sub = nc.subscribe('bench.trigger.out');
+    void (async () => {
+      for await (const _ of sub) {
+        answered++;
+        onAnswer();
+      }
+    })();
+    const waitFor = (count: number, what: string) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${what}: ${answered} of ${count} answers within 120 s`)), 120_000);
+        onAnswer = () => {
+          if (answered >= count) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        onAnswer();
+      });
+
+    // Latency: one message at a time, publish to answer.
+    progress(`cluster: trigger latency, ${options.triggerLatencySamples} messages one at a time`);
+    const latencies: number[] = [];
+    for (let i = 0; i < options.triggerLatencySamples; i++) {
+      const started = process.hrtime.bigint();
+      nc.publish('bench.trigger.in', `probe ${i}`);
+      await waitFor(answered + 1, 'trigger latency');
+      latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+
+    // Rate: every message at once, first publish to last answer.
+    progress(`cluster: trigger delivery, ${options.triggerMessages} messages at once`);
+    const before = answered;
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < options.triggerMessages; i++) nc.publish('bench.trigger.in', `burst ${i}`);
+    await nc.flush();
+    await waitFor(before + options.triggerMessages, 'trigger delivery');
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const sorted = [...latencies].sort((a, b) => a - b);
+    return {
+      messages: options.triggerMessages,
+      perSecond: options.triggerMessages / seconds,
+      latencyMs: { samples: sorted.length, p50: percentile(sorted, 50), p90: percentile(sorted, 90), max: sorted.at(-1) ?? 0 },
+    };
+  } finally {
+    await nc.drain().catch(() => undefined);
   }
 }
 
@@ -178,5 +249,10 @@ export function clusterTable(report: ClusterBenchReport): string {
   }
   const p = report.propagationMs;
   lines.push('', `a change through one host seen by another: p50 ${p.p50.toFixed(1)} ms, p90 ${p.p90.toFixed(1)} ms, max ${p.max.toFixed(1)} ms (${p.samples} alias changes, polled back to back)`);
+  const t = report.trigger;
+  lines.push(
+    `queue trigger (one host, concurrency 16, answers published back): ${t.perSecond.toFixed(0)} messages/s for ${t.messages} at once; ` +
+      `one at a time, publish to answer p50 ${t.latencyMs.p50.toFixed(1)} ms, p90 ${t.latencyMs.p90.toFixed(1)} ms, max ${t.latencyMs.max.toFixed(1)} ms (${t.latencyMs.samples})`,
+  );
   return lines.join('\n');
 }

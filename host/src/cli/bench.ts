@@ -42,7 +42,7 @@ export function registerBench(program: Command): void {
     .option('--out <dir>', 'where run folders are written (default bench/results)')
     .option('--no-write', 'write no files')
     .option('--instance <mode>', 'fresh or reuse: how the measured functions get their instance (warm-call, warm-http, throughput; default: the host\'s default)')
-    .option('--cluster', 'instead of the suite: cluster mode with 1, 2 and 3 hosts on one nats-server (started here), throughput with the connections spread over the hosts, and how fast a change reaches another host (docs/CLUSTER.md); uses --engine (default wasmtime), --duration, the first of --connections (default 48), --json')
+    .option('--cluster', 'instead of the suite: cluster mode with 1, 2 and 3 hosts on one nats-server (started here), throughput with the connections spread over the hosts, how fast a change reaches another host, and the delivery rate and latency of a queue trigger (docs/CLUSTER.md); uses --engine (default wasmtime), --duration, the first of --connections (default 48), --json')
     .option('--cache-dir <dir>', 'persistent compiled cache for every scenario but compile (default $WAFER_CACHE_DIR/bench-compiled or ~/.cache/wafer/bench-compiled)')
     .addHelpText(
       'after',
@@ -125,6 +125,8 @@ async function benchCluster(flags: BenchFlags): Promise<void> {
     hostCounts: [1, 2, 3],
     cacheDir: resolve(flags.cacheDir ?? join(cacheRoot, 'bench-compiled')),
     propagationSamples: flags.quick ? 10 : 50,
+    triggerMessages: flags.quick ? 500 : 5000,
+    triggerLatencySamples: flags.quick ? 20 : 100,
     progress: (line) => process.stderr.write(`${line}\n`),
   });
   process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${clusterTable(report)}\n`);
