@@ -32,14 +32,13 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
-import { InvalidInputError, NotFoundError, WaferError } from '../errors.js';
+import { NotFoundError, WaferError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { MAX_ALIASES } from '../limits.js';
 import type { AliasTarget } from '../registry/alias.js';
 import { FsRegistry } from '../registry/fs.js';
-import { aliasedVersions, DIGEST_PATTERN, historyOf, parseRecord, referencedBy, withoutTrigger, withTrigger, type FunctionRecord } from '../registry/record.js';
+import { addTokenTo, publishVersion, removeAliasOf, removeFunction, removeTokenOf, removeTriggerOf, rollbackTo, setAliasTo, setTriggerOf } from '../registry/changes.js';
+import { DIGEST_PATTERN, historyOf, parseRecord, referencedBy, type FunctionRecord } from '../registry/record.js';
 import {
-  CurrentMovedError,
   type FunctionHistory,
   type FunctionLimits,
   type FunctionVersion,
@@ -228,101 +227,35 @@ export class NatsRegistry implements Registry {
   }
 
   publish(name: string, blob: { digest: string; size: number; world?: string }, limits: FunctionLimits, keepVersions: number, ifCurrent?: number): Promise<FunctionHistory> {
-    return this.update(name, (stored) => {
-      const record = stored ?? { name, current: 0, nextVersion: 1, versions: [] };
-      if (ifCurrent !== undefined && record.current !== ifCurrent) throw new CurrentMovedError(name, ifCurrent, historyOf(record));
-      const version: FunctionVersion = {
-        name,
-        version: record.nextVersion,
-        digest: blob.digest,
-        size: blob.size,
-        limits,
-        createdAt: new Date().toISOString(),
-        ...(blob.world === undefined ? {} : { world: blob.world }),
-      };
-      record.versions.push(version);
-      const recent = new Set(record.versions.slice(-Math.max(1, keepVersions)).map((v) => v.version));
-      const aliased = aliasedVersions(record);
-      record.versions = record.versions.filter((v) => recent.has(v.version) || aliased.has(v.version));
-      record.current = version.version;
-      record.nextVersion += 1;
-      return record;
-    });
+    return this.update(name, publishVersion(name, blob, limits, keepVersions, ifCurrent));
   }
 
   rollback(name: string, to?: number): Promise<FunctionHistory> {
-    return this.update(name, (stored) => {
-      const record = live(name, stored);
-      const target = to ?? record.versions.filter((v) => v.version < record.current).at(-1)?.version;
-      if (target === undefined) {
-        throw new NotFoundError(`${name} has no kept version before version ${record.current} to roll back to (kept: ${keptList(record)})`);
-      }
-      checkKept(record, target);
-      if (target === record.current) return undefined;
-      record.current = target;
-      return record;
-    });
+    return this.update(name, rollbackTo(name, to));
   }
 
   setAlias(name: string, alias: string, targets: readonly AliasTarget[]): Promise<FunctionHistory> {
-    return this.update(name, (stored) => {
-      const record = live(name, stored);
-      for (const { version } of targets) checkKept(record, version);
-      const aliases = { ...record.aliases };
-      if (!Object.hasOwn(aliases, alias) && Object.keys(aliases).length >= MAX_ALIASES) {
-        throw new InvalidInputError('invalid_request', `${name} already has ${MAX_ALIASES} aliases, the most a function may have; remove one first`);
-      }
-      aliases[alias] = [...targets].sort((a, b) => a.version - b.version).map(({ version, weight }) => ({ version, weight }));
-      record.aliases = aliases;
-      return record;
-    });
+    return this.update(name, setAliasTo(name, alias, targets));
   }
 
   removeAlias(name: string, alias: string): Promise<FunctionHistory> {
-    return this.update(name, (stored) => {
-      const record = live(name, stored);
-      if (!record.aliases || !Object.hasOwn(record.aliases, alias)) throw new NotFoundError(`${name} has no alias ${alias}`);
-      const aliases = { ...record.aliases };
-      delete aliases[alias];
-      record.aliases = aliases;
-      return record;
-    });
+    return this.update(name, removeAliasOf(name, alias));
   }
 
   addToken(name: string, token: InvokeToken, max: number): Promise<FunctionHistory> {
-    return this.update(name, (stored) => {
-      const record = live(name, stored);
-      const tokens = record.tokens ?? [];
-      if (tokens.length >= max) throw new InvalidInputError('invalid_request', `${name} already has ${max} invoke tokens, the most a function may have; revoke one first`);
-      record.tokens = [...tokens, token];
-      return record;
-    });
+    return this.update(name, addTokenTo(name, token, max));
   }
 
   removeToken(name: string, id: string): Promise<FunctionHistory> {
-    return this.update(name, (stored) => {
-      const record = live(name, stored);
-      const tokens = record.tokens ?? [];
-      if (!tokens.some((t) => t.id === id)) throw new NotFoundError(`${name} has no invoke token ${JSON.stringify(id).slice(0, 40)}`);
-      record.tokens = tokens.filter((t) => t.id !== id);
-      return record;
-    });
+    return this.update(name, removeTokenOf(name, id));
   }
 
   setTrigger(name: string, trigger: Trigger, max: number): Promise<FunctionHistory> {
-    return this.update(name, (stored) => {
-      const record = live(name, stored);
-      record.triggers = withTrigger(name, record.triggers ?? [], trigger, max);
-      return record;
-    });
+    return this.update(name, setTriggerOf(name, trigger, max));
   }
 
   removeTrigger(name: string, id: string): Promise<FunctionHistory> {
-    return this.update(name, (stored) => {
-      const record = live(name, stored);
-      record.triggers = withoutTrigger(name, record.triggers ?? [], id);
-      return record;
-    });
+    return this.update(name, removeTriggerOf(name, id));
   }
 
   async list(): Promise<FunctionVersion[]> {
@@ -348,15 +281,9 @@ export class NatsRegistry implements Registry {
   async remove(name: string): Promise<boolean> {
     let removed = false;
     await this.update(name, (record) => {
-      if (!record || record.current === 0) return undefined;
-      // As registry/fs.ts: the record stays (numbers are never reused), its versions go.
-      record.current = 0;
-      record.versions = [];
-      delete record.aliases;
-      delete record.tokens;
-      delete record.triggers;
-      removed = true;
-      return record;
+      const next = removeFunction(record);
+      removed = next !== undefined;
+      return next;
     }).catch((err: unknown) => {
       if (!(err instanceof NotFoundError)) throw err;
     });
@@ -578,18 +505,3 @@ function changeOf(name: string, known: Known, local: boolean): RegistryChange {
   return { name, revision: known.revision, history: history && { ...history, revision: known.revision }, local };
 }
 
-/** The record of a deployed function; `not_found` when there is none. */
-function live(name: string, record: FunctionRecord | undefined): FunctionRecord {
-  if (!record || record.current === 0) throw new NotFoundError(`no function named ${name}`);
-  return record;
-}
-
-function keptList(record: FunctionRecord): string {
-  return record.versions.map((v) => v.version).join(', ');
-}
-
-function checkKept(record: FunctionRecord, version: number): void {
-  if (!record.versions.some((v) => v.version === version)) {
-    throw new NotFoundError(`version ${version} of ${record.name} is not kept (kept: ${keptList(record)})`);
-  }
-}

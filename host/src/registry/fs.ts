@@ -15,11 +15,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidInputError, NotFoundError, WaferError } from '../errors.js';
-import { MAX_ALIASES } from '../limits.js';
+import { InvalidInputError, WaferError } from '../errors.js';
 import type { AliasTarget } from './alias.js';
-import { aliasedVersions, DIGEST_PATTERN, historyOf, parseRecord, referencedBy, withoutTrigger, withTrigger, type FunctionRecord } from './record.js';
-import { CurrentMovedError, type FunctionHistory, type FunctionLimits, type FunctionVersion, type InvokeToken, type RecordProblem, type Registry, type RegistryScan, type StagedBlob, type Trigger } from './registry.js';
+import { addTokenTo, publishVersion, removeAliasOf, removeFunction, removeTokenOf, removeTriggerOf, rollbackTo, setAliasTo, setTriggerOf, type RecordChange } from './changes.js';
+import { DIGEST_PATTERN, historyOf, parseRecord, referencedBy, type FunctionRecord } from './record.js';
+import type { FunctionHistory, FunctionLimits, FunctionVersion, InvokeToken, RecordProblem, Registry, RegistryScan, StagedBlob, Trigger } from './registry.js';
 import { storageError } from './storage-error.js';
 
 const TMP_SUFFIX = '.tmp';
@@ -185,111 +185,44 @@ export class FsRegistry implements Registry {
   }
 
   publish(name: string, blob: { digest: string; size: number; world?: string }, limits: FunctionLimits, keepVersions: number, ifCurrent?: number): Promise<FunctionHistory> {
-    return this.withLock(name, async () => {
-      const record = (await this.readRecord(name)) ?? { name, current: 0, nextVersion: 1, versions: [] };
-      if (ifCurrent !== undefined && record.current !== ifCurrent) throw new CurrentMovedError(name, ifCurrent, historyOf(record));
-      const version: FunctionVersion = {
-        name,
-        version: record.nextVersion,
-        digest: blob.digest,
-        size: blob.size,
-        limits,
-        createdAt: new Date().toISOString(),
-        ...(blob.world === undefined ? {} : { world: blob.world }),
-      };
-      record.versions.push(version);
-      // The newest `keepVersions`, and whatever an alias names however old: an alias never
-      // points at a collected version. The new version is the newest, so it is always kept.
-      const recent = new Set(record.versions.slice(-Math.max(1, keepVersions)).map((v) => v.version));
-      const aliased = aliasedVersions(record);
-      record.versions = record.versions.filter((v) => recent.has(v.version) || aliased.has(v.version));
-      record.current = version.version;
-      record.nextVersion += 1;
-      await this.writeRecord(record);
-      return historyOf(record)!;
-    });
+    return this.change(name, publishVersion(name, blob, limits, keepVersions, ifCurrent));
   }
 
   rollback(name: string, to?: number): Promise<FunctionHistory> {
-    return this.withLock(name, async () => {
-      const record = await this.liveRecord(name);
-      const target = to ?? record.versions.filter((v) => v.version < record.current).at(-1)?.version;
-      if (target === undefined) {
-        throw new NotFoundError(`${name} has no kept version before version ${record.current} to roll back to (kept: ${keptList(record)})`);
-      }
-      checkKept(record, target);
-      if (target !== record.current) {
-        record.current = target;
-        await this.writeRecord(record);
-      }
-      return historyOf(record)!;
-    });
+    return this.change(name, rollbackTo(name, to));
   }
 
   setAlias(name: string, alias: string, targets: readonly AliasTarget[]): Promise<FunctionHistory> {
-    return this.withLock(name, async () => {
-      const record = await this.liveRecord(name);
-      for (const { version } of targets) checkKept(record, version);
-      const aliases = { ...record.aliases };
-      if (!Object.hasOwn(aliases, alias) && Object.keys(aliases).length >= MAX_ALIASES) {
-        throw new InvalidInputError('invalid_request', `${name} already has ${MAX_ALIASES} aliases, the most a function may have; remove one first`);
-      }
-      aliases[alias] = [...targets].sort((a, b) => a.version - b.version).map(({ version, weight }) => ({ version, weight }));
-      record.aliases = aliases;
-      await this.writeRecord(record);
-      return historyOf(record)!;
-    });
+    return this.change(name, setAliasTo(name, alias, targets));
   }
 
   removeAlias(name: string, alias: string): Promise<FunctionHistory> {
-    return this.withLock(name, async () => {
-      const record = await this.liveRecord(name);
-      if (!record.aliases || !Object.hasOwn(record.aliases, alias)) throw new NotFoundError(`${name} has no alias ${alias}`);
-      const aliases = { ...record.aliases };
-      delete aliases[alias];
-      record.aliases = aliases;
-      await this.writeRecord(record);
-      return historyOf(record)!;
-    });
+    return this.change(name, removeAliasOf(name, alias));
   }
 
   addToken(name: string, token: InvokeToken, max: number): Promise<FunctionHistory> {
-    return this.withLock(name, async () => {
-      const record = await this.liveRecord(name);
-      const tokens = record.tokens ?? [];
-      if (tokens.length >= max) throw new InvalidInputError('invalid_request', `${name} already has ${max} invoke tokens, the most a function may have; revoke one first`);
-      record.tokens = [...tokens, token];
-      await this.writeRecord(record);
-      return historyOf(record)!;
-    });
+    return this.change(name, addTokenTo(name, token, max));
   }
 
   removeToken(name: string, id: string): Promise<FunctionHistory> {
-    return this.withLock(name, async () => {
-      const record = await this.liveRecord(name);
-      const tokens = record.tokens ?? [];
-      if (!tokens.some((t) => t.id === id)) throw new NotFoundError(`${name} has no invoke token ${JSON.stringify(id).slice(0, 40)}`);
-      record.tokens = tokens.filter((t) => t.id !== id);
-      await this.writeRecord(record);
-      return historyOf(record)!;
-    });
+    return this.change(name, removeTokenOf(name, id));
   }
 
   setTrigger(name: string, trigger: Trigger, max: number): Promise<FunctionHistory> {
-    return this.withLock(name, async () => {
-      const record = await this.liveRecord(name);
-      record.triggers = withTrigger(name, record.triggers ?? [], trigger, max);
-      await this.writeRecord(record);
-      return historyOf(record)!;
-    });
+    return this.change(name, setTriggerOf(name, trigger, max));
   }
 
   removeTrigger(name: string, id: string): Promise<FunctionHistory> {
+    return this.change(name, removeTriggerOf(name, id));
+  }
+
+  /** Applies `change` to `name`'s record under its lock, writes what it answers, and answers the history. */
+  private change(name: string, change: RecordChange): Promise<FunctionHistory> {
     return this.withLock(name, async () => {
-      const record = await this.liveRecord(name);
-      record.triggers = withoutTrigger(name, record.triggers ?? [], id);
-      await this.writeRecord(record);
-      return historyOf(record)!;
+      const record = await this.readRecord(name);
+      const next = change(record);
+      if (next) await this.writeRecord(next);
+      return historyOf(next ?? record!)!;
     });
   }
 
@@ -310,17 +243,9 @@ export class FsRegistry implements Registry {
 
   remove(name: string): Promise<boolean> {
     return this.withLock(name, async () => {
-      const record = await this.readRecord(name);
-      if (!record || record.current === 0) return false;
-      // Keep the record so version numbers are never reused; its versions go, so that nothing
-      // of a deleted function pins blobs or compiled artifacts; its aliases go with them.
-      record.current = 0;
-      record.versions = [];
-      delete record.aliases;
-      delete record.tokens;
-      delete record.triggers;
-      await this.writeRecord(record);
-      return true;
+      const record = removeFunction(await this.readRecord(name));
+      if (record) await this.writeRecord(record);
+      return record !== undefined;
     });
   }
 
@@ -412,12 +337,6 @@ export class FsRegistry implements Registry {
   }
 
   /** The record of a deployed function (the caller holds its lock); `not_found` when there is none. */
-  private async liveRecord(name: string): Promise<FunctionRecord> {
-    const record = await this.readRecord(name);
-    if (!record || record.current === 0) throw new NotFoundError(`no function named ${name}`);
-    return record;
-  }
-
   /** Reads one record; undefined when there is none, `internal` when it is unreadable. */
   private async readRecord(name: string): Promise<FunctionRecord | undefined> {
     let text: string;
@@ -469,17 +388,6 @@ export class FsRegistry implements Registry {
 }
 
 /** The kept version numbers of a record, for messages: "1, 2, 3". */
-function keptList(record: FunctionRecord): string {
-  return record.versions.map((v) => v.version).join(', ');
-}
-
-/** Throws `not_found` unless `version` is a kept version of the record. */
-function checkKept(record: FunctionRecord, version: number): void {
-  if (!record.versions.some((v) => v.version === version)) {
-    throw new NotFoundError(`version ${version} of ${record.name} is not kept (kept: ${keptList(record)})`);
-  }
-}
-
 /** Why a record is unreadable: the errno code (never a path), or what is wrong with its content. */
 function reasonOf(cause: unknown): string {
   return cause instanceof Error ? ((cause as NodeJS.ErrnoException).code ?? cause.message) : String(cause);
